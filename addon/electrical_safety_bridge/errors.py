@@ -1,0 +1,74 @@
+"""One exception hierarchy that says, in the user's terms, what went wrong."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BridgeError(Exception):
+    """Base class of every error the bridge raises on purpose."""
+
+
+class ProfileError(BridgeError):
+    """A profile file is malformed or incomplete.
+
+    ``problems`` holds one line per problem, each naming the file, the key path
+    and the reason, so that a user can fix every one of them in one pass.
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class ProfileIncomplete(ProfileError):
+    """A template profile: valid, but register addresses must come from the manual."""
+
+    def __init__(self, source: str, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(
+            source,
+            [f"{path}: fill in from the device manual" for path in missing],
+        )
+
+
+class BusError(BridgeError):
+    """The bus itself is unusable: the port is gone or the gateway unreachable."""
+
+
+class DeviceTimeout(BridgeError):
+    """A unit did not answer within the time its frame needs on the wire."""
+
+
+class DeviceException(BridgeError):
+    """A unit answered with a Modbus exception response."""
+
+    def __init__(self, unit: int, function_code: int, exception_code: int) -> None:
+        self.unit = unit
+        self.function_code = function_code
+        self.exception_code = exception_code
+        super().__init__(
+            f"unit {unit} answered function {function_code:#04x}"
+            f" with exception {exception_code:#04x}"
+        )
+
+
+class RefusalReason(StrEnum):
+    """Machine-readable reasons for refusing a command."""
+
+    ALARM_ACTIVE = "alarm_active"
+    ALARM_UNACKNOWLEDGED = "alarm_unacknowledged"
+    PROFILE_UNVERIFIED = "profile_unverified"
+    COMMAND_UNSUPPORTED = "command_unsupported"
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
+    DEVICE_OFFLINE = "device_offline"
+    UNKNOWN_DEVICE = "unknown_device"
+
+
+class CommandRefused(BridgeError):
+    """The bridge refused a command before anything was written."""
+
+    def __init__(self, reason: RefusalReason, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
