@@ -105,9 +105,16 @@ def encode(
             raise ValueError(f"'{value}' is not a state of this value")
         raw = by_name[value]
     elif spec.type is RegisterType.F32:
-        return _split(int.from_bytes(struct.pack(">f", value / spec.scale), "big"), spec.word_order)
+        try:
+            packed = struct.pack(">f", value / spec.scale)
+        except OverflowError:
+            raise ValueError(f"{value} does not fit in f32") from None
+        return _split(int.from_bytes(packed, "big"), spec.word_order)
     else:
-        raw = round(value / spec.scale)
+        scaled = value / spec.scale
+        if not math.isfinite(scaled):
+            raise ValueError(f"{value} does not fit in {spec.type}")
+        raw = round(scaled)
     base = (current or [0] * spec.width)[0]
     match spec.type:
         case RegisterType.U16 | RegisterType.U8_HI | RegisterType.U8_LO | RegisterType.BITFIELD:

@@ -2,9 +2,14 @@
 
 Values are merged into blocks across small gaps, up to the 125-register limit of a
 read. When a device answers a block with exception 02 (illegal data address), the plan
-learns from it: registers in the block's gaps are remembered as unsupported, and a block
-without gaps is cut in two at a value boundary, until every block reads or a single value
-is left, which is then remembered as unsupported itself.
+learns from it: a block that bridged gaps is cut at each gap, and a block without gaps is
+cut in two at a value boundary, until every block reads or a single value is left, which
+is then remembered as unsupported.
+
+Gap registers are never themselves called unsupported: they were only read to save a
+transaction, and a gap in one poll class's spans can be a value of another class's (the
+AIM-R100's loop 5-12 fault word sits between two slow-poll values). One state can so be
+shared by every plan of a unit.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class Block:
 class PlanState:
     """What the device has taught the planner: unsupported registers and forced cuts.
 
+    ``unsupported`` holds registers of values the device rejected when read on their own.
     A cut at address ``a`` means no block holds both ``a - 1`` and ``a``.
     """
 
@@ -77,13 +83,28 @@ def plan(
 
 
 def learn_illegal_address(block: Block, spans: Iterable[range], state: PlanState) -> PlanState:
-    """The state after the device rejected ``block`` with exception 02."""
-    inside = sorted({(s.start, s.stop) for s in spans if block.covers(s)})
+    """The state after the device rejected ``block`` with exception 02.
+
+    Every call makes progress (a new cut or a newly unsupported value), so a loop of
+    plan, read and learn ends after at most one step per register.
+    """
+    inside = sorted({(s.start, s.stop) for s in spans if s and block.covers(s)})
+    if not inside:
+        return state
+    # Boundaries no value straddles (a cut there splits no value), and those after a gap.
+    clean: list[int] = []
+    after_gap: list[int] = []
+    reach = inside[0][1]
+    for start, stop in inside[1:]:
+        if start >= reach and start not in state.cuts:
+            clean.append(start)
+            if start > reach:
+                after_gap.append(start)
+        reach = max(reach, stop)
+    if after_gap:
+        return PlanState(state.unsupported, state.cuts | set(after_gap))
+    if clean:
+        return PlanState(state.unsupported, state.cuts | {clean[len(clean) // 2]})
+    # One value (or values overlapping each other) that the device will not read.
     needed = {address for start, stop in inside for address in range(start, stop)}
-    gaps = frozenset(range(block.start, block.stop)) - needed
-    if gaps:
-        return PlanState(state.unsupported | gaps, state.cuts)
-    if len(inside) <= 1:
-        return PlanState(state.unsupported | needed, state.cuts)
-    middle = inside[len(inside) // 2][0]
-    return PlanState(state.unsupported, state.cuts | {middle})
+    return PlanState(state.unsupported | needed, state.cuts)

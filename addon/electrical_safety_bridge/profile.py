@@ -13,8 +13,9 @@ the user must fill in from the manual that came with the device.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib import resources
@@ -318,6 +319,44 @@ def _nonzero_number(value: Any) -> float:
     return number
 
 
+def _blank_or[T](validator: Callable[[Any], T]) -> Callable[[Any], T | None]:
+    """Accept an empty value (a template leaves it to the manual) or a valid one.
+
+    Unlike ``vol.Any(None, validator)``, this keeps the validator's own message.
+    """
+
+    def check(value: Any) -> T | None:
+        return None if value is None else validator(value)
+
+    return check
+
+
+def _each(schema: vol.Schema) -> Callable[[Any], list[Any]]:
+    """Validate every item of a list and report the problems of all of them.
+
+    A plain ``[schema]`` stops at the first item with a problem inside it, so a user
+    filling in a template would fix one channel per attempt.
+    """
+
+    def check(value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise vol.Invalid("must be a list")
+        valid: list[Any] = []
+        errors: list[vol.Invalid] = []
+        for index, item in enumerate(value):
+            try:
+                valid.append(schema(item))
+            except vol.MultipleInvalid as exc:
+                for error in exc.errors:
+                    error.prepend([index])
+                    errors.append(error)
+        if errors:
+            raise vol.MultipleInvalid(errors)
+        return valid
+
+    return check
+
+
 _STATE_MAP = vol.Schema({vol.All(_u16): vol.All(str, _key)})
 
 _REGISTER_FIELDS: dict[Any, Any] = {
@@ -325,7 +364,7 @@ _REGISTER_FIELDS: dict[Any, Any] = {
     vol.Optional("type", default="u16"): vol.In([t.value for t in RegisterType]),
     vol.Optional("word_order"): vol.In([w.value for w in WordOrder]),
     vol.Optional("scale", default=1.0): _nonzero_number,
-    vol.Optional("bit"): vol.Any(None, vol.All(int, vol.Range(min=0, max=15))),
+    vol.Optional("bit"): _blank_or(vol.All(int, vol.Range(min=0, max=15))),
     vol.Optional("bits", default=1): vol.All(int, vol.Range(min=1, max=16)),
     vol.Optional("sentinels", default=dict): _STATE_MAP,
     vol.Optional("states", default=dict): _STATE_MAP,
@@ -364,8 +403,8 @@ _SETPOINT = vol.Schema(
         vol.Optional("name"): str,
         vol.Required("kind"): vol.In([k.value for k in SetpointKind]),
         vol.Optional("unit"): vol.Any(None, str),
-        vol.Required("min"): _number,
-        vol.Required("max"): _number,
+        vol.Required("min"): _blank_or(_number),
+        vol.Required("max"): _blank_or(_number),
         vol.Optional("writable", default=True): bool,
     }
 )
@@ -373,7 +412,7 @@ _SETPOINT = vol.Schema(
 _COMMAND = vol.Schema(
     {
         vol.Required("address"): _address,
-        vol.Required("value"): _u16,
+        vol.Required("value"): _blank_or(_u16),
         vol.Optional("function", default=16): vol.In([6, 16]),
         vol.Optional("verify"): {
             vol.Required("channel"): _key,
@@ -409,8 +448,8 @@ PROFILE_SCHEMA = vol.Schema(
             vol.Optional("mask", default=0xFFFF): _u16,
             vol.Required("equals"): _u16,
         },
-        vol.Required("channels"): vol.All([_CHANNEL], vol.Length(min=1)),
-        vol.Optional("setpoints", default=list): [_SETPOINT],
+        vol.Required("channels"): vol.All(_each(_CHANNEL), vol.Length(min=1)),
+        vol.Optional("setpoints", default=list): _each(_SETPOINT),
         vol.Optional("commands", default=dict): {
             vol.In([c.value for c in CommandName]): _COMMAND,
         },
@@ -428,21 +467,25 @@ def _path_text(path: Iterable[Any]) -> str:
     return text or "(top level)"
 
 
-def _expand(entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+def _expand(entries: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
     """Expand ``repeat`` entries into one entry per instance, keeping their key paths.
 
     ``{n}`` in key and name is replaced by the instance number (from ``first``, default 1);
     the address moves by ``stride`` registers (default: the type's width) and a bitfield's
     bit by ``bit_stride``.
+
+    Each item is ``(instance label, entry label, entry)``: ``[2] (loop_3_current)`` names
+    the instance a problem is in, ``[2] (loop_{n}_current)`` the YAML entry a user edits.
     """
-    expanded: list[tuple[str, dict[str, Any]]] = []
+    expanded: list[tuple[str, str, dict[str, Any]]] = []
     for index, entry in enumerate(entries):
         count = entry.pop("repeat", None)
         stride = entry.pop("stride", None)
         bit_stride = entry.pop("bit_stride", 0)
         first = entry.pop("first", 1)
+        label = f"[{index}] ({entry['key']})"
         if count is None:
-            expanded.append((f"[{index}]", entry))
+            expanded.append((label, label, entry))
             continue
         width = RegisterType(entry["type"]).width
         for instance in range(count):
@@ -454,7 +497,7 @@ def _expand(entries: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
                 )
             if entry.get("bit") is not None:
                 item["bit"] = entry["bit"] + instance * bit_stride
-            expanded.append((f"[{index}] (instance {number})", item))
+            expanded.append((f"[{index}] ({item['key']})", label, item))
     return expanded
 
 
@@ -507,21 +550,32 @@ def _title(key: str) -> str:
 
 
 def _check_register(
-    where: str, raw: Mapping[str, Any], problems: list[str], missing: list[str]
+    where: str, entry: str, raw: Mapping[str, Any], problems: list[str], missing: list[str]
 ) -> None:
     if raw["address"] is None:
-        missing.append(f"{where}.address")
+        missing.append(f"{entry}.address")
     kind = RegisterType(raw["type"])
     if kind is RegisterType.BITFIELD:
         bit = raw.get("bit")
         if bit is None:
-            missing.append(f"{where}.bit")
+            missing.append(f"{entry}.bit")
         elif bit < 0 or bit + raw["bits"] > 16:
             problems.append(f"{where}.bit: bits {bit}..{bit + raw['bits'] - 1} do not fit in 16")
     elif "bit" in raw or raw["bits"] != 1:
         problems.append(f"{where}.bit: only a bitfield has bit and bits")
     if raw["states"] and kind is not RegisterType.BITFIELD:
         problems.append(f"{where}.states: only a bitfield has named states")
+
+
+_ENTRY = re.compile(r"^(channels|setpoints)\[(\d+)\]")
+
+
+def _file_order(path: str) -> tuple[int, int]:
+    """Sort key of a field path: channels, setpoints, then commands, each by entry."""
+    match = _ENTRY.match(path)
+    if match is None:
+        return (2, 0)
+    return (0 if match[1] == "channels" else 1, int(match[2]))
 
 
 def parse_profile(data: Any, origin: str) -> Profile:
@@ -540,15 +594,22 @@ def parse_profile(data: Any, origin: str) -> Profile:
     channel_entries = _expand(valid["channels"])
     setpoint_entries = _expand(valid["setpoints"])
     keys: dict[str, str] = {}
+    #: The YAML entry of each key, where a field the user must fill is named.
+    entry_of: dict[str, str] = {}
     for section, entries in (("channels", channel_entries), ("setpoints", setpoint_entries)):
-        for where, raw in entries:
+        for where, entry, raw in entries:
             path = f"{section}{where}"
             if "{n}" in raw["key"]:
                 problems.append(f"{path}.key: '{{n}}' only makes sense with repeat")
             if raw["key"] in keys:
                 problems.append(f"{path}.key: '{raw['key']}' is already used at {keys[raw['key']]}")
             keys[raw["key"]] = path
-            _check_register(path, raw, problems, missing)
+            entry_of.setdefault(raw["key"], f"{section}{entry}")
+            _check_register(path, f"{section}{entry}", raw, problems, missing)
+            if section == "setpoints":
+                for bound in ("min", "max"):
+                    if raw[bound] is None:
+                        missing.append(f"{section}{entry}.{bound}")
 
     channels = tuple(
         Channel(
@@ -564,7 +625,7 @@ def parse_profile(data: Any, origin: str) -> Profile:
             warning=_conditions(raw.get("warning")),
             wiring_fault=_conditions(raw.get("wiring_fault")),
         )
-        for _, raw in channel_entries
+        for _, _, raw in channel_entries
     )
     setpoints = tuple(
         Setpoint(
@@ -572,17 +633,28 @@ def parse_profile(data: Any, origin: str) -> Profile:
             name=raw.get("name") or _title(raw["key"]),
             kind=SetpointKind(raw["kind"]),
             register=_register(raw, word_order),
-            minimum=raw["min"],
-            maximum=raw["max"],
+            # A missing bound (a template) never escapes: ProfileIncomplete is raised below.
+            minimum=math.nan if raw["min"] is None else raw["min"],
+            maximum=math.nan if raw["max"] is None else raw["max"],
             unit=raw.get("unit"),
             writable=raw["writable"],
         )
-        for _, raw in setpoint_entries
+        for _, _, raw in setpoint_entries
     )
     channel_keys = {c.key: c for c in channels}
     setpoint_keys = {s.key for s in setpoints}
 
-    for (where, _), channel in zip(channel_entries, channels, strict=True):
+    def check_states(path: str, target: Channel, states: Iterable[str]) -> None:
+        """Named states must exist; a template may leave them to the manual."""
+        if not target.register.states and target.register.address is None:
+            missing.append(f"{entry_of[target.key]}.states")
+            return
+        known = set(target.register.states.values())
+        for state in states:
+            if state not in known:
+                problems.append(f"{path}: '{state}' is not a state of '{target.key}'")
+
+    for (where, _, _), channel in zip(channel_entries, channels, strict=True):
         for label in ("alarm", "warning", "wiring_fault"):
             for condition in getattr(channel, label):
                 path = f"channels{where}.{label}"
@@ -590,45 +662,36 @@ def parse_profile(data: Any, origin: str) -> Profile:
                     source = channel_keys.get(condition.source)
                     if source is None:
                         problems.append(f"{path}.source: no channel named '{condition.source}'")
-                    elif condition.states and source.register.address is not None:
-                        known = set(source.register.states.values())
-                        for state in condition.states:
-                            if state not in known:
-                                problems.append(
-                                    f"{path}.states: '{state}' is not a state of '{source.key}'"
-                                )
+                    elif condition.states:
+                        check_states(f"{path}.states", source, condition.states)
                 if condition.above is not None and condition.above not in setpoint_keys:
                     problems.append(f"{path}.above: no setpoint named '{condition.above}'")
-    for (where, _), setpoint in zip(setpoint_entries, setpoints, strict=True):
+    for (where, _, _), setpoint in zip(setpoint_entries, setpoints, strict=True):
         if setpoint.minimum > setpoint.maximum:
             problems.append(f"setpoints{where}.min: greater than max")
 
     commands: dict[CommandName, Command] = {}
     for name, raw in valid["commands"].items():
         path = f"commands.{name}"
-        if raw["address"] is None:
-            missing.append(f"{path}.address")
+        for name_of_field in ("address", "value"):
+            if raw[name_of_field] is None:
+                missing.append(f"{path}.{name_of_field}")
         verify = None
         if "verify" in raw:
             spec = raw["verify"]
             target = channel_keys.get(spec["channel"])
             if target is None:
                 problems.append(f"{path}.verify.channel: no channel named '{spec['channel']}'")
-            elif (
-                "state" in spec
-                and target.register.address is not None
-                and spec["state"] not in target.register.states.values()
-            ):
-                problems.append(
-                    f"{path}.verify.state: '{spec['state']}' is not a state of '{target.key}'"
-                )
+            elif "state" in spec:
+                check_states(f"{path}.verify.state", target, [spec["state"]])
             verify = Verification(
                 channel=spec["channel"], state=spec.get("state"), value=spec.get("value")
             )
         commands[CommandName(name)] = Command(
             name=CommandName(name),
             address=raw["address"],
-            value=raw["value"],
+            # A missing value (a template) never escapes: ProfileIncomplete is raised below.
+            value=0 if raw["value"] is None else raw["value"],
             function=raw["function"],
             verify=verify,
         )
@@ -639,12 +702,22 @@ def parse_profile(data: Any, origin: str) -> Profile:
 
     if problems:
         raise ProfileError(origin, problems)
+    # One field can be reported twice (states named by two conditions); list them in file order.
+    missing = sorted(dict.fromkeys(missing), key=_file_order)
     if missing and valid["verified"]:
-        raise ProfileError(origin, ["verified: a profile with empty addresses cannot be verified"])
+        raise ProfileError(
+            origin,
+            [
+                "verified: a profile with empty fields cannot be verified"
+                f" (empty: {', '.join(missing)})"
+            ],
+        )
+    if missing:
+        raise ProfileIncomplete(origin, missing)
 
     serial = valid["serial"]
     identify = valid.get("identify")
-    profile = Profile(
+    return Profile(
         manufacturer=valid["manufacturer"],
         model=valid["model"],
         kind=DeviceKind(valid["kind"]),
@@ -661,9 +734,38 @@ def parse_profile(data: Any, origin: str) -> Profile:
         identify=Identify(**identify) if identify else None,
         origin=origin,
     )
-    if missing:
-        raise ProfileIncomplete(origin, missing)
-    return profile
+
+
+class _ProfileLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping.
+
+    Plain PyYAML keeps the last of two ``address:`` lines without a word, which would
+    silently read or write the wrong register.
+    """
+
+
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # "<<: *defaults" is not a key
+            continue
+        key = loader.construct_object(key_node)
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: construct_mapping names the problem
+            break
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                f"duplicate key {key!r} (first given on line {first + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node)
+
+
+_ProfileLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
 def load_profile_file(path: Path) -> Profile:
@@ -679,7 +781,7 @@ def load_profile_file(path: Path) -> Profile:
 def load_profile_text(text: str, origin: str) -> Profile:
     """Parse YAML text and validate it as a profile."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_ProfileLoader)  # a SafeLoader: no arbitrary objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"

@@ -1,0 +1,814 @@
+"""The per-bus scheduler: one owner for one line, one priority queue, alarms first.
+
+Every transaction on a line goes through one :class:`Bus`. Its queue serves, in order:
+commands, alarm-status polls (every second by default), telemetry (every ten seconds) and
+setpoints and identity (slow). Between two transactions the queue is looked at again, so a
+command waits for at most one transaction in flight.
+
+A unit that stops answering is backed off on its own, so it cannot stall the others, and is
+reported offline only after a configurable silence (60 s by default, never above 100 s:
+GB 14287.1 gives a monitor 100 s to report a broken link). A line that vanishes (a USB
+adapter unplugged) is reopened with backoff; other buses run on, each in its own task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import wire
+from .alarms import AlarmBook, AlarmKind
+from .codec import Reading, decode, encode
+from .commands import (
+    CommandResult,
+    Outcome,
+    authorise_command,
+    authorise_setpoint,
+    check_close_interlock,
+)
+from .errors import BusError, CommandRefused, DeviceException, DeviceTimeout, RefusalReason
+from .evaluate import ChannelStatus, evaluate
+from .events import BridgeEvent, EventType
+from .planner import Block, PlanState, learn_illegal_address, plan
+from .profile import Channel, CommandName, PollClass, Profile, RegisterSpec, Setpoint
+from .transport import Line, ModbusTransport, SerialLine, TcpLine, Transport
+
+_LOGGER = logging.getLogger(__name__)
+
+ILLEGAL_DATA_ADDRESS = 0x02
+MAX_OFFLINE_AFTER = 100.0
+_PRIORITY = (PollClass.ALARM, PollClass.TELEMETRY, PollClass.SLOW)
+
+
+@dataclass(frozen=True, slots=True)
+class PollIntervals:
+    """Seconds between two polls of each class."""
+
+    alarm: float = 1.0
+    telemetry: float = 10.0
+    slow: float = 300.0
+
+    def of(self, poll: PollClass) -> float:
+        """The interval of one class."""
+        return float(getattr(self, poll.value))
+
+
+@dataclass(frozen=True, slots=True)
+class BusSettings:
+    """How one line is driven."""
+
+    id: str
+    line: Line
+    intervals: PollIntervals = PollIntervals()
+    offline_after: float = 60.0
+    max_gap: int = 8
+    turnaround: float = 0.1  # seconds a unit may take to start its answer
+    tcp_timeout: float = 1.0  # response timeout on a TCP line of unknown baud rate
+    backoff_max: float = 10.0
+    reopen_max: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.offline_after <= MAX_OFFLINE_AFTER:
+            raise ValueError(f"offline_after must be in (0, {MAX_OFFLINE_AFTER:g}] seconds")
+
+    @property
+    def baudrate(self) -> int | None:
+        """The RS485 speed, when known: the serial line's or the one behind a gateway."""
+        return self.line.baudrate
+
+    @property
+    def bits_per_char(self) -> int:
+        """Bits of one character on the RS485 side."""
+        line = self.line
+        if isinstance(line, SerialLine):
+            return wire.bits_per_char(line.bytesize, line.parity, line.stopbits)
+        return wire.STANDARD_BITS_PER_CHAR
+
+    def wire_seconds(self, request_bytes: int, response_bytes: int) -> float | None:
+        """Wire time of one transaction, when the baud rate is known."""
+        if self.baudrate is None:
+            return None
+        return wire.transaction_seconds(
+            request_bytes, response_bytes, self.baudrate, self.bits_per_char
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """One detector on a bus."""
+
+    id: str
+    unit: int
+    profile: Profile
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class UnitState:
+    """What the bus knows of one unit. Mutable, owned by its Bus."""
+
+    spec: DeviceSpec
+    started: float
+    readings: dict[str, Reading] = field(default_factory=dict)
+    setpoints: dict[str, Reading] = field(default_factory=dict)
+    statuses: dict[str, ChannelStatus] = field(default_factory=dict)
+    plan_state: PlanState = field(default_factory=PlanState)
+    unsupported: set[str] = field(default_factory=set)
+    online: bool | None = None
+    last_seen: float | None = None
+    failures: int = 0
+    retry_at: float = 0.0
+    due: dict[PollClass, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class BusStats:
+    """Counters for health pages and benchmarks."""
+
+    transactions: int = 0
+    timeouts: int = 0
+    exceptions: int = 0
+    wire_seconds: float = 0.0  # the wire time of every answered transaction
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "transactions": self.transactions,
+            "timeouts": self.timeouts,
+            "exceptions": self.exceptions,
+            "wire_seconds": round(self.wire_seconds, 6),
+        }
+
+
+@dataclass(slots=True)
+class _Job:
+    run: Callable[[], Any]
+    done: asyncio.Future[Any]
+
+
+def _jsonable(reading: Reading | None) -> Any:
+    return None if reading is None else reading.value
+
+
+class Bus:
+    """One line, its units and its queue."""
+
+    def __init__(
+        self,
+        settings: BusSettings,
+        devices: Sequence[DeviceSpec],
+        *,
+        alarms: AlarmBook | None = None,
+        emit: Callable[[BridgeEvent], None] | None = None,
+        on_change: Callable[[str], None] | None = None,
+        transport: Transport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        ids = [d.id for d in devices]
+        if len(set(ids)) != len(ids):
+            raise ValueError("device ids on a bus must be unique")
+        self.settings = settings
+        self.alarms = alarms if alarms is not None else AlarmBook()
+        self.transport: Transport = transport or ModbusTransport(settings.line)
+        self.stats = BusStats()
+        self.up: bool | None = None
+        self._emit = emit or (lambda event: None)
+        self._on_change = on_change or (lambda device_id: None)
+        self._clock = clock
+        self._wall = wall_clock
+        now = clock()
+        self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
+        self._commands: deque[_Job] = deque()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._reopen_delay = 0.5
+
+    # ------------------------------------------------------------------ public
+
+    def stop(self) -> None:
+        """Ask the run loop to finish after the transaction in flight."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Poll until stopped; reopen the line with backoff whenever it vanishes."""
+        try:
+            while not self._stopping:
+                if not self.transport.connected and not await self._reopen():
+                    continue
+                job = self._commands.popleft() if self._commands else None
+                if job is not None:
+                    await self._run_job(job)
+                    continue
+                self._mark_silent_units_offline()
+                task = self._next_poll()
+                if task is None:
+                    await self._idle()
+                    continue
+                unit, poll_class = task
+                await self._guarded(self._poll_job(unit, poll_class))
+        finally:
+            self.transport.close()
+            for job in self._commands:
+                if not job.done.done():
+                    job.done.set_exception(BusError("the bridge is stopping"))
+
+    async def command(self, device_id: str, name: str, who: str = "unknown") -> CommandResult:
+        """Queue a command ahead of every poll and wait for its result."""
+        unit = self._unit(device_id)
+        return await self._submit(lambda: self._execute_command(unit, name, who))
+
+    async def write_setpoint(
+        self, device_id: str, key: str, value: float, who: str = "unknown"
+    ) -> CommandResult:
+        """Queue a setpoint write ahead of every poll and wait for its read-back."""
+        unit = self._unit(device_id)
+        return await self._submit(lambda: self._execute_setpoint(unit, key, value, who))
+
+    def acknowledge(self, alarm_id: str, who: str) -> list[BridgeEvent]:
+        """Record who acknowledged an alarm (UnknownAlarm if it is not open)."""
+        events = self.alarms.acknowledge(alarm_id, who, self._wall())
+        for event in events:
+            self._emit(event)
+            if event.device_id is not None:
+                self._on_change(event.device_id)
+        return events
+
+    async def poll_once(self, device_id: str) -> None:
+        """Read every class of one unit now (the `read` command and tests)."""
+        unit = self._unit(device_id)
+        if not self.transport.connected:
+            await self.transport.open()
+        for poll_class in _PRIORITY:
+            await self._poll(unit, poll_class)
+
+    async def sweep(self) -> None:
+        """Read every class of every unit once, in queue order (benchmarks)."""
+        if not self.transport.connected:
+            await self.transport.open()
+        for poll_class in _PRIORITY:
+            for unit in self.units.values():
+                with contextlib.suppress(DeviceTimeout, DeviceException):
+                    await self._poll(unit, poll_class)
+
+    def snapshot(self, device_id: str) -> dict[str, Any]:
+        """Decoded values, setpoints, alarms and faults of one unit, JSON-ready."""
+        unit = self._unit(device_id)
+        profile = unit.spec.profile
+        statuses = unit.statuses
+        return {
+            "device_id": unit.spec.id,
+            "name": unit.spec.name,
+            "unit": unit.spec.unit,
+            "manufacturer": profile.manufacturer,
+            "model": profile.model,
+            "verified": profile.verified,
+            "simulated": profile.simulated,
+            "online": unit.online,
+            "values": {
+                c.key: _jsonable(unit.readings.get(c.key))
+                for c in profile.channels
+                if c.key not in unit.unsupported
+            },
+            "units": {c.key: c.unit for c in profile.channels if c.unit},
+            "setpoints": {
+                s.key: _jsonable(unit.setpoints.get(s.key))
+                for s in profile.setpoints
+                if s.key not in unit.unsupported
+            },
+            "alarms": {
+                c.key: statuses.get(c.key, ChannelStatus()).alarm
+                for c in profile.channels
+                if c.alarm
+            },
+            "warnings": {k: s.warning for k, s in statuses.items() if s.warning},
+            "wiring_faults": {k: s.wiring_fault for k, s in statuses.items() if s.wiring_fault},
+            "open_alarms": [a.as_dict() for a in self.alarms.open_alarms(unit.spec.id)],
+            "unsupported": sorted(unit.unsupported),
+        }
+
+    # ------------------------------------------------------------------ queue
+
+    def _unit(self, device_id: str) -> UnitState:
+        try:
+            return self.units[device_id]
+        except KeyError:
+            raise CommandRefused(
+                RefusalReason.UNKNOWN_DEVICE, f"no device '{device_id}' on bus {self.settings.id}"
+            ) from None
+
+    async def _submit(self, run: Callable[[], Any]) -> CommandResult:
+        done: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._commands.append(_Job(run=run, done=done))
+        self._wake.set()
+        return await done
+
+    async def _run_job(self, job: _Job) -> None:
+        try:
+            result = await job.run()
+        except Exception as exc:  # the caller gets every failure, the loop goes on
+            if not job.done.done():
+                job.done.set_exception(exc)
+            if isinstance(exc, BusError):
+                self._line_lost(exc)
+            return
+        if not job.done.done():
+            job.done.set_result(result)
+
+    def _next_poll(self) -> tuple[UnitState, PollClass] | None:
+        now = self._clock()
+        for poll_class in _PRIORITY:
+            due = [
+                (u.due.get(poll_class, u.started), index, u)
+                for index, u in enumerate(self.units.values())
+                if u.retry_at <= now and u.due.get(poll_class, u.started) <= now
+            ]
+            if due:
+                _, _, unit = min(due, key=lambda d: (d[0], d[1]))
+                return unit, poll_class
+        return None
+
+    def _next_wakeup(self) -> float:
+        times = [
+            max(u.due.get(p, u.started), u.retry_at) for u in self.units.values() for p in _PRIORITY
+        ]
+        offline_checks = [
+            (u.last_seen or u.started) + self.settings.offline_after
+            for u in self.units.values()
+            if u.online is not False
+        ]
+        return min(times + offline_checks, default=self._clock() + 1.0)
+
+    async def _idle(self) -> None:
+        delay = max(0.0, self._next_wakeup() - self._clock())
+        self._wake.clear()
+        if self._commands or self._stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _guarded(self, work: Any) -> None:
+        try:
+            await work
+        except BusError as exc:
+            self._line_lost(exc)
+
+    # ------------------------------------------------------------------ line health
+
+    def _line_lost(self, exc: BusError) -> None:
+        self.transport.close()
+        if self.up is not False:
+            self.up = False
+            _LOGGER.warning("bus %s is down: %s", self.settings.id, exc)
+            self._emit(
+                BridgeEvent(
+                    EventType.BUS_DOWN,
+                    self._wall(),
+                    data={"bus": self.settings.id, "error": str(exc)},
+                )
+            )
+
+    async def _reopen(self) -> bool:
+        try:
+            await self.transport.open()
+        except BusError as exc:
+            self._line_lost(exc)
+            self._mark_silent_units_offline()
+            self._fail_queued_commands(exc)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._reopen_delay)
+            self._reopen_delay = min(self._reopen_delay * 2, self.settings.reopen_max)
+            return False
+        self._reopen_delay = 0.5
+        if self.up is not True:
+            if self.up is False:
+                _LOGGER.info("bus %s is back", self.settings.id)
+            self.up = True
+            self._emit(BridgeEvent(EventType.BUS_UP, self._wall(), data={"bus": self.settings.id}))
+        return True
+
+    def _fail_queued_commands(self, exc: BusError) -> None:
+        while self._commands:
+            job = self._commands.popleft()
+            if not job.done.done():
+                job.done.set_exception(exc)
+
+    def _mark_silent_units_offline(self) -> None:
+        now = self._clock()
+        for unit in self.units.values():
+            silent_since = unit.last_seen if unit.last_seen is not None else unit.started
+            if unit.online is not False and now - silent_since >= self.settings.offline_after:
+                unit.online = False
+                _LOGGER.warning(
+                    "%s (unit %d) is offline: silent for %.0f s",
+                    unit.spec.id,
+                    unit.spec.unit,
+                    now - silent_since,
+                )
+                self._emit(
+                    BridgeEvent(
+                        EventType.DEVICE_OFFLINE,
+                        self._wall(),
+                        device_id=unit.spec.id,
+                        data={"silent_s": round(now - silent_since, 1)},
+                    )
+                )
+                self._on_change(unit.spec.id)
+
+    def _heard(self, unit: UnitState) -> None:
+        unit.last_seen = self._clock()
+        unit.failures = 0
+        unit.retry_at = 0.0
+        if unit.online is not True:
+            was_offline = unit.online is False
+            unit.online = True
+            if was_offline:
+                _LOGGER.info("%s (unit %d) is back online", unit.spec.id, unit.spec.unit)
+            self._emit(
+                BridgeEvent(
+                    EventType.DEVICE_ONLINE,
+                    self._wall(),
+                    device_id=unit.spec.id,
+                    data={"recovered": was_offline},
+                )
+            )
+            self._on_change(unit.spec.id)
+
+    def _silent(self, unit: UnitState) -> None:
+        unit.failures += 1
+        self.stats.timeouts += 1
+        # One lost frame is noise; from the second in a row the unit is backed off, so a
+        # dead unit costs one timeout per interval instead of one per poll.
+        if unit.failures >= 2:
+            backoff = min(
+                self.settings.intervals.alarm * 2 ** (unit.failures - 2), self.settings.backoff_max
+            )
+            unit.retry_at = self._clock() + backoff
+
+    # ------------------------------------------------------------------ transactions
+
+    def _timeout(self, request_bytes: int, response_bytes: int) -> float:
+        wire_time = self.settings.wire_seconds(request_bytes, response_bytes)
+        if wire_time is None:
+            return self.settings.tcp_timeout
+        margin = self.settings.turnaround
+        if isinstance(self.settings.line, TcpLine):
+            margin += self.settings.tcp_timeout / 4  # the network hop to the gateway
+        return wire_time + margin
+
+    def _account(self, request_bytes: int, response_bytes: int) -> None:
+        self.stats.transactions += 1
+        self.stats.wire_seconds += self.settings.wire_seconds(request_bytes, response_bytes) or 0.0
+
+    async def _read(self, unit: UnitState, block: Block) -> list[int]:
+        request, response = wire.read_request_bytes(), wire.read_response_bytes(block.count)
+        try:
+            registers = await self.transport.read(
+                unit.spec.unit,
+                unit.spec.profile.read_function,
+                block.start,
+                block.count,
+                self._timeout(request, response),
+            )
+        except DeviceTimeout:
+            self._silent(unit)
+            raise
+        except DeviceException:
+            self.stats.exceptions += 1
+            self._heard(unit)  # an exception response is an answer: the unit is alive
+            raise
+        self._account(request, response)
+        self._heard(unit)
+        return registers
+
+    async def _write(self, unit: UnitState, function: int, address: int, values: list[int]) -> None:
+        if function == 6:
+            request, response = (
+                wire.write_single_request_bytes(),
+                wire.write_single_response_bytes(),
+            )
+        else:
+            request = wire.write_multiple_request_bytes(len(values))
+            response = wire.write_multiple_response_bytes()
+        try:
+            await self.transport.write(
+                unit.spec.unit, function, address, values, self._timeout(request, response)
+            )
+        except DeviceTimeout:
+            self._silent(unit)
+            raise
+        self._account(request, response)
+        self._heard(unit)
+
+    # ------------------------------------------------------------------ polling
+
+    def _values_of(self, unit: UnitState, poll_class: PollClass) -> list[Channel | Setpoint]:
+        profile = unit.spec.profile
+        values: list[Channel | Setpoint] = [c for c in profile.channels if c.poll is poll_class]
+        if poll_class is PollClass.SLOW:
+            values.extend(profile.setpoints)
+        return [v for v in values if v.key not in unit.unsupported]
+
+    async def _poll_job(self, unit: UnitState, poll_class: PollClass) -> None:
+        interval = self.settings.intervals.of(poll_class)
+        due = unit.due.get(poll_class, unit.started)
+        now = self._clock()
+        # Keep the cadence, but never queue up a backlog of missed polls.
+        unit.due[poll_class] = due + interval if due + interval > now else now + interval
+        with contextlib.suppress(DeviceTimeout, DeviceException):
+            await self._poll(unit, poll_class)
+
+    async def _poll(self, unit: UnitState, poll_class: PollClass) -> None:
+        """Read one class of one unit, then evaluate its alarms."""
+        values = self._values_of(unit, poll_class)
+        if not values:
+            return
+        changed = self._store(unit, values, await self._read_values(unit, values))
+        # An alarm flag is polled every second but the value it concerns may be telemetry,
+        # read every ten: re-read it now, so the value kept "at the moment of the alarm" is
+        # the one that tripped it and not one from several seconds before.
+        rising = self._rising_alarms(unit, poll_class)
+        if rising:
+            with contextlib.suppress(DeviceTimeout, DeviceException):
+                changed |= self._store(unit, rising, await self._read_values(unit, rising))
+        if changed:
+            self._evaluate(unit)
+            self._on_change(unit.spec.id)
+
+    def _rising_alarms(self, unit: UnitState, poll_class: PollClass) -> list[Channel | Setpoint]:
+        statuses = evaluate(unit.spec.profile, unit.readings, unit.setpoints)
+        latched = {
+            a.channel for a in self.alarms.open_alarms(unit.spec.id) if a.kind is AlarmKind.ALARM
+        }
+        return [
+            c
+            for c in unit.spec.profile.channels
+            if c.poll is not poll_class
+            and c.key not in latched
+            and c.key not in unit.unsupported
+            and statuses.get(c.key, ChannelStatus()).alarm
+        ]
+
+    async def _read_values(
+        self, unit: UnitState, values: list[Channel | Setpoint]
+    ) -> dict[int, int]:
+        """Registers of these values, in as few blocks as the device allows.
+
+        Exception 02 teaches the plan (see planner.py) and the read goes on with the
+        narrower blocks, a bounded number of times.
+        """
+        spans = [v.register.span for v in values]
+        pending = list(plan(spans, unit.plan_state, max_gap=self.settings.max_gap))
+        attempts = 2 * len(spans) + 2  # bounded: every failure splits or retires a span
+        fresh: dict[int, int] = {}
+        while pending and attempts > 0:
+            attempts -= 1
+            block = pending.pop(0)
+            try:
+                registers = await self._read(unit, block)
+            except DeviceException as exc:
+                if exc.exception_code != ILLEGAL_DATA_ADDRESS:
+                    raise
+                unit.plan_state = learn_illegal_address(block, spans, unit.plan_state)
+                pending = [
+                    b
+                    for b in plan(spans, unit.plan_state, max_gap=self.settings.max_gap)
+                    if not all(a in fresh for a in range(b.start, b.stop))
+                ]
+                self._retire_unsupported(unit, values)
+                continue
+            fresh.update(zip(range(block.start, block.stop), registers, strict=True))
+        return fresh
+
+    def _retire_unsupported(self, unit: UnitState, values: Iterable[Channel | Setpoint]) -> None:
+        for value in values:
+            span = value.register.span
+            if value.key not in unit.unsupported and unit.plan_state.unsupported.intersection(span):
+                unit.unsupported.add(value.key)
+                _LOGGER.warning(
+                    "%s: %s (register %#06x) is not supported by the device; not read again",
+                    unit.spec.id,
+                    value.key,
+                    span.start,
+                )
+
+    def _store(
+        self, unit: UnitState, values: Iterable[Channel | Setpoint], fresh: dict[int, int]
+    ) -> bool:
+        """Decode what was read; whether anything changed."""
+        changed = False
+        for value in values:
+            span = value.register.span
+            if not all(a in fresh for a in span):
+                continue
+            reading = decode(value.register, [fresh[a] for a in span])
+            store = unit.setpoints if isinstance(value, Setpoint) else unit.readings
+            if store.get(value.key) != reading:
+                store[value.key] = reading
+                changed = True
+        return changed
+
+    def _evaluate(self, unit: UnitState) -> None:
+        unit.statuses = evaluate(unit.spec.profile, unit.readings, unit.setpoints)
+        now = self._wall()
+        device_id = unit.spec.id
+        for key, status in unit.statuses.items():
+            value = _jsonable(unit.readings.get(key))
+            events = self.alarms.observe(AlarmKind.ALARM, device_id, key, status.alarm, value, now)
+            events += self.alarms.observe(
+                AlarmKind.WIRING_FAULT,
+                device_id,
+                key,
+                status.wiring_fault is not None,
+                value,
+                now,
+                detail=status.wiring_fault,
+            )
+            for event in events:
+                _LOGGER.info("%s %s %s", event.type.value, device_id, key)
+                self._emit(event)
+
+    # ------------------------------------------------------------------ commands
+
+    def _refused(self, unit: UnitState, name: str, exc: CommandRefused, who: str) -> CommandResult:
+        result = CommandResult(
+            unit.spec.id, name, Outcome.REFUSED, reason=exc.reason.value, message=str(exc)
+        )
+        self._record_command(result, who)
+        return result
+
+    def _record_command(self, result: CommandResult, who: str) -> None:
+        self._emit(
+            BridgeEvent(
+                EventType.COMMAND,
+                self._wall(),
+                device_id=result.device_id,
+                data={**result.as_dict(), "who": who},
+            )
+        )
+
+    async def _execute_command(self, unit: UnitState, name: str, who: str) -> CommandResult:
+        profile = unit.spec.profile
+        try:
+            command = authorise_command(
+                profile, unit.spec.id, name, self.alarms.open_alarms(unit.spec.id)
+            )
+            if command.name is CommandName.CLOSE:
+                # Decide on the device's state now, not on the last poll's.
+                try:
+                    await self._poll(unit, PollClass.ALARM)
+                except (DeviceTimeout, DeviceException):
+                    raise CommandRefused(
+                        RefusalReason.DEVICE_OFFLINE,
+                        "close refused: the device's alarm state cannot be read right now",
+                    ) from None
+                check_close_interlock(unit.spec.id, self.alarms.open_alarms(unit.spec.id))
+        except CommandRefused as exc:
+            return self._refused(unit, name, exc, who)
+        assert command.address is not None  # a profile with empty addresses never loads
+        write_error: Exception | None = None
+        try:
+            await self._write(unit, command.function, command.address, [command.value])
+        except DeviceException as exc:
+            result = CommandResult(
+                unit.spec.id,
+                name,
+                Outcome.FAILED,
+                reason="device_exception",
+                message=str(exc),
+            )
+            self._record_command(result, who)
+            return result
+        except DeviceTimeout as exc:
+            # The write may or may not have reached the device. It is never sent again
+            # here: the read-back below tells what the device did.
+            write_error = exc
+        result = await self._verify_command(unit, name, command.verify, write_error)
+        self._record_command(result, who)
+        return result
+
+    async def _verify_command(
+        self,
+        unit: UnitState,
+        name: str,
+        verify: Any,
+        write_error: Exception | None,
+    ) -> CommandResult:
+        device_id = unit.spec.id
+        if verify is None:
+            if write_error is not None:
+                return CommandResult(
+                    device_id, name, Outcome.UNCONFIRMED, "no_response", str(write_error)
+                )
+            return CommandResult(device_id, name, Outcome.CONFIRMED, message="written")
+        channel = unit.spec.profile.channel(verify.channel)
+        reading: Reading | None = None
+        for attempt in range(3):
+            if attempt:
+                await asyncio.sleep(0.1)  # give a breaker or relay time to move
+            try:
+                reading = await self._read_value(unit, channel.register)
+            except (DeviceTimeout, DeviceException):
+                continue
+            unit.readings[channel.key] = reading
+            expected = verify.state if verify.state is not None else verify.value
+            if reading.value == expected:
+                self._evaluate(unit)
+                self._on_change(device_id)
+                return CommandResult(
+                    device_id,
+                    name,
+                    Outcome.CONFIRMED,
+                    message=f"{channel.key} is {reading.value}",
+                    state=reading.value,
+                )
+        state = reading.value if reading is not None else None
+        return CommandResult(
+            device_id,
+            name,
+            Outcome.UNCONFIRMED,
+            reason="no_response" if write_error else "not_confirmed",
+            message=(
+                f"{name} sent but {channel.key} reads {state!r}"
+                if reading is not None
+                else f"{name} sent but {channel.key} could not be read back"
+            ),
+            state=state,
+        )
+
+    async def _read_value(self, unit: UnitState, spec: RegisterSpec) -> Reading:
+        span = spec.span
+        registers = await self._read(unit, Block(span.start, len(span)))
+        return decode(spec, registers)
+
+    async def _execute_setpoint(
+        self, unit: UnitState, key: str, value: float, who: str
+    ) -> CommandResult:
+        name = f"set {key}"
+        try:
+            setpoint = authorise_setpoint(unit.spec.profile, key, value)
+        except CommandRefused as exc:
+            return self._refused(unit, name, exc, who)
+        spec = setpoint.register
+        span = spec.span
+        try:
+            current = await self._read(unit, Block(span.start, len(span)))
+            before = decode(spec, current)
+            registers = encode(spec, value, current)
+            await self._write(unit, 16, span.start, registers)
+            after = await self._read_value(unit, spec)
+        except (DeviceTimeout, DeviceException) as exc:
+            result = CommandResult(unit.spec.id, name, Outcome.FAILED, "device_error", str(exc))
+            self._record_command(result, who)
+            return result
+        unit.setpoints[key] = after
+        self._evaluate(unit)
+        self._on_change(unit.spec.id)
+        confirmed = after.value == decode(spec, registers).value
+        result = CommandResult(
+            unit.spec.id,
+            name,
+            Outcome.CONFIRMED if confirmed else Outcome.UNCONFIRMED,
+            None if confirmed else "not_confirmed",
+            f"{key} reads {after.value}",
+            state=after.value,
+        )
+        self._emit(
+            BridgeEvent(
+                EventType.SETPOINT_CHANGED,
+                self._wall(),
+                device_id=unit.spec.id,
+                channel=key,
+                data={"who": who, "from": before.value, "to": after.value, "confirmed": confirmed},
+            )
+        )
+        self._record_command(result, who)
+        return result
+
+
+def line_for(
+    *,
+    tcp: str | None = None,
+    rtu_over_tcp: str | None = None,
+    serial: str | None = None,
+    baudrate: int | None = None,
+    parity: str = "N",
+    stopbits: int = 1,
+) -> Line:
+    """Build a line from command-line style arguments."""
+    if serial:
+        return SerialLine(serial, baudrate=baudrate or 9600, parity=parity, stopbits=stopbits)
+    target = tcp or rtu_over_tcp
+    if not target or ":" not in target:
+        raise ValueError("give --serial PATH, --tcp HOST:PORT or --rtu-over-tcp HOST:PORT")
+    host, _, port = target.rpartition(":")
+    # Behind a gateway the RS485 speed is only known if the user says it.
+    return TcpLine(host.strip("[]"), int(port), rtu=rtu_over_tcp is not None, baudrate=baudrate)

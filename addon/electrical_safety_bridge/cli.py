@@ -1,0 +1,209 @@
+"""The command line: the installer's tools and the service entry points.
+
+Each command prints what a person needs and exits 0 on success, 1 on a problem it can
+name (a bad profile, a silent unit), and 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .bus import Bus, BusSettings, DeviceSpec, line_for
+from .errors import BridgeError, ProfileError, ProfileIncomplete
+from .profile import catalogue, find_profile, load_profile_file
+from .scan import scan
+from .transport import ModbusTransport
+
+
+def _add_line_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--tcp", metavar="HOST:PORT", help="a Modbus TCP gateway")
+    where.add_argument(
+        "--rtu-over-tcp", metavar="HOST:PORT", help="a gateway passing raw RTU frames over TCP"
+    )
+    where.add_argument(
+        "--serial", metavar="PATH", help="an RS485 adapter, e.g. /dev/serial/by-id/…"
+    )
+    parser.add_argument("--baud", type=int, default=None, help="baud rate (serial default 9600)")
+    parser.add_argument("--parity", choices=["N", "E", "O"], default="N")
+    parser.add_argument("--stopbits", type=int, choices=[1, 2], default=1)
+
+
+def _line(args: argparse.Namespace) -> object:
+    return line_for(
+        tcp=args.tcp,
+        rtu_over_tcp=args.rtu_over_tcp,
+        serial=args.serial,
+        baudrate=args.baud,
+        parity=args.parity,
+        stopbits=args.stopbits,
+    )
+
+
+def _profile_check(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile_file(Path(args.file))
+    except ProfileIncomplete as exc:
+        print(
+            f"{exc.source}: a template: {len(exc.missing)} fields must be filled in from the "
+            "device manual before it can be used:",
+            file=sys.stderr,
+        )
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except ProfileError as exc:
+        print(f"{exc.source}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    flags = "verified" if profile.verified else "UNVERIFIED: read-only, never writes"
+    print(
+        f"{args.file}: OK: {profile.manufacturer} {profile.model} ({flags}), "
+        f"{len(profile.channels)} channels, {len(profile.setpoints)} setpoints, "
+        f"commands: {', '.join(sorted(profile.commands)) or 'none'}"
+    )
+    return 0
+
+
+def _profile_list(args: argparse.Namespace) -> int:
+    user = Path(args.user_dir) if args.user_dir else None
+    for entry in catalogue(user):
+        if entry.profile is not None:
+            status = "verified" if entry.profile.verified else "unverified"
+        elif isinstance(entry.error, ProfileIncomplete):
+            status = f"template: {len(entry.error.missing)} fields to fill"
+        else:
+            status = "INVALID: see `profile check`"
+        print(f"{entry.model:<24} {entry.group:<10} {status:<32} {entry.origin}")
+    return 0
+
+
+async def _read(args: argparse.Namespace) -> int:
+    user = Path(args.user_dir) if args.user_dir else None
+    profile = find_profile(args.profile, user)
+    line = _line(args)
+    device = DeviceSpec(id=f"unit-{args.unit}", unit=args.unit, profile=profile)
+    bus = Bus(BusSettings(id="cli", line=line), [device])  # type: ignore[arg-type]
+    try:
+        await bus.poll_once(device.id)
+    finally:
+        bus.transport.close()
+    snapshot = bus.snapshot(device.id)
+    print(json.dumps(snapshot, indent=2, ensure_ascii=False, default=str))
+    if not snapshot["online"]:
+        print(f"unit {args.unit} did not answer", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parse_units(text: str) -> list[int]:
+    units: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        units.extend(range(int(first), int(last or first) + 1))
+    if not units or min(units) < 1 or max(units) > 247:
+        raise argparse.ArgumentTypeError("units are 1..247, e.g. 1-32 or 1,5,9")
+    return units
+
+
+async def _scan(args: argparse.Namespace) -> int:
+    line = _line(args)
+    transport = ModbusTransport(line)  # type: ignore[arg-type]
+    profiles = [e.profile for e in catalogue() if e.profile is not None]
+    await transport.open()
+    try:
+        hits = await scan(transport, args.units, profiles, baudrate=getattr(line, "baudrate", None))
+    finally:
+        transport.close()
+    for hit in hits:
+        print(json.dumps(hit.as_dict()))
+    if not hits:
+        print("no unit answered", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m electrical_safety_bridge",
+        description="Electrical-safety bridge: Modbus detectors to Home Assistant.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    profile = commands.add_parser("profile", help="check and list device profiles")
+    profile_commands = profile.add_subparsers(dest="profile_command", required=True)
+    check = profile_commands.add_parser("check", help="validate a profile file")
+    check.add_argument("file")
+    listing = profile_commands.add_parser("list", help="list built-in and user profiles")
+    listing.add_argument("--user-dir", help="folder of user profiles (override built-ins)")
+
+    read = commands.add_parser("read", help="read one unit once and print JSON")
+    _add_line_arguments(read)
+    read.add_argument("--unit", type=int, required=True)
+    read.add_argument("--profile", required=True, help="model name or a profile file")
+    read.add_argument("--user-dir", help="folder of user profiles")
+
+    scan_parser = commands.add_parser("scan", help="find the units that answer on a line")
+    _add_line_arguments(scan_parser)
+    scan_parser.add_argument("--units", type=_parse_units, default=_parse_units("1-247"))
+
+    from .simulator import command as simulate_command
+
+    simulate = commands.add_parser("simulate", help="serve simulated detectors")
+    simulate_command.add_arguments(simulate)
+
+    from . import demo
+
+    demo_parser = commands.add_parser("demo", help="the bridge on a simulated bus, printed live")
+    demo.add_arguments(demo_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        match args.command:
+            case "profile":
+                return (
+                    _profile_check(args) if args.profile_command == "check" else _profile_list(args)
+                )
+            case "read":
+                return asyncio.run(_read(args))
+            case "scan":
+                return asyncio.run(_scan(args))
+            case "simulate":
+                from .simulator import command as simulate_command
+
+                return asyncio.run(simulate_command.run(args))
+            case "demo":
+                from . import demo
+
+                return asyncio.run(demo.run(args))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ProfileError as exc:
+        print(f"{exc.source}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except BridgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2

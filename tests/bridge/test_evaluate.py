@@ -1,0 +1,55 @@
+"""Conditions over readings: status states, setpoint thresholds and sentinel faults."""
+
+from __future__ import annotations
+
+from electrical_safety_bridge.codec import Reading
+from electrical_safety_bridge.evaluate import ChannelStatus, evaluate
+from electrical_safety_bridge.profile import find_profile
+
+
+def test_asj_status_code_maps_to_alarm_warning_and_broken_line() -> None:
+    asj = find_profile("ASJ")
+    rc = {"residual_current": Reading(120, 120)}
+    for state, expected in [
+        ("normal", ChannelStatus()),
+        ("warning", ChannelStatus(warning=True)),
+        ("alarm", ChannelStatus(alarm=True)),
+        ("broken_line", ChannelStatus(wiring_fault="broken_line")),
+    ]:
+        readings = {**rc, "alarm_status": Reading(state, 0)}
+        assert evaluate(asj, readings, {})["residual_current"] == expected, state
+
+
+def test_aim_r100_loop_alarms_at_its_setpoint_and_not_below() -> None:
+    aim = find_profile("AIM-R100")
+    setpoints = {"loop_3_alarm_setpoint": Reading(300, 300)}
+    below = evaluate(aim, {"loop_3_residual_current": Reading(299, 299)}, setpoints)
+    at = evaluate(aim, {"loop_3_residual_current": Reading(300, 300)}, setpoints)
+    assert not below["loop_3_residual_current"].alarm
+    assert at["loop_3_residual_current"].alarm
+    assert not at["loop_4_residual_current"].alarm
+
+
+def test_aim_r100_overload_is_an_alarm_and_open_loop_a_wiring_fault() -> None:
+    aim = find_profile("AIM-R100")
+    readings = {
+        "loop_1_fault": Reading("overload", 3),
+        "loop_2_fault": Reading("open_circuit", 2),
+        "loop_3_fault": Reading("short_circuit", 1),
+    }
+    status = evaluate(aim, readings, {})
+    assert status["loop_1_residual_current"] == ChannelStatus(alarm=True)
+    assert status["loop_2_residual_current"] == ChannelStatus(wiring_fault="open_circuit")
+    assert status["loop_3_residual_current"] == ChannelStatus(wiring_fault="short_circuit")
+
+
+def test_no_alarm_without_the_setpoint_it_depends_on() -> None:
+    aim = find_profile("AIM-R100")
+    status = evaluate(aim, {"loop_1_residual_current": Reading(5000, 5000)}, {})
+    assert not status["loop_1_residual_current"].alarm
+
+
+def test_sentinel_in_a_history_register_is_not_a_present_fault() -> None:
+    aim = find_profile("AIM-R100")
+    readings = {"last_event_value": Reading(None, 0xE5E5, fault="short_circuit")}
+    assert "last_event_value" not in evaluate(aim, readings, {})
