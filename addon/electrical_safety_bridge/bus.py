@@ -131,10 +131,12 @@ class UnitState:
 class BusStats:
     """Counters for health pages and benchmarks."""
 
-    transactions: int = 0
+    transactions: int = 0  # answered exchanges, exception replies included
     timeouts: int = 0
-    exceptions: int = 0
-    wire_seconds: float = 0.0  # the wire time of every answered transaction
+    exceptions: int = 0  # exception replies (also counted in transactions)
+    # The wire time of every answered transaction, exception replies included: an
+    # exception reply is a frame on the line like any other (and the simulator times it).
+    wire_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -483,6 +485,7 @@ class Bus:
             raise
         except DeviceException:
             self.stats.exceptions += 1
+            self._account(request, wire.EXCEPTION_RESPONSE_BYTES)
             self._heard(unit)  # an exception response is an answer: the unit is alive
             raise
         self._account(request, response)
@@ -504,6 +507,10 @@ class Bus:
             )
         except DeviceTimeout:
             self._silent(unit)
+            raise
+        except DeviceException:
+            self.stats.exceptions += 1
+            self._account(request, wire.EXCEPTION_RESPONSE_BYTES)
             raise
         self._account(request, response)
         self._heard(unit)
