@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pymodbus.pdu import ModbusPDU
+
 from . import wire
 from .alarms import AlarmBook, AlarmKind
 from .codec import Reading, decode, encode
@@ -32,7 +34,14 @@ from .commands import (
     authorise_setpoint,
     check_close_interlock,
 )
-from .errors import BusError, CommandRefused, DeviceException, DeviceTimeout, RefusalReason
+from .errors import (
+    BusBusy,
+    BusError,
+    CommandRefused,
+    DeviceException,
+    DeviceTimeout,
+    RefusalReason,
+)
 from .evaluate import ChannelStatus, evaluate
 from .events import BridgeEvent, EventType
 from .planner import Block, PlanState, learn_illegal_address, plan
@@ -72,6 +81,7 @@ class BusSettings:
     tcp_timeout: float = 1.0  # response timeout on a TCP line of unknown baud rate
     backoff_max: float = 10.0
     reopen_max: float = 10.0
+    max_queued: int = 64  # commands and gateway requests waiting for the line
 
     def __post_init__(self) -> None:
         if not 0 < self.offline_after <= MAX_OFFLINE_AFTER:
@@ -225,14 +235,18 @@ class Bus:
     async def command(self, device_id: str, name: str, who: str = "unknown") -> CommandResult:
         """Queue a command ahead of every poll and wait for its result."""
         unit = self._unit(device_id)
-        return await self._submit(lambda: self._execute_command(unit, name, who))
+        result: CommandResult = await self._submit(lambda: self._execute_command(unit, name, who))
+        return result
 
     async def write_setpoint(
         self, device_id: str, key: str, value: float, who: str = "unknown"
     ) -> CommandResult:
         """Queue a setpoint write ahead of every poll and wait for its read-back."""
         unit = self._unit(device_id)
-        return await self._submit(lambda: self._execute_setpoint(unit, key, value, who))
+        result: CommandResult = await self._submit(
+            lambda: self._execute_setpoint(unit, key, value, who)
+        )
+        return result
 
     def acknowledge(self, alarm_id: str, who: str) -> list[BridgeEvent]:
         """Record who acknowledged an alarm (UnknownAlarm if it is not open)."""
@@ -306,13 +320,45 @@ class Bus:
                 RefusalReason.UNKNOWN_DEVICE, f"no device '{device_id}' on bus {self.settings.id}"
             ) from None
 
-    async def _submit(self, run: Callable[[], Any]) -> CommandResult:
-        done: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+    async def _submit(self, run: Callable[[], Any]) -> Any:
+        if len(self._commands) >= self.settings.max_queued:
+            raise BusBusy(f"bus {self.settings.id}: {len(self._commands)} requests already queued")
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._commands.append(_Job(run=run, done=done))
         self._wake.set()
         return await done
 
+    async def forward(self, request: ModbusPDU) -> ModbusPDU:
+        """Pass another master's request through this bus's queue (the Modbus gateway).
+
+        It waits behind commands like one, but is never retried: a write from another
+        master is that master's to repeat. Raises DeviceTimeout when the unit is silent,
+        BusError when the line is down and BusBusy when the queue is full. A caller that
+        gives up (its client went away) cancels the wait, and the request is dropped if it
+        has not been sent yet.
+        """
+        if self.up is False:
+            raise BusError(f"bus {self.settings.id} is down")
+
+        async def send() -> ModbusPDU:
+            function = request.function_code
+            request_bytes, response_bytes = wire.pdu_sizes(request)
+            response = await self.transport.execute(
+                request, self._timeout(request_bytes, response_bytes)
+            )
+            self._account(request_bytes, response_bytes)
+            unit = next((u for u in self.units.values() if u.spec.unit == request.dev_id), None)
+            if unit is not None:
+                self._heard(unit)
+            _LOGGER.debug("gateway request fc=%d unit=%d answered", function, request.dev_id)
+            return response
+
+        result: ModbusPDU = await self._submit(send)
+        return result
+
     async def _run_job(self, job: _Job) -> None:
+        if job.done.cancelled():
+            return  # its caller went away before its turn: never send it
         try:
             result = await job.run()
         except Exception as exc:  # the caller gets every failure, the loop goes on
@@ -511,6 +557,7 @@ class Bus:
         except DeviceException:
             self.stats.exceptions += 1
             self._account(request, wire.EXCEPTION_RESPONSE_BYTES)
+            self._heard(unit)
             raise
         self._account(request, response)
         self._heard(unit)

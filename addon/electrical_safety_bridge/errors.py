@@ -37,6 +37,10 @@ class BusError(BridgeError):
     """The bus itself is unusable: the port is gone or the gateway unreachable."""
 
 
+class BusBusy(BusError):
+    """Too many requests are already waiting for the line."""
+
+
 class DeviceTimeout(BridgeError):
     """A unit did not answer within the time its frame needs on the wire."""
 

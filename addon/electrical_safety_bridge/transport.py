@@ -85,6 +85,10 @@ class Transport(Protocol):
         """Write registers with function 06 (one register) or 16."""
         ...
 
+    async def execute(self, request: ModbusPDU, response_timeout: float) -> ModbusPDU:
+        """Send any request PDU once and return the response PDU, exception replies included."""
+        ...
+
 
 class ModbusTransport:
     """One pymodbus client for one line."""
@@ -195,3 +199,18 @@ class ModbusTransport:
         else:
             request = client.write_registers(address, values, device_id=unit)
         await self._execute(unit, function, request)
+
+    async def execute(self, request: ModbusPDU, response_timeout: float) -> ModbusPDU:
+        """Send any request PDU once; an exception reply is returned, not raised.
+
+        Used by the gateway, which hands the device's own answer back to its client.
+        """
+        client = self._ready(response_timeout)
+        try:
+            response: ModbusPDU = await client.execute(False, request)
+        except ModbusIOException as exc:
+            raise DeviceTimeout(f"unit {request.dev_id} did not answer") from exc
+        except (OSError, ModbusException) as exc:
+            self.close()
+            raise BusError(f"{self.line.describe()}: {exc}") from exc
+        return response

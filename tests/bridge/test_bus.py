@@ -273,10 +273,11 @@ async def test_vanished_serial_port_is_reopened(tmp_path: Path) -> None:
 async def test_corrupted_frames_do_not_lose_an_alarm() -> None:
     async with tcp_rig([("asj", 1, profile("ASJ"))], rtu=True) as rig:
         rig.sim.corrupt_rate = 0.3
+        await wait_for(lambda: rig.sim.counters.corrupted > 0)
         rig.sim.unit(1).set("residual_current", 420)
         rig.sim.unit(1).set("alarm_status", "alarm")
         await wait_for(lambda: rig.of_type(EventType.ALARM_RAISED, "asj"), timeout=5)
-        assert rig.sim.counters.corrupted > 0
+        assert rig.bus.stats.timeouts > 0, "corrupted frames were not noticed"
         assert rig.bus.units["asj"].online
 
 
