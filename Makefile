@@ -30,7 +30,7 @@ test: lint typecheck pytest
 
 # The bridge on a simulated bus of several detectors, printing live values and alarms.
 demo: $(STAMP)
-	PYTHONPATH=addon $(BIN)/python -m electrical_safety_bridge demo
+	PYTHONPATH=addon $(BIN)/python -m electrical_safety_bridge run --demo --data-dir demo-data --api-port 8765
 
 bench: $(STAMP)
 	PYTHONPATH=addon $(BIN)/python bench/bus_sweep.py

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .bus import Bus, BusSettings, DeviceSpec, line_for
+from .config import ConfigError
 from .errors import BridgeError, ProfileError, ProfileIncomplete
 from .profile import catalogue, find_profile, load_profile_file
 from .scan import scan
@@ -130,6 +132,45 @@ async def _scan(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run(args: argparse.Namespace) -> int:
+    from . import demo
+    from .config import load_config
+    from .service import Bridge, run_until_stopped
+
+    if args.demo:
+        if not args.data_dir:
+            raise ValueError("run --demo needs --data-dir DIR")
+        return await demo.run_demo(
+            Path(args.data_dir), api_host=args.api_host, api_port=args.api_port or 8765
+        )
+    if not args.config:
+        raise ValueError("give --config FILE, or --demo --data-dir DIR")
+    config = load_config(Path(args.config))
+    overrides: dict[str, object] = {}
+    if args.api_port is not None:
+        overrides["api_port"] = args.api_port
+    if args.data_dir:
+        overrides["data_dir"] = Path(args.data_dir)
+    if overrides:
+        config = dataclasses.replace(config, **overrides)  # type: ignore[arg-type]
+
+    def ready(bridge: Bridge) -> None:
+        print(
+            f"bridge {bridge.bridge_id} serving http://{config.api_host}:{bridge.api_port}/api/v1/"
+            f" ({len(bridge.device_bus)} devices on {len(bridge.buses)} buses)",
+            flush=True,
+        )
+
+    return await run_until_stopped(Bridge(config), ready)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from .auth import load_or_create_token
+
+    print(load_or_create_token(Path(args.data_dir)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(
@@ -156,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_line_arguments(scan_parser)
     scan_parser.add_argument("--units", type=_parse_units, default=_parse_units("1-247"))
 
+    run = commands.add_parser("run", help="run the bridge service")
+    run.add_argument("--config", help="the bridge configuration (YAML)")
+    run.add_argument("--demo", action="store_true", help="run on a simulated demo bus")
+    run.add_argument("--data-dir", help="token, bridge id and event store (demo: required)")
+    run.add_argument("--api-host", default="127.0.0.1")
+    run.add_argument("--api-port", type=int, default=None)
+
+    token = commands.add_parser("token", help="print the API token, creating it if needed")
+    token.add_argument("--data-dir", required=True)
+
     from .simulator import command as simulate_command
 
     simulate = commands.add_parser("simulate", help="serve simulated detectors")
@@ -171,8 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command."""
     args = build_parser().parse_args(argv)
+    # The service logs its progress; the demo prints its own lines instead.
+    quiet = logging.INFO if args.command == "run" and not args.demo else logging.WARNING
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
+        level=logging.DEBUG if args.verbose else quiet,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -183,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             case "read":
                 return asyncio.run(_read(args))
+            case "run":
+                return asyncio.run(_run(args))
+            case "token":
+                return _token(args)
             case "scan":
                 return asyncio.run(_scan(args))
             case "simulate":
@@ -197,6 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ProfileError as exc:
+        print(f"{exc.source}:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except ConfigError as exc:
         print(f"{exc.source}:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)

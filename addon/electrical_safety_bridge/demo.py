@@ -23,8 +23,10 @@ from typing import Any, TextIO
 
 from .alarms import AlarmKind
 from .bus import Bus, BusSettings, DeviceSpec
+from .config import DEFAULT_API_PORT, BridgeConfig, BusConfig
 from .events import BridgeEvent, EventType
 from .profile import find_profile
+from .service import Bridge
 from .simulator import PtyLink, Scenario, ScenarioKind, SimulatedBus, SimulatedUnit
 from .transport import SerialLine
 from .wire import bits_per_char
@@ -51,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--table-every", type=float, default=10.0, help="seconds between two tables of values"
     )
+    parser.add_argument("--api-port", type=int, default=DEFAULT_API_PORT, help="0 picks a free one")
 
 
 class Printer:
@@ -172,50 +175,101 @@ async def _story(sim: SimulatedBus, bus: Bus, say: Callable[[str], None]) -> Non
     say("story: that is all; values keep updating until you press Ctrl-C")
 
 
-async def run(args: argparse.Namespace) -> int:
-    """Run the demo until Ctrl-C, SIGTERM or ``--duration``."""
-    out = sys.stdout
-    start = time.monotonic()
-    printer = Printer(out, start)
-    units = [SimulatedUnit(find_profile(model), unit) for _, unit, model in DEMO_UNITS]
-    specs = [
-        DeviceSpec(device_id, unit, find_profile(model)) for device_id, unit, model in DEMO_UNITS
-    ]
-    sim = SimulatedBus(units, baudrate=BAUD, wire_timing=True, bits_per_char=bits_per_char())
+class DemoSimulation:
+    """The demo's line: the four detectors served on one end of a pseudo-terminal."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        units = [SimulatedUnit(find_profile(model), unit) for _, unit, model in DEMO_UNITS]
+        self.sim = SimulatedBus(
+            units, baudrate=BAUD, wire_timing=True, bits_per_char=bits_per_char()
+        )
+        self.link = PtyLink(folder / "bridge-tty", folder / "simulator-tty")
+
+    @property
+    def bridge_port(self) -> str:
+        """The end of the line the bridge opens."""
+        return str(self.link.a_path)
+
+    async def start(self) -> None:
+        """Plug in the cable and start answering."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        await self.link.start()
+        await self.sim.serve_serial(str(self.link.b_path))
+
+    async def stop(self) -> None:
+        """Stop answering and unplug."""
+        await self.sim.stop()
+        await self.link.close()
+
+
+def demo_config(data_dir: Path, tty: str, api_host: str, api_port: int) -> BridgeConfig:
+    """The bridge configuration of the demo bus."""
+    specs = tuple(DeviceSpec(i, unit, find_profile(model), i) for i, unit, model in DEMO_UNITS)
+    settings = BusSettings("demo", SerialLine(tty, BAUD), offline_after=20.0)
+    return BridgeConfig(
+        data_dir=data_dir,
+        buses=(BusConfig(settings, specs),),
+        api_host=api_host,
+        api_port=api_port,
+    )
+
+
+async def run_demo(
+    data_dir: Path,
+    *,
+    api_host: str = "127.0.0.1",
+    api_port: int = DEFAULT_API_PORT,
+    duration: float = 0.0,
+    table_every: float = 10.0,
+    out: TextIO = sys.stdout,
+) -> int:
+    """The whole bridge on the demo bus, with its story, until Ctrl-C, SIGTERM or duration."""
+    printer = Printer(out, time.monotonic())
+    simulation = DemoSimulation(data_dir / "demo-line")
+    config = demo_config(data_dir, simulation.bridge_port, api_host, api_port)
+    bridge = Bridge(config, simulation=simulation, console=printer.event)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    with tempfile.TemporaryDirectory(prefix="es-demo-") as folder:
-        link = PtyLink(Path(folder) / "bridge-tty", Path(folder) / "simulator-tty")
-        await link.start()
-        await sim.serve_serial(str(link.b_path))
-        settings = BusSettings("demo", SerialLine(str(link.a_path), BAUD), offline_after=20.0)
-        bus = Bus(settings, specs, emit=printer.event)
+    await bridge.start()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        bus = bridge.buses["demo"]
         printer.say(
-            f"bridge polling {len(specs)} simulated detectors on {link.a_path} at {BAUD} baud "
-            "(simulated wire timing); Ctrl-C to stop"
+            f"bridge {bridge.bridge_id}: API http://{api_host}:{bridge.api_port}/api/v1/ "
+            f"(token in {data_dir / 'api_token'}); {len(DEMO_UNITS)} simulated detectors on "
+            f"{simulation.bridge_port} at {BAUD} baud with wire timing; Ctrl-C to stop"
         )
-        tasks = [
-            asyncio.create_task(bus.run()),
-            asyncio.create_task(_story(sim, bus, printer.say)),
-        ]
 
         async def tables() -> None:
             while True:
-                await asyncio.sleep(args.table_every)
+                await asyncio.sleep(table_every)
                 printer.table(bus)
 
-        tasks.append(asyncio.create_task(tables()))
+        tasks = [
+            asyncio.create_task(_story(simulation.sim, bus, printer.say)),
+            asyncio.create_task(tables()),
+        ]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=args.duration or None)
-        bus.stop()
+            await asyncio.wait_for(stop.wait(), timeout=duration or None)
+        printer.table(bus)
+    finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await sim.stop()
-        await link.close()
-    printer.table(bus)
+        await bridge.stop()
     return 0
+
+
+async def run(args: argparse.Namespace) -> int:
+    """The ``demo`` command: ``run --demo`` in a fresh temporary data folder."""
+    with tempfile.TemporaryDirectory(prefix="es-demo-") as folder:
+        return await run_demo(
+            Path(folder),
+            api_port=args.api_port,
+            duration=args.duration,
+            table_every=args.table_every,
+        )

@@ -1,0 +1,72 @@
+"""The API's bearer token and the bridge's identity, kept in the data folder.
+
+The token is made on first start, stored with owner-only permissions, compared in constant
+time, and never logged: :func:`redact` removes it from any text that might be.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+TOKEN_FILE = "api_token"
+BRIDGE_ID_FILE = "bridge_id"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a secret atomically, readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)
+
+
+def _load_or_create(path: Path, make: str) -> str:
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        value = ""
+    if not value:
+        value = make
+        _write_private(path, value)
+    return value
+
+
+def load_or_create_token(data_dir: Path) -> str:
+    """The API token, made on first use."""
+    return _load_or_create(data_dir / TOKEN_FILE, secrets.token_urlsafe(32))
+
+
+def load_or_create_bridge_id(data_dir: Path) -> str:
+    """A stable id for this bridge: Home Assistant's unique id for it."""
+    return _load_or_create(data_dir / BRIDGE_ID_FILE, uuid.uuid4().hex)
+
+
+def token_matches(expected: str, presented: str | None) -> bool:
+    """Constant-time comparison, so timing says nothing about the token."""
+    if presented is None:
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), presented.encode("utf-8"))
+
+
+def bearer(header: str | None) -> str | None:
+    """The token from an ``Authorization: Bearer …`` header."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def redact(text: str, *secrets_to_hide: str) -> str:
+    """The text with every secret replaced by ``**REDACTED**``."""
+    for secret in secrets_to_hide:
+        if secret:
+            text = text.replace(secret, "**REDACTED**")
+    return text

@@ -1,0 +1,250 @@
+"""The bridge service's configuration: YAML, validated with voluptuous at the edge.
+
+Errors name the file, the key path and the reason, all at once, like profile errors. Past
+this module the service trusts :class:`BridgeConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+import yaml
+
+from .bus import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
+from .errors import BridgeError, ProfileError
+from .profile import find_profile
+from .transport import Line, SerialLine, TcpLine
+
+DEFAULT_API_PORT = 8765
+
+
+class ConfigError(BridgeError):
+    """The configuration is malformed; ``problems`` has one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """The optional Modbus listener for other masters. A port of None is off."""
+
+    host: str = "127.0.0.1"
+    tcp_port: int | None = None
+    rtu_over_tcp_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BusConfig:
+    """One bus and the devices on it."""
+
+    settings: BusSettings
+    devices: tuple[DeviceSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeConfig:
+    """Everything the service needs to start."""
+
+    data_dir: Path
+    buses: tuple[BusConfig, ...]
+    api_host: str = "127.0.0.1"
+    api_port: int = DEFAULT_API_PORT
+    profile_dir: Path | None = None
+    retention_days: float = 3650.0
+    gateway: GatewayConfig = GatewayConfig()
+    bridge_id: str | None = None
+
+
+def _host_port(value: Any) -> tuple[str, int]:
+    if not isinstance(value, str) or ":" not in value:
+        raise vol.Invalid("must be HOST:PORT, for example 192.168.1.50:502")
+    host, _, port = value.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        raise vol.Invalid(f"'{port}' is not a port number") from None
+    if not host or not 1 <= number <= 65535:
+        raise vol.Invalid("must be HOST:PORT with a port in 1-65535")
+    return host.strip("[]"), number
+
+
+_PORT = vol.All(int, vol.Range(min=1, max=65535))
+_ID = vol.All(str, vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", msg="letters, digits, - _ ."))
+_SECONDS = vol.All(vol.Coerce(float), vol.Range(min=0.01))
+
+_DEVICE = vol.Schema(
+    {
+        vol.Required("id"): _ID,
+        vol.Required("unit"): vol.All(int, vol.Range(min=1, max=247)),
+        vol.Required("profile"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("name"): str,
+    }
+)
+
+_BUS = vol.Schema(
+    vol.All(
+        {
+            vol.Required("id"): _ID,
+            vol.Exclusive("serial", "line"): vol.All(str, vol.Length(min=1)),
+            vol.Exclusive("tcp", "line"): _host_port,
+            vol.Exclusive("rtu_over_tcp", "line"): _host_port,
+            vol.Optional("baudrate"): vol.In([1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]),
+            vol.Optional("parity", default="N"): vol.In(["N", "E", "O"]),
+            vol.Optional("stopbits", default=1): vol.In([1, 2]),
+            vol.Optional("poll", default=dict): {
+                vol.Optional("alarm", default=1.0): _SECONDS,
+                vol.Optional("telemetry", default=10.0): _SECONDS,
+                vol.Optional("slow", default=300.0): _SECONDS,
+            },
+            vol.Optional("offline_after", default=60.0): vol.All(
+                vol.Coerce(float),
+                vol.Range(min=1, max=MAX_OFFLINE_AFTER, msg="must be 1-100 seconds (GB 14287.1)"),
+            ),
+            vol.Optional("turnaround", default=0.1): vol.All(
+                vol.Coerce(float), vol.Range(min=0.0, max=5.0)
+            ),
+            vol.Required("devices"): vol.All([_DEVICE], vol.Length(min=1)),
+        },
+        vol.Any(
+            vol.Schema({vol.Required("serial"): object}, extra=vol.ALLOW_EXTRA),
+            vol.Schema({vol.Required("tcp"): object}, extra=vol.ALLOW_EXTRA),
+            vol.Schema({vol.Required("rtu_over_tcp"): object}, extra=vol.ALLOW_EXTRA),
+            msg="give one of serial, tcp or rtu_over_tcp",
+        ),
+    )
+)
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        vol.Required("data_dir"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("bridge_id"): _ID,
+        vol.Optional("profile_dir"): str,
+        vol.Optional("api", default=dict): {
+            vol.Optional("host", default="127.0.0.1"): str,
+            vol.Optional("port", default=DEFAULT_API_PORT): vol.All(
+                int, vol.Range(min=0, max=65535)
+            ),
+        },
+        vol.Optional("retention_days", default=3650.0): vol.All(
+            vol.Coerce(float), vol.Range(min=1)
+        ),
+        vol.Optional("gateway", default=dict): {
+            vol.Optional("host", default="127.0.0.1"): str,
+            vol.Optional("tcp_port"): vol.Any(None, _PORT),
+            vol.Optional("rtu_over_tcp_port"): vol.Any(None, _PORT),
+        },
+        vol.Required("buses"): vol.All([_BUS], vol.Length(min=1)),
+    }
+)
+
+
+def _path_text(path: Iterable[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _line(bus: dict[str, Any]) -> Line:
+    if "serial" in bus:
+        return SerialLine(
+            bus["serial"],
+            baudrate=bus.get("baudrate", 9600),
+            parity=bus["parity"],
+            stopbits=bus["stopbits"],
+        )
+    rtu = "rtu_over_tcp" in bus
+    host, port = bus["rtu_over_tcp"] if rtu else bus["tcp"]
+    return TcpLine(host, port, rtu=rtu, baudrate=bus.get("baudrate"))
+
+
+def parse_config(data: Any, source: str) -> BridgeConfig:
+    """Validate parsed YAML and resolve every device's profile, or raise ConfigError."""
+    try:
+        valid = CONFIG_SCHEMA(data)
+    except vol.MultipleInvalid as exc:
+        raise ConfigError(source, [f"{_path_text(e.path)}: {e.msg}" for e in exc.errors]) from None
+    profile_dir = Path(valid["profile_dir"]) if "profile_dir" in valid else None
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    buses: list[BusConfig] = []
+    for index, bus in enumerate(valid["buses"]):
+        where = f"buses[{index}]"
+        if bus["id"] in seen:
+            problems.append(f"{where}.id: '{bus['id']}' is already used at {seen[bus['id']]}")
+        seen[bus["id"]] = where
+        units: dict[int, str] = {}
+        devices: list[DeviceSpec] = []
+        for number, device in enumerate(bus["devices"]):
+            path = f"{where}.devices[{number}]"
+            if device["id"] in seen:
+                problems.append(
+                    f"{path}.id: '{device['id']}' is already used at {seen[device['id']]}"
+                )
+            seen[device["id"]] = path
+            if device["unit"] in units:
+                problems.append(
+                    f"{path}.unit: unit {device['unit']} is already {units[device['unit']]}"
+                )
+            units[device["unit"]] = device["id"]
+            try:
+                profile = find_profile(device["profile"], profile_dir)
+            except ProfileError as exc:
+                problems.append(f"{path}.profile: {'; '.join(exc.problems)}")
+                continue
+            devices.append(DeviceSpec(device["id"], device["unit"], profile, device.get("name")))
+        poll = bus["poll"]
+        settings = BusSettings(
+            id=bus["id"],
+            line=_line(bus),
+            intervals=PollIntervals(poll["alarm"], poll["telemetry"], poll["slow"]),
+            offline_after=bus["offline_after"],
+            turnaround=bus["turnaround"],
+        )
+        buses.append(BusConfig(settings, tuple(devices)))
+    gateway = valid["gateway"]
+    if gateway.get("tcp_port") and gateway.get("tcp_port") == gateway.get("rtu_over_tcp_port"):
+        problems.append("gateway.rtu_over_tcp_port: must differ from gateway.tcp_port")
+    if problems:
+        raise ConfigError(source, problems)
+    return BridgeConfig(
+        data_dir=Path(valid["data_dir"]),
+        buses=tuple(buses),
+        api_host=valid["api"]["host"],
+        api_port=valid["api"]["port"],
+        profile_dir=profile_dir,
+        retention_days=valid["retention_days"],
+        gateway=GatewayConfig(
+            host=gateway["host"],
+            tcp_port=gateway.get("tcp_port"),
+            rtu_over_tcp_port=gateway.get("rtu_over_tcp_port"),
+        ),
+        bridge_id=valid.get("bridge_id"),
+    )
+
+
+def load_config(path: Path) -> BridgeConfig:
+    """Read and validate a configuration file."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, [f"cannot read: {exc.strerror or exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
+        raise ConfigError(
+            source, [f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(source, ["(top level): must be a mapping"])
+    return parse_config(data, source)

@@ -1,0 +1,181 @@
+"""The OpenAPI 3.1 document of the REST part of API v1 (tests and fuzzing are driven by it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "reason": {"type": "string"},
+    },
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    "400": _json({"$ref": "#/components/schemas/Error"}, "bad input"),
+    "401": _json({"$ref": "#/components/schemas/Error"}, "missing or wrong token"),
+    "404": _json({"$ref": "#/components/schemas/Error"}, "no such device or alarm"),
+}
+_DEVICE_ID = {"name": "device_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_ALARM_ID = {"name": "alarm_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_EVENT_FILTERS = [
+    {"name": "device_id", "in": "query", "schema": {"type": "string"}},
+    {"name": "type", "in": "query", "schema": {"type": "string"}},
+    {"name": "since", "in": "query", "schema": {"type": "number"}},
+    {"name": "until", "in": "query", "schema": {"type": "number"}},
+    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+]
+_OBJECT = {"type": "object"}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Electrical Safety bridge API",
+        "version": "1",
+        "description": "The integration's only contract with the bridge. WebSocket: /api/v1/ws.",
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {"Error": _ERROR},
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/api/v1/health": {
+            "get": {
+                "security": [],
+                "summary": "Liveness, without authentication (the add-on's HEALTHCHECK)",
+                "responses": {"200": _json(_OBJECT, "the bridge is up")},
+            }
+        },
+        "/api/v1/info": {
+            "get": {
+                "summary": "Bridge id, version and buses",
+                "responses": {"200": _json(_OBJECT, "info"), "401": _ERRORS["401"]},
+            }
+        },
+        "/api/v1/devices": {
+            "get": {
+                "summary": "Every device: identity, channel metadata and current values",
+                "responses": {"200": _json(_OBJECT, "devices"), "401": _ERRORS["401"]},
+            }
+        },
+        "/api/v1/devices/{device_id}": {
+            "get": {
+                "parameters": [_DEVICE_ID],
+                "summary": "One device",
+                "responses": {
+                    "200": _json(_OBJECT, "the device"),
+                    "401": _ERRORS["401"],
+                    "404": _ERRORS["404"],
+                },
+            }
+        },
+        "/api/v1/devices/{device_id}/commands": {
+            "post": {
+                "parameters": [_DEVICE_ID],
+                "summary": "A command (reset, mute, self_test, trip, close) or a setpoint write",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "command": {
+                                        "type": "string",
+                                        "enum": ["reset", "mute", "self_test", "trip", "close"],
+                                    },
+                                    "setpoint": {"type": "string"},
+                                    "value": {"type": "number"},
+                                    "who": {"type": "string", "minLength": 1, "maxLength": 200},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(_OBJECT, "the outcome: confirmed, unconfirmed or failed"),
+                    "400": _ERRORS["400"],
+                    "401": _ERRORS["401"],
+                    "404": _ERRORS["404"],
+                    "409": _json(
+                        {"$ref": "#/components/schemas/Error"},
+                        "refused, with a machine-readable reason (alarm_active, …)",
+                    ),
+                    "503": _json({"$ref": "#/components/schemas/Error"}, "the bus is down"),
+                },
+            }
+        },
+        "/api/v1/alarms": {
+            "get": {
+                "summary": "Open (latched) alarms and wiring faults",
+                "responses": {"200": _json(_OBJECT, "alarms"), "401": _ERRORS["401"]},
+            }
+        },
+        "/api/v1/alarms/{alarm_id}/acknowledge": {
+            "post": {
+                "parameters": [_ALARM_ID],
+                "summary": "Acknowledge an alarm, recording who",
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "who": {"type": "string", "minLength": 1, "maxLength": 200}
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(_OBJECT, "acknowledged, and stored"),
+                    "400": _ERRORS["400"],
+                    "401": _ERRORS["401"],
+                    "404": _ERRORS["404"],
+                },
+            }
+        },
+        "/api/v1/events": {
+            "get": {
+                "summary": "The event log, oldest first, paged by 'after'",
+                "parameters": [
+                    *_EVENT_FILTERS,
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                ],
+                "responses": {
+                    "200": _json(_OBJECT, "events"),
+                    "400": _ERRORS["400"],
+                    "401": _ERRORS["401"],
+                },
+            }
+        },
+        "/api/v1/events.csv": {
+            "get": {
+                "summary": "The event log as CSV",
+                "parameters": _EVENT_FILTERS,
+                "responses": {
+                    "200": {
+                        "description": "CSV",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    },
+                    "400": _ERRORS["400"],
+                    "401": _ERRORS["401"],
+                },
+            }
+        },
+    },
+}

@@ -1,0 +1,326 @@
+"""The long-running bridge: buses, the event store, the API and the optional gateway.
+
+The same service runs inside the add-on, as a standalone process for Home Assistant
+Container and Core users, and on simulated buses (``run --demo``). Every event the buses
+emit is written to the store before anyone hears of it: WebSocket pushes, API answers and
+the console all come after the durable append, so nothing a client was told can be lost
+by a crash. SIGTERM stops it cleanly: buses first, then the API, then the store is flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from . import __version__
+from .alarms import AlarmBook, UnknownAlarm
+from .api import API_VERSION, broadcast, close_clients, create_app
+from .auth import load_or_create_bridge_id, load_or_create_token
+from .bus import Bus
+from .config import BridgeConfig
+from .events import BridgeEvent
+from .metadata import profile_metadata
+from .store import AsyncEventStore, StoredEvent
+
+_LOGGER = logging.getLogger(__name__)
+
+STORE_FILE = "events.sqlite3"
+PRUNE_EVERY_S = 24 * 3600.0
+
+
+class Simulation(Protocol):
+    """What the service needs of a simulated line it runs on (demo and tests)."""
+
+    async def start(self) -> None:
+        """Start serving."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        ...
+
+
+class Bridge:
+    """One bridge process."""
+
+    def __init__(
+        self,
+        config: BridgeConfig,
+        *,
+        simulation: Simulation | None = None,
+        console: Callable[[BridgeEvent], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.simulation = simulation
+        self.console = console
+        self.token = ""
+        self.bridge_id = config.bridge_id or ""
+        self.alarms = AlarmBook()
+        self.buses: dict[str, Bus] = {}
+        self.device_bus: dict[str, Bus] = {}
+        self.running = False
+        self.api_port: int | None = None
+        self.last_seq = 0
+        self.gateway: Any = None
+        self._store: AsyncEventStore | None = None
+        self._app: web.Application | None = None
+        self._runner: web.AppRunner | None = None
+        self._pending: asyncio.Queue[BridgeEvent] = asyncio.Queue()
+        self._enqueued = 0
+        self._written = 0
+        self._written_changed = asyncio.Condition()
+        self._dirty: set[str] = set()
+        self._dirty_event = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._bus_tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def store(self) -> AsyncEventStore:
+        """The event store (open while the bridge runs)."""
+        if self._store is None:
+            raise RuntimeError("the bridge is not started")
+        return self._store
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Open the store, restore open alarms, start polling, then serve the API."""
+        data_dir = self.config.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.token = load_or_create_token(data_dir)
+        self.bridge_id = self.bridge_id or load_or_create_bridge_id(data_dir)
+        self._store = await AsyncEventStore.open(
+            data_dir / STORE_FILE, retention_days=self.config.retention_days
+        )
+        self.alarms.restore(await self._store.open_alarms())
+        self.last_seq = await self._store.last_seq()
+        if self.simulation is not None:
+            await self.simulation.start()
+        for bus_config in self.config.buses:
+            bus = Bus(
+                bus_config.settings,
+                bus_config.devices,
+                alarms=self.alarms,
+                emit=self._emit,
+                on_change=self._changed,
+            )
+            self.buses[bus_config.settings.id] = bus
+            for device in bus_config.devices:
+                self.device_bus[device.id] = bus
+        self._tasks.append(asyncio.create_task(self._write_events(), name="event writer"))
+        self._tasks.append(asyncio.create_task(self._push_changes(), name="change pusher"))
+        self._tasks.append(asyncio.create_task(self._prune(), name="retention"))
+        self._bus_tasks = [
+            asyncio.create_task(bus.run(), name=f"bus {bus_id}")
+            for bus_id, bus in self.buses.items()
+        ]
+        self._app = create_app(self)
+        self._runner = web.AppRunner(self._app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.api_host, self.config.api_port)
+        await site.start()
+        server = site._server  # aiohttp keeps the bound sockets here; needed for port 0
+        sockets = getattr(server, "sockets", None) or []
+        self.api_port = sockets[0].getsockname()[1] if sockets else self.config.api_port
+        gateway_config = self.config.gateway
+        if gateway_config.tcp_port or gateway_config.rtu_over_tcp_port:
+            from .gateway import Gateway
+
+            self.gateway = Gateway(
+                list(self.buses.values()),
+                host=gateway_config.host,
+                tcp_port=gateway_config.tcp_port,
+                rtu_port=gateway_config.rtu_over_tcp_port,
+            )
+            await self.gateway.start()
+        self.running = True
+        _LOGGER.info(
+            "bridge %s serving API v%d on %s:%s (%d buses, %d devices)",
+            self.bridge_id,
+            API_VERSION,
+            self.config.api_host,
+            self.api_port,
+            len(self.buses),
+            len(self.device_bus),
+        )
+
+    async def stop(self) -> None:
+        """Stop polling, close the ports, write every pending event, close the store."""
+        self.running = False
+        for bus in self.buses.values():
+            bus.stop()
+        for task in self._bus_tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=10)
+        if self.gateway is not None:
+            await self.gateway.stop()
+        if self._runner is not None:
+            assert self._app is not None
+            await close_clients(self._app)
+            await self._runner.cleanup()
+        if self.simulation is not None:
+            await self.simulation.stop()
+        await self._wait_written(self._enqueued)
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    # ------------------------------------------------------------------ events
+
+    def _emit(self, event: BridgeEvent) -> None:
+        self._enqueued += 1
+        self._pending.put_nowait(event)
+
+    async def _write_events(self) -> None:
+        while True:
+            event = await self._pending.get()
+            try:
+                stored = await self.store.append(event)
+            except Exception:
+                # The store refusing an event is a bug, not a reason to stop recording
+                # the next alarm: log it loudly and go on.
+                _LOGGER.exception("could not store event %s", event.type.value)
+                stored = None
+            self._written += 1
+            async with self._written_changed:
+                self._written_changed.notify_all()
+            if stored is None:
+                continue
+            self.last_seq = stored.seq
+            self._announce(stored)
+
+    def _announce(self, stored: StoredEvent) -> None:
+        if self._app is not None:
+            broadcast(self._app, {"type": "event", "event": stored.as_dict()})
+        if self.console is not None:
+            self.console(stored.event)
+
+    async def _wait_written(self, count: int) -> None:
+        async with self._written_changed:
+            await self._written_changed.wait_for(lambda: self._written >= count)
+
+    def _changed(self, device_id: str) -> None:
+        self._dirty.add(device_id)
+        self._dirty_event.set()
+
+    async def _push_changes(self) -> None:
+        while True:
+            await self._dirty_event.wait()
+            self._dirty_event.clear()
+            dirty, self._dirty = self._dirty, set()
+            if self._app is None:
+                continue
+            for device_id in sorted(dirty):
+                broadcast(
+                    self._app, {"type": "device_state", "device": self.device_state(device_id)}
+                )
+
+    async def _prune(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                removed = await self.store.prune(time.time())
+                if removed:
+                    _LOGGER.info("retention: removed %d events", removed)
+            await asyncio.sleep(PRUNE_EVERY_S)
+
+    # ------------------------------------------------------------------ queries
+
+    async def acknowledge(self, alarm_id: str, who: str) -> list[BridgeEvent]:
+        """Acknowledge an alarm; returns once the acknowledgement is stored."""
+        alarm = next((a for a in self.alarms.open_alarms() if a.id == alarm_id), None)
+        if alarm is None:
+            raise UnknownAlarm(alarm_id)
+        events = self.device_bus[alarm.device_id].acknowledge(alarm_id, who)
+        await self._wait_written(self._enqueued)
+        return events
+
+    def info(self) -> dict[str, Any]:
+        """The bridge and its buses."""
+        return {
+            "bridge_id": self.bridge_id,
+            "version": __version__,
+            "api_version": API_VERSION,
+            "buses": [
+                {
+                    "id": bus_id,
+                    "line": bus.settings.line.describe(),
+                    "up": bus.up,
+                    "devices": sorted(bus.units),
+                    "stats": bus.stats.as_dict(),
+                }
+                for bus_id, bus in self.buses.items()
+            ],
+            "gateway": {
+                "tcp_port": getattr(self.gateway, "tcp_port", None),
+                "rtu_over_tcp_port": getattr(self.gateway, "rtu_port", None),
+            },
+        }
+
+    def device_state(self, device_id: str) -> dict[str, Any]:
+        """The live state of one device."""
+        bus = self.device_bus[device_id]
+        snapshot = bus.snapshot(device_id)
+        return {
+            "id": device_id,
+            "online": snapshot["online"],
+            "values": snapshot["values"],
+            "setpoint_values": snapshot["setpoints"],
+            "alarms": snapshot["alarms"],
+            "warnings": snapshot["warnings"],
+            "wiring_faults": snapshot["wiring_faults"],
+            "open_alarms": snapshot["open_alarms"],
+            "unsupported": snapshot["unsupported"],
+        }
+
+    def device(self, device_id: str) -> dict[str, Any]:
+        """One device: identity, channel metadata and its live state."""
+        bus = self.device_bus[device_id]
+        spec = bus.units[device_id].spec
+        return {
+            "id": device_id,
+            "name": spec.name or device_id,
+            "bus": bus.settings.id,
+            "unit": spec.unit,
+            **profile_metadata(spec.profile),
+            **self.device_state(device_id),
+        }
+
+    def devices(self) -> list[dict[str, Any]]:
+        """Every device."""
+        return [self.device(device_id) for device_id in sorted(self.device_bus)]
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a WebSocket client gets first."""
+        return {
+            "info": self.info(),
+            "devices": self.devices(),
+            "alarms": [a.as_dict() for a in self.alarms.open_alarms()],
+            "last_seq": self.last_seq,
+        }
+
+
+async def run_until_stopped(bridge: Bridge, ready: Callable[[Bridge], None] | None = None) -> int:
+    """Run a bridge until SIGINT or SIGTERM, then stop it cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await bridge.start()
+        if ready is not None:
+            ready(bridge)
+        await stop.wait()
+    finally:
+        await bridge.stop()
+    return 0
