@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Electrical-safety bridge: Modbus detectors to Home Assistant.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="logging threshold"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     profile = commands.add_parser("profile", help="check and list device profiles")
@@ -225,7 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The service logs its progress; the demo prints its own lines instead.
     quiet = logging.INFO if args.command == "run" and not args.demo else logging.WARNING
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else quiet,
+        level=logging.DEBUG
+        if args.verbose
+        else (getattr(logging, args.log_level.upper()) if args.log_level else quiet),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from . import __version__
+from . import __version__, discovery
 from .alarms import AlarmBook, UnknownAlarm
 from .api import API_VERSION, broadcast, close_clients, create_app
 from .auth import load_or_create_bridge_id, load_or_create_token
@@ -78,7 +79,7 @@ class Bridge:
         self._written_changed = asyncio.Condition()
         self._dirty: set[str] = set()
         self._dirty_event = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
         self._bus_tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -140,6 +141,11 @@ class Bridge:
                 rtu_port=gateway_config.rtu_over_tcp_port,
             )
             await self.gateway.start()
+        if os.environ.get("SUPERVISOR_TOKEN"):
+            # Inside the add-on: tell Home Assistant where the bridge is and its token.
+            self._tasks.append(
+                asyncio.create_task(discovery.announce(self.api_port, self.token), name="discovery")
+            )
         self.running = True
         _LOGGER.info(
             "bridge %s serving API v%d on %s:%s (%d buses, %d devices)",
@@ -156,9 +162,12 @@ class Bridge:
         self.running = False
         for bus in self.buses.values():
             bus.stop()
-        for task in self._bus_tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, timeout=10)
+        if self._bus_tasks:
+            # Each bus finishes the transaction in flight; together, within the add-on's
+            # stop grace time.
+            _, late = await asyncio.wait(self._bus_tasks, timeout=10)
+            for task in late:
+                task.cancel()
         if self.gateway is not None:
             await self.gateway.stop()
         if self._runner is not None:

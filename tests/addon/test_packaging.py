@@ -1,0 +1,419 @@
+"""The add-on folder as Supervisor, Docker and the official linters see it.
+
+These check the files that no Python test would otherwise read: config.yaml, its translations,
+the Dockerfile, the s6-overlay services, AppArmor and the images. The rules are those of the
+Home Assistant developer docs and of Supervisor's own validator, quoted where they apply.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import voluptuous as vol
+import yaml
+
+import electrical_safety_bridge
+from electrical_safety_bridge import cli, discovery
+from electrical_safety_bridge.addon_options import (
+    API_PORT,
+    GATEWAY_RTU_OVER_TCP_PORT,
+    GATEWAY_TCP_PORT,
+    OPTIONS_SCHEMA,
+    check_options,
+    options_to_config,
+)
+from electrical_safety_bridge.config import ConfigError, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+ADDON = ROOT / "addon"
+S6 = ADDON / "rootfs" / "etc" / "s6-overlay" / "s6-rc.d"
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def config() -> dict[str, Any]:
+    data = load_yaml(ADDON / "config.yaml")
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    text = (ADDON / "Dockerfile").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    return [
+        " ".join(part.strip() for part in chunk.split("\\\n"))
+        for chunk in re.split(r"(?<!\\)\n", "\n".join(lines))
+        if chunk.strip()
+    ]
+
+
+# Supervisor's option types (supervisor/apps/options.py RE_SCHEMA_ELEMENT).
+SCHEMA_ELEMENT = re.compile(
+    r"^(?:|bool|email|url|port|device(?:\(subsystem=[a-z]+\))?|str(?:\(\d*,\d*\))?"
+    r"|password(?:\(\d*,\d*\))?|int(?:\(-?\d*,-?\d*\))?"
+    r"|float(?:\((?:-?\d*\.?\d+)?,(?:-?\d*\.?\d+)?\))?|match\(.*\)|list\(.+\))\??$"
+)
+
+
+# config.yaml --------------------------------------------------------------------------------
+
+
+def test_config_has_the_required_keys_and_the_package_version(config: dict[str, Any]) -> None:
+    for key in ("name", "version", "slug", "description", "arch", "url"):
+        assert config.get(key), key
+    assert config["slug"] == "electrical_safety"
+    assert config["version"] == electrical_safety_bridge.__version__ == "0.1.0"
+
+
+def test_config_targets_only_the_supported_architectures(config: dict[str, Any]) -> None:
+    # armhf, armv7 and i386 are no longer supported since Home Assistant 2025.12.
+    assert sorted(config["arch"]) == ["aarch64", "amd64"]
+
+
+def test_config_runs_under_s6_overlay_before_core(config: dict[str, Any]) -> None:
+    assert config["init"] is False  # s6-overlay v3 must be PID 1
+    assert config["startup"] == "services"
+    assert config["homeassistant"] == "2025.4.4"
+    assert config["backup"] == "hot"
+
+
+def test_config_asks_for_no_broad_privileges(config: dict[str, Any]) -> None:
+    for key in ("host_network", "privileged", "full_access", "uart", "usb", "devices"):
+        assert key not in config, key
+    for key in ("hassio_api", "homeassistant_api", "docker_api", "auth_api"):
+        assert not config.get(key), key
+    assert "watchdog" not in config  # obsolete: the Dockerfile's HEALTHCHECK replaces it
+
+
+def test_config_exposes_no_port_by_default(config: dict[str, Any]) -> None:
+    expected = {f"{port}/tcp" for port in (API_PORT, GATEWAY_TCP_PORT, GATEWAY_RTU_OVER_TCP_PORT)}
+    assert set(config["ports"]) == expected
+    assert all(host_port is None for host_port in config["ports"].values())
+    assert set(config["ports_description"]) == expected
+
+
+def test_config_announces_the_integration_and_may_use_the_broker(config: dict[str, Any]) -> None:
+    assert config["discovery"] == [discovery.SERVICE] == ["electrical_safety"]
+    assert config["services"] == ["mqtt:want"]
+
+
+def test_config_keeps_ingress_apart_from_the_api(config: dict[str, Any]) -> None:
+    assert config["ingress"] is True
+    assert isinstance(config["ingress_port"], int)
+    assert f"{config['ingress_port']}/tcp" not in config["ports"]
+    assert config["ingress_port"] != API_PORT
+
+
+def test_config_maps_the_addon_config_folder_for_user_profiles(config: dict[str, Any]) -> None:
+    assert config["map"] == ["addon_config:rw"]
+    # The run script's --profile-dir lives in that folder (/config inside the container).
+    assert "--profile-dir /config/profiles" in (S6 / "bridge" / "run").read_text(encoding="utf-8")
+
+
+def test_the_stop_timeout_covers_the_s6_grace_times(
+    config: dict[str, Any], dockerfile: list[str]
+) -> None:
+    env = " ".join(line for line in dockerfile if line.startswith("ENV "))
+    services = int(re.search(r"S6_SERVICES_GRACETIME=(\d+)", env)[1])  # type: ignore[index]
+    kill = int(re.search(r"S6_KILL_GRACETIME=(\d+)", env)[1])  # type: ignore[index]
+    assert services >= 20_000, "the bridge needs time to close the bus and the event store"
+    assert services + kill < config["timeout"] * 1000 <= 300_000
+
+
+def test_the_schema_uses_supervisor_types_nested_at_most_two_deep(config: dict[str, Any]) -> None:
+    for key, kind in config["schema"].items():
+        if isinstance(kind, list):
+            (element,) = kind
+            assert isinstance(element, dict), f"{key}: a list of dicts or of values"
+            for field, field_kind in element.items():
+                assert isinstance(field_kind, str), f"{key}.{field} nests too deep"
+                assert SCHEMA_ELEMENT.match(field_kind), f"{key}.{field}: {field_kind}"
+        else:
+            assert isinstance(kind, str), f"{key}: {kind}"
+            assert SCHEMA_ELEMENT.match(kind), f"{key}: {kind}"
+
+
+def test_serial_adapters_are_chosen_as_tty_devices(config: dict[str, Any]) -> None:
+    (bus,) = config["schema"]["buses"]
+    assert bus["device"] == "device(subsystem=tty)?"  # optional: a gateway bus has none
+
+
+def test_every_default_is_in_the_schema_and_every_required_option_has_one(
+    config: dict[str, Any],
+) -> None:
+    options, schema = config["options"], config["schema"]
+    assert set(options) <= set(schema)
+    required = {k for k, v in schema.items() if isinstance(v, str) and not v.endswith("?")}
+    assert required <= set(options)
+
+
+def marker_names(schema: vol.Schema) -> set[str]:
+    return {str(marker) for marker in schema.schema}
+
+
+def test_the_schema_matches_the_options_the_bridge_reads(config: dict[str, Any]) -> None:
+    ours = OPTIONS_SCHEMA.schema
+    assert set(config["schema"]) == marker_names(OPTIONS_SCHEMA)
+    for key in ("buses", "devices"):
+        (element,) = next(value for marker, value in ours.items() if str(marker) == key)
+        (fields,) = config["schema"][key]
+        assert set(fields) == marker_names(element), key
+        optional = {f for f, kind in fields.items() if kind.endswith("?")}
+        assert optional == {str(m) for m in element.schema if isinstance(m, vol.Optional)}, key
+
+
+def test_a_fresh_install_asks_for_a_bus_and_a_detector(config: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        options_to_config(config["options"])
+    assert [problem.split(":")[0] for problem in caught.value.problems] == ["buses", "devices"]
+
+
+def test_no_other_file_is_named_like_an_addon_config() -> None:
+    # Supervisor searches the whole repository for config.yaml/.yml/.json.
+    found = []
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in {"node_modules"}]
+        found += [
+            Path(folder, f) for f in files if f in {"config.yaml", "config.yml", "config.json"}
+        ]
+    assert found == [ADDON / "config.yaml"]
+
+
+# translations -------------------------------------------------------------------------------
+
+
+def test_every_option_has_a_translation_and_every_translation_an_option(
+    config: dict[str, Any],
+) -> None:
+    translations = load_yaml(ADDON / "translations" / "en.yaml")
+    assert set(translations) == {"configuration", "network"}
+    configuration = translations["configuration"]
+    assert set(configuration) == set(config["schema"])
+    for key, kind in config["schema"].items():
+        entry = configuration[key]
+        assert entry["name"].strip() and entry["description"].strip(), key
+        if isinstance(kind, list) and isinstance(kind[0], dict):
+            assert set(entry["fields"]) == set(kind[0]), key
+            for field, text in entry["fields"].items():
+                assert text["name"].strip() and text["description"].strip(), f"{key}.{field}"
+        else:
+            assert "fields" not in entry, key
+    assert set(translations["network"]) == set(config["ports"])
+
+
+# Dockerfile ---------------------------------------------------------------------------------
+
+
+def pins(path: Path) -> dict[str, str]:
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[a-z,]+\])?==([^\s;]+)", line)
+            assert match, f"not pinned exactly: {line}"
+            found[match[1].lower()] = match[3]
+    return found
+
+
+def test_the_dockerfile_builds_from_a_pinned_default_base(dockerfile: list[str]) -> None:
+    args = [line for line in dockerfile if line.startswith("ARG BUILD_FROM")]
+    assert len(args) == 1
+    image = args[0].split("=", 1)[1]
+    name, _, tag = image.rpartition(":")
+    assert name.startswith("ghcr.io/home-assistant/"), image
+    assert tag and tag != "latest" and re.search(r"\d", tag), image
+    froms = [line for line in dockerfile if line.startswith("FROM ")]
+    assert froms == ["FROM ${BUILD_FROM}"]
+    assert not (ADDON / "build.yaml").exists()  # replaced by the ARG default since 2026
+
+
+def test_the_dockerfile_installs_exactly_the_pinned_requirements(dockerfile: list[str]) -> None:
+    wanted = pins(ADDON / "requirements.txt")
+    assert {"pymodbus", "aiohttp", "voluptuous", "pyyaml"} <= set(wanted)
+    installs = [
+        shlex.split(command.split("pip install", 1)[1])
+        for line in dockerfile
+        if line.startswith("RUN ")
+        for command in re.split(r"&&|;", line)
+        if "pip install" in command
+    ]
+    assert installs, "the Dockerfile installs nothing with pip"
+    copied = {line.split()[1]: line.split()[2] for line in dockerfile if line.startswith("COPY ")}
+    installed: dict[str, str] = {}
+    for words in installs:
+        for index, word in enumerate(words):
+            if word in ("-r", "--requirement"):
+                target = words[index + 1]
+                assert copied.get("requirements.txt") == target, "install the copied file"
+                installed.update(pins(ADDON / "requirements.txt"))
+            elif not word.startswith("-") and words[index - 1] not in ("-r", "--requirement"):
+                name, sep, version = word.partition("==")
+                assert sep, f"unpinned package in the Dockerfile: {word}"
+                installed[re.sub(r"\[.*\]", "", name).lower()] = version
+    assert installed == wanted
+
+
+def test_the_dockerfile_checks_the_bridge_api_health(dockerfile: list[str]) -> None:
+    (check,) = [line for line in dockerfile if line.startswith("HEALTHCHECK ")]
+    assert f"http://127.0.0.1:{API_PORT}/api/v1/health" in check
+    assert "CMD" in check
+
+
+def test_the_dockerfile_labels_the_image_for_supervisor(
+    config: dict[str, Any], dockerfile: list[str]
+) -> None:
+    labels = " ".join(line for line in dockerfile if line.startswith("LABEL "))
+    assert 'io.hass.type="app"' in labels
+    assert f'io.hass.arch="{"|".join(config["arch"])}"' in labels
+    version = [line for line in dockerfile if line.startswith("ARG BUILD_VERSION")]
+    assert version == [f"ARG BUILD_VERSION={config['version']}"]
+
+
+def test_everything_the_dockerfile_copies_is_in_the_addon_folder(dockerfile: list[str]) -> None:
+    sources = [
+        source
+        for line in dockerfile
+        if line.startswith(("COPY ", "ADD ")) and "--from=" not in line
+        for source in line.split()[1:-1]
+    ]
+    assert "electrical_safety_bridge" in sources
+    assert "rootfs" in sources
+    for source in sources:
+        assert (ADDON / source).exists(), f"{source} is not in the build context addon/"
+
+
+def test_the_addon_folder_has_every_file_supervisor_shows() -> None:
+    for name in (
+        "config.yaml",
+        "Dockerfile",
+        "DOCS.md",
+        "README.md",
+        "CHANGELOG.md",
+        "apparmor.txt",
+        "icon.png",
+        "logo.png",
+        "requirements.txt",
+        "translations/en.yaml",
+    ):
+        assert (ADDON / name).is_file(), name
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", path
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def test_the_icon_is_square_and_the_logo_wide() -> None:
+    assert png_size(ADDON / "icon.png") == (128, 128)
+    width, height = png_size(ADDON / "logo.png")
+    assert 200 <= width <= 300 and 80 <= height <= 120
+
+
+def test_the_changelog_has_the_current_version(config: dict[str, Any]) -> None:
+    changelog = (ADDON / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## [{config['version']}]" in changelog
+    assert "## [Unreleased]" in changelog
+
+
+# s6-overlay ---------------------------------------------------------------------------------
+
+
+def s6_scripts() -> list[Path]:
+    return sorted(p for p in S6.rglob("*") if p.is_file() and p.name in {"run", "finish", "up"})
+
+
+def test_each_service_is_a_valid_s6_rc_definition() -> None:
+    # `user` is s6-overlay's own bundle; an add-on only adds to its contents.d.
+    services = {p.name: p for p in S6.iterdir() if p.is_dir() and p.name != "user"}
+    assert "bridge" in services
+    for name, folder in services.items():
+        kind = (folder / "type").read_text(encoding="utf-8").strip()
+        assert kind in {"longrun", "oneshot", "bundle"}, name
+        if kind == "longrun":
+            assert (folder / "run").is_file(), name
+            assert (folder / "dependencies.d" / "base").is_file(), name
+    members = {p.name for p in (S6 / "user" / "contents.d").iterdir()}
+    assert members == set(services)
+    assert (S6 / "bridge" / "finish").is_file()
+
+
+@pytest.mark.parametrize("script", s6_scripts(), ids=lambda p: str(p.relative_to(S6)))
+def test_each_s6_script_is_executable_and_passes_shellcheck(script: Path) -> None:
+    assert os.access(script, os.X_OK), f"chmod +x {script.relative_to(ROOT)}"
+    first = script.read_text(encoding="utf-8").splitlines()[0]
+    assert first == "#!/command/with-contenv bashio", first
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is needed (apt-get install shellcheck)"
+    # As home-assistant/addons lints: bash, and SC1008 off for the with-contenv shebang.
+    result = subprocess.run(
+        [shellcheck, "-s", "bash", "-e", "SC1008", "-x", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_run_script_checks_the_options_then_execs_the_bridge() -> None:
+    text = (S6 / "bridge" / "run").read_text(encoding="utf-8")
+    assert "python3 -m electrical_safety_bridge.addon_options" in text
+    assert "/data/options.json /data/bridge.yaml" in text
+    command = re.search(r"^exec ((?:.*\\\n)*.*)$", text, re.M)
+    assert command, "the run script must exec the bridge, so that s6 supervises it"
+    argv = shlex.split(command[1].replace("\\\n", " "))
+    assert argv[:3] == ["python3", "-m", "electrical_safety_bridge"]
+    (level_option,) = [k for k in OPTIONS_SCHEMA.schema if str(k) == "log_level"]
+    levels = OPTIONS_SCHEMA.schema[level_option].container
+    for level in levels:
+        words = [level if w == "${log_level}" else w for w in argv[3:]]
+        try:
+            args = cli.build_parser().parse_args(words)
+        except SystemExit:
+            pytest.fail(f"the bridge's command line does not accept the run script's {words}")
+        assert args.command == "run"
+        assert args.config == "/data/bridge.yaml"
+
+
+# AppArmor -----------------------------------------------------------------------------------
+
+
+def test_the_apparmor_profile_is_named_after_the_slug(config: dict[str, Any]) -> None:
+    text = (ADDON / "apparmor.txt").read_text(encoding="utf-8")
+    assert f"profile {config['slug']} flags=(attach_disconnected,mediate_deleted)" in text
+    assert f"signal (receive) peer=*_{config['slug']}," in text
+    for rule in ("/dev/ttyUSB* rwk,", "/dev/ttyACM* rwk,", "/dev/serial/by-id/* r,", "/data/** rw"):
+        assert rule in text, rule
+
+
+# DOCS.md ------------------------------------------------------------------------------------
+
+
+def docs_examples() -> list[dict[str, Any]]:
+    text = (ADDON / "DOCS.md").read_text(encoding="utf-8")
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+
+
+def test_every_configuration_example_in_the_docs_is_valid() -> None:
+    examples = docs_examples()
+    standalone = [e for e in examples if "data_dir" in e]
+    options = [e for e in examples if "data_dir" not in e]
+    assert len(standalone) == 1 and len(options) == 2
+    for example in options:
+        parse_config(check_options(example), "DOCS.md")
+    parse_config(standalone[0], "DOCS.md")
