@@ -6,6 +6,7 @@ time, and never logged: :func:`redact` removes it from any text that might be.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import secrets
@@ -16,27 +17,35 @@ TOKEN_FILE = "api_token"
 BRIDGE_ID_FILE = "bridge_id"
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a secret atomically, readable by the owner only."""
+def _create_private(path: Path, text: str) -> None:
+    """Create a secret file, readable by the owner only, unless one already exists.
+
+    The file is written in full under a private name and then linked into place, which
+    fails if another process (a ``token`` command and a first start at the same moment)
+    got there first: both then use the one that won.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _load_or_create(path: Path, make: str) -> str:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         value = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        value = ""
-    if not value:
-        value = make
-        _write_private(path, value)
-    return value
+        if value:
+            return value
+        path.unlink()  # an empty file left by a crash before this scheme
+    _create_private(path, make)
+    return path.read_text(encoding="utf-8").strip()
 
 
 def load_or_create_token(data_dir: Path) -> str:

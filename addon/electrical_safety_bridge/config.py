@@ -6,7 +6,6 @@ this module the service trusts :class:`BridgeConfig`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from .bus import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
 from .errors import BridgeError, ProfileError
 from .profile import find_profile
 from .transport import Line, SerialLine, TcpLine
+from .validation import each, error_lines, finite, integer, yaml_problem
 
 DEFAULT_API_PORT = 8765
 
@@ -75,14 +75,25 @@ def _host_port(value: Any) -> tuple[str, int]:
     return host.strip("[]"), number
 
 
-_PORT = vol.All(int, vol.Range(min=1, max=65535))
+_LINE_KEYS = ("serial", "tcp", "rtu_over_tcp")
+
+
+def _one_line(bus: dict[str, Any]) -> dict[str, Any]:
+    given = [key for key in _LINE_KEYS if key in bus]
+    if len(given) != 1:
+        found = f"found {' and '.join(given)}" if given else "found none"
+        raise vol.Invalid(f"give exactly one of serial, tcp or rtu_over_tcp ({found})")
+    return bus
+
+
+_PORT = vol.All(integer, vol.Range(min=1, max=65535))
 _ID = vol.All(str, vol.Match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", msg="letters, digits, - _ ."))
-_SECONDS = vol.All(vol.Coerce(float), vol.Range(min=0.01))
+_SECONDS = vol.All(finite, vol.Range(min=0.01))
 
 _DEVICE = vol.Schema(
     {
         vol.Required("id"): _ID,
-        vol.Required("unit"): vol.All(int, vol.Range(min=1, max=247)),
+        vol.Required("unit"): vol.All(integer, vol.Range(min=1, max=247)),
         vol.Required("profile"): vol.All(str, vol.Length(min=1)),
         vol.Optional("name"): str,
     }
@@ -92,9 +103,9 @@ _BUS = vol.Schema(
     vol.All(
         {
             vol.Required("id"): _ID,
-            vol.Exclusive("serial", "line"): vol.All(str, vol.Length(min=1)),
-            vol.Exclusive("tcp", "line"): _host_port,
-            vol.Exclusive("rtu_over_tcp", "line"): _host_port,
+            vol.Optional("serial"): vol.All(str, vol.Length(min=1)),
+            vol.Optional("tcp"): _host_port,
+            vol.Optional("rtu_over_tcp"): _host_port,
             vol.Optional("baudrate"): vol.In([1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200]),
             vol.Optional("parity", default="N"): vol.In(["N", "E", "O"]),
             vol.Optional("stopbits", default=1): vol.In([1, 2]),
@@ -104,20 +115,13 @@ _BUS = vol.Schema(
                 vol.Optional("slow", default=300.0): _SECONDS,
             },
             vol.Optional("offline_after", default=60.0): vol.All(
-                vol.Coerce(float),
+                finite,
                 vol.Range(min=1, max=MAX_OFFLINE_AFTER, msg="must be 1-100 seconds (GB 14287.1)"),
             ),
-            vol.Optional("turnaround", default=0.1): vol.All(
-                vol.Coerce(float), vol.Range(min=0.0, max=5.0)
-            ),
-            vol.Required("devices"): vol.All([_DEVICE], vol.Length(min=1)),
+            vol.Optional("turnaround", default=0.1): vol.All(finite, vol.Range(min=0.0, max=5.0)),
+            vol.Required("devices"): vol.All(each(_DEVICE), vol.Length(min=1)),
         },
-        vol.Any(
-            vol.Schema({vol.Required("serial"): object}, extra=vol.ALLOW_EXTRA),
-            vol.Schema({vol.Required("tcp"): object}, extra=vol.ALLOW_EXTRA),
-            vol.Schema({vol.Required("rtu_over_tcp"): object}, extra=vol.ALLOW_EXTRA),
-            msg="give one of serial, tcp or rtu_over_tcp",
-        ),
+        _one_line,
     )
 )
 
@@ -132,24 +136,15 @@ CONFIG_SCHEMA = vol.Schema(
                 int, vol.Range(min=0, max=65535)
             ),
         },
-        vol.Optional("retention_days", default=3650.0): vol.All(
-            vol.Coerce(float), vol.Range(min=1)
-        ),
+        vol.Optional("retention_days", default=3650.0): vol.All(finite, vol.Range(min=1)),
         vol.Optional("gateway", default=dict): {
             vol.Optional("host", default="127.0.0.1"): str,
             vol.Optional("tcp_port"): vol.Any(None, _PORT),
             vol.Optional("rtu_over_tcp_port"): vol.Any(None, _PORT),
         },
-        vol.Required("buses"): vol.All([_BUS], vol.Length(min=1)),
+        vol.Required("buses"): vol.All(each(_BUS), vol.Length(min=1)),
     }
 )
-
-
-def _path_text(path: Iterable[Any]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
 
 
 def _line(bus: dict[str, Any]) -> Line:
@@ -170,7 +165,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
     try:
         valid = CONFIG_SCHEMA(data)
     except vol.MultipleInvalid as exc:
-        raise ConfigError(source, [f"{_path_text(e.path)}: {e.msg}" for e in exc.errors]) from None
+        raise ConfigError(source, error_lines(exc)) from None
     profile_dir = Path(valid["profile_dir"]) if "profile_dir" in valid else None
     problems: list[str] = []
     seen: dict[str, str] = {}
@@ -237,14 +232,12 @@ def load_config(path: Path) -> BridgeConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(source, [f"cannot read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, [f"cannot read: not UTF-8 text ({exc.reason})"]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
-        raise ConfigError(
-            source, [f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}"]
-        ) from None
+        raise ConfigError(source, [yaml_problem(exc)]) from None
     if not isinstance(data, dict):
         raise ConfigError(source, ["(top level): must be a mapping"])
     return parse_config(data, source)

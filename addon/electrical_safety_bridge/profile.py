@@ -26,6 +26,7 @@ import voluptuous as vol
 import yaml
 
 from .errors import ProfileError, ProfileIncomplete
+from .validation import each, error_lines, yaml_problem
 
 
 class RegisterType(StrEnum):
@@ -331,32 +332,6 @@ def _blank_or[T](validator: Callable[[Any], T]) -> Callable[[Any], T | None]:
     return check
 
 
-def _each(schema: vol.Schema) -> Callable[[Any], list[Any]]:
-    """Validate every item of a list and report the problems of all of them.
-
-    A plain ``[schema]`` stops at the first item with a problem inside it, so a user
-    filling in a template would fix one channel per attempt.
-    """
-
-    def check(value: Any) -> list[Any]:
-        if not isinstance(value, list):
-            raise vol.Invalid("must be a list")
-        valid: list[Any] = []
-        errors: list[vol.Invalid] = []
-        for index, item in enumerate(value):
-            try:
-                valid.append(schema(item))
-            except vol.MultipleInvalid as exc:
-                for error in exc.errors:
-                    error.prepend([index])
-                    errors.append(error)
-        if errors:
-            raise vol.MultipleInvalid(errors)
-        return valid
-
-    return check
-
-
 _STATE_MAP = vol.Schema({vol.All(_u16): vol.All(str, _key)})
 
 _REGISTER_FIELDS: dict[Any, Any] = {
@@ -448,8 +423,8 @@ PROFILE_SCHEMA = vol.Schema(
             vol.Optional("mask", default=0xFFFF): _u16,
             vol.Required("equals"): _u16,
         },
-        vol.Required("channels"): vol.All(_each(_CHANNEL), vol.Length(min=1)),
-        vol.Optional("setpoints", default=list): _each(_SETPOINT),
+        vol.Required("channels"): vol.All(each(_CHANNEL), vol.Length(min=1)),
+        vol.Optional("setpoints", default=list): each(_SETPOINT),
         vol.Optional("commands", default=dict): {
             vol.In([c.value for c in CommandName]): _COMMAND,
         },
@@ -458,13 +433,6 @@ PROFILE_SCHEMA = vol.Schema(
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def _path_text(path: Iterable[Any]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
 
 
 def _expand(entries: list[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -583,9 +551,7 @@ def parse_profile(data: Any, origin: str) -> Profile:
     try:
         valid = PROFILE_SCHEMA(data)
     except vol.MultipleInvalid as exc:
-        raise ProfileError(
-            origin, [f"{_path_text(err.path)}: {err.msg}" for err in exc.errors]
-        ) from None
+        raise ProfileError(origin, error_lines(exc)) from None
 
     problems: list[str] = []
     missing: list[str] = []
@@ -783,10 +749,7 @@ def load_profile_text(text: str, origin: str) -> Profile:
     try:
         data = yaml.load(text, Loader=_ProfileLoader)  # a SafeLoader: no arbitrary objects
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(top level)"
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise ProfileError(origin, [f"{where}: not valid YAML: {reason}"]) from None
+        raise ProfileError(origin, [yaml_problem(exc)]) from None
     if not isinstance(data, dict):
         raise ProfileError(origin, ["(top level): must be a mapping of profile keys"])
     return parse_profile(data, origin)

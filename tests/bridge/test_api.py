@@ -135,6 +135,8 @@ def test_token_comparison_is_exact() -> None:
 
 
 async def test_devices_describe_themselves(api: Running) -> None:
+    arcm_unit = api.bridge.buses["line"].units["arcm"]
+    await wait_for(lambda: "residual_current" in arcm_unit.readings)
     status, body = await api.get("/devices")
     assert status == 200
     devices = {d["id"]: d for d in body["devices"]}
