@@ -60,6 +60,7 @@ class BridgeConfig:
     retention_days: float = 3650.0
     gateway: GatewayConfig = GatewayConfig()
     bridge_id: str | None = None
+    advertise: bool | None = None
 
 
 def _host_port(value: Any) -> tuple[str, int]:
@@ -222,6 +223,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
             rtu_over_tcp_port=gateway.get("rtu_over_tcp_port"),
         ),
         bridge_id=valid.get("bridge_id"),
+        advertise=valid["api"].get("advertise"),
     )
 
 

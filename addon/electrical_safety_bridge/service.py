@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from . import __version__, discovery
+from .advertise import Advertiser, advertised_addresses
 from .alarms import AlarmBook, UnknownAlarm
 from .api import API_VERSION, broadcast, close_clients, create_app
 from .auth import load_or_create_bridge_id, load_or_create_token
@@ -70,6 +71,7 @@ class Bridge:
         self.api_port: int | None = None
         self.last_seq = 0
         self.gateway: Any = None
+        self.advertiser: Advertiser | None = None
         self._store: AsyncEventStore | None = None
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -141,6 +143,11 @@ class Bridge:
                 rtu_port=gateway_config.rtu_over_tcp_port,
             )
             await self.gateway.start()
+        if self._should_advertise():
+            self.advertiser = Advertiser(
+                self.bridge_id, self.api_port, advertised_addresses(self.config.api_host)
+            )
+            await self.advertiser.start()
         if os.environ.get("SUPERVISOR_TOKEN"):
             # Inside the add-on: tell Home Assistant where the bridge is and its token.
             self._tasks.append(
@@ -157,9 +164,18 @@ class Bridge:
             len(self.device_bus),
         )
 
+    def _should_advertise(self) -> bool:
+        if self.config.advertise is not None:
+            return self.config.advertise
+        standalone = not os.environ.get("SUPERVISOR_TOKEN")
+        reachable = not self.config.api_host.startswith("127.") and self.config.api_host != "::1"
+        return standalone and reachable
+
     async def stop(self) -> None:
         """Stop polling, close the ports, write every pending event, close the store."""
         self.running = False
+        if self.advertiser is not None:
+            await self.advertiser.stop()
         for bus in self.buses.values():
             bus.stop()
         if self._bus_tasks:
