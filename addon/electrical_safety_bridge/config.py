@@ -134,8 +134,10 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("api", default=dict): {
             vol.Optional("host", default="127.0.0.1"): str,
             vol.Optional("port", default=DEFAULT_API_PORT): vol.All(
-                int, vol.Range(min=0, max=65535)
+                integer, vol.Range(min=0, max=65535)
             ),
+            # mDNS advertisement; unset: only when standalone and reachable from other hosts.
+            vol.Optional("advertise"): vol.Any(None, bool),
         },
         vol.Optional("retention_days", default=3650.0): vol.All(finite, vol.Range(min=1)),
         vol.Optional("gateway", default=dict): {

@@ -425,3 +425,11 @@ def test_cli_run_with_a_missing_config_exits_1(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot read" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_mdns_advertisement_can_be_forced_either_way() -> None:
+    data = config(tcp_bus())
+    assert parse_config(data, "bridge.yaml").advertise is None
+    for choice in (True, False):
+        data = config(tcp_bus(), api={"advertise": choice})
+        assert parse_config(data, "bridge.yaml").advertise is choice
