@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .bus import Bus, BusSettings, DeviceSpec, line_for
-from .config import ConfigError
-from .errors import BridgeError, ProfileError, ProfileIncomplete
+from .errors import BridgeError, FileProblems, ProfileError, ProfileIncomplete
 from .profile import catalogue, find_profile, load_profile_file
 from .scan import scan
 from .transport import ModbusTransport
@@ -48,23 +47,25 @@ def _line(args: argparse.Namespace) -> object:
     )
 
 
+def _print_problems(exc: FileProblems, heading: str) -> int:
+    """Every problem of a file on its own line; exit status 1."""
+    print(f"{exc.source}: {heading}:", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 1
+
+
 def _profile_check(args: argparse.Namespace) -> int:
     try:
         profile = load_profile_file(Path(args.file))
     except ProfileIncomplete as exc:
-        print(
-            f"{exc.source}: a template: {len(exc.missing)} fields must be filled in from the "
-            "device manual before it can be used:",
-            file=sys.stderr,
+        return _print_problems(
+            exc,
+            f"a template: {len(exc.missing)} fields must be filled in from the "
+            "device manual before it can be used",
         )
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
     except ProfileError as exc:
-        print(f"{exc.source}: {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
+        return _print_problems(exc, f"{len(exc.problems)} problem(s)")
     flags = "verified" if profile.verified else "UNVERIFIED: read-only, never writes"
     print(
         f"{args.file}: OK: {profile.manufacturer} {profile.model} ({flags}), "
@@ -258,16 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ProfileError as exc:
-        print(f"{exc.source}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
-    except ConfigError as exc:
-        print(f"{exc.source}:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
+    except FileProblems as exc:
+        return _print_problems(exc, f"{len(exc.problems)} problem(s)")
     except BridgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

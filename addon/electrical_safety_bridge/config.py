@@ -14,7 +14,7 @@ import voluptuous as vol
 import yaml
 
 from .bus import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
-from .errors import BridgeError, ProfileError
+from .errors import FileProblems, ProfileError
 from .profile import find_profile
 from .transport import Line, SerialLine, TcpLine
 from .validation import each, error_lines, finite, integer, yaml_problem
@@ -22,13 +22,8 @@ from .validation import each, error_lines, finite, integer, yaml_problem
 DEFAULT_API_PORT = 8765
 
 
-class ConfigError(BridgeError):
-    """The configuration is malformed; ``problems`` has one line per problem."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
+class ConfigError(FileProblems):
+    """The configuration is malformed."""
 
 
 @dataclass(frozen=True, slots=True)

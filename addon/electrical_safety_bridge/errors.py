@@ -9,17 +9,18 @@ class BridgeError(Exception):
     """Base class of every error the bridge raises on purpose."""
 
 
-class ProfileError(BridgeError):
-    """A profile file is malformed or incomplete.
-
-    ``problems`` holds one line per problem, each naming the file, the key path
-    and the reason, so that a user can fix every one of them in one pass.
-    """
+class FileProblems(BridgeError):
+    """A file a person edits is wrong; ``problems`` has one ``key path: reason`` line each,
+    so that every one of them can be fixed in one pass."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
         super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class ProfileError(FileProblems):
+    """A profile file is malformed or incomplete."""
 
 
 class ProfileIncomplete(ProfileError):

@@ -71,6 +71,8 @@ def setpoint_metadata(setpoint: Setpoint, profile: Profile) -> dict[str, Any]:
         "unit": setpoint.unit,
         "min": setpoint.minimum,
         "max": setpoint.maximum,
+        # The register's scale is the smallest change the device can store.
+        "step": setpoint.register.scale,
         "writable": setpoint.writable and profile.can_write,
     }
 

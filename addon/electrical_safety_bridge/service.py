@@ -276,6 +276,9 @@ class Bridge:
             "bridge_id": self.bridge_id,
             "version": __version__,
             "api_version": API_VERSION,
+            # The newest stored event: a client that starts over REST and then opens the
+            # WebSocket can fetch the events in between, so that none is missed.
+            "last_seq": self.last_seq,
             "buses": [
                 {
                     "id": bus_id,

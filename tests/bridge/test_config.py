@@ -413,7 +413,7 @@ def test_cli_run_with_a_bad_config_exits_1_printing_every_problem(tmp_path: Path
     result = run_cli("run", "--config", str(bad))
     assert result.returncode == 1, result.stderr
     lines = result.stderr.splitlines()
-    assert lines[0] == f"{bad}:"
+    assert lines[0] == f"{bad}: 2 problem(s):"
     assert any(line.strip().startswith("buses[0].tcp:") for line in lines), result.stderr
     assert any("GB 14287.1" in line for line in lines), result.stderr
     assert "Traceback" not in result.stderr
