@@ -74,6 +74,7 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional("devices", default=list): [_DEVICE_OPTIONS],
         vol.Optional("gateway_modbus_tcp", default=False): bool,
         vol.Optional("gateway_rtu_over_tcp", default=False): bool,
+        vol.Optional("gateway_allow_writes", default=False): bool,
     }
 )
 
@@ -196,7 +197,7 @@ def options_to_config(
         buses.append(entry)
     if problems:
         raise ConfigError(SOURCE, problems)
-    gateway: dict[str, Any] = {"host": LISTEN_ALL}
+    gateway: dict[str, Any] = {"host": LISTEN_ALL, "allow_writes": valid["gateway_allow_writes"]}
     if valid["gateway_modbus_tcp"]:
         gateway["tcp_port"] = GATEWAY_TCP_PORT
     if valid["gateway_rtu_over_tcp"]:

@@ -28,9 +28,11 @@ from . import wire
 from .alarms import AlarmBook, AlarmKind
 from .codec import Reading, decode, encode
 from .commands import (
+    WRITE_FUNCTIONS,
     CommandResult,
     Outcome,
     authorise_command,
+    authorise_forwarded_write,
     authorise_setpoint,
     check_close_interlock,
 )
@@ -328,28 +330,60 @@ class Bus:
         self._wake.set()
         return await done
 
-    async def forward(self, request: ModbusPDU) -> ModbusPDU:
+    async def forward(self, request: ModbusPDU, who: str = "modbus gateway") -> ModbusPDU:
         """Pass another master's request through this bus's queue (the Modbus gateway).
 
         It waits behind commands like one, but is never retried: a write from another
-        master is that master's to repeat. Raises DeviceTimeout when the unit is silent,
-        BusError when the line is down and BusBusy when the queue is full. A caller that
-        gives up (its client went away) cancels the wait, and the request is dropped if it
-        has not been sent yet.
+        master is that master's to repeat. A write to a unit the bridge knows obeys the
+        same rules as the bridge's own commands: never through an unverified profile, and
+        never to the close register while an alarm is active or unacknowledged; a refused
+        write raises CommandRefused and is recorded. Raises DeviceTimeout when the unit is
+        silent, BusError when the line is down and BusBusy when the queue is full. A caller
+        that gives up (its client went away) cancels the wait, and the request is dropped
+        if it has not been sent yet.
         """
         if self.up is False:
             raise BusError(f"bus {self.settings.id} is down")
+        unit = next((u for u in self.units.values() if u.spec.unit == request.dev_id), None)
+        function = request.function_code
+        writes = function in WRITE_FUNCTIONS
 
         async def send() -> ModbusPDU:
-            function = request.function_code
+            if writes and unit is not None:
+                try:
+                    authorise_forwarded_write(
+                        unit.spec.profile,
+                        unit.spec.id,
+                        function,
+                        int(getattr(request, "address", 0)),
+                        max(1, len(getattr(request, "registers", None) or [0])),
+                        self.alarms.open_alarms(unit.spec.id),
+                    )
+                except CommandRefused as exc:
+                    self._refused(unit, f"gateway write fc={function}", exc, who)
+                    raise
             request_bytes, response_bytes = wire.pdu_sizes(request)
-            response = await self.transport.execute(
-                request, self._timeout(request_bytes, response_bytes)
-            )
+            try:
+                response = await self.transport.execute(
+                    request, self._timeout(request_bytes, response_bytes)
+                )
+            except DeviceTimeout:
+                if unit is not None:
+                    self._silent(unit)
+                raise
             self._account(request_bytes, response_bytes)
-            unit = next((u for u in self.units.values() if u.spec.unit == request.dev_id), None)
             if unit is not None:
                 self._heard(unit)
+                if writes:
+                    self._record_command(
+                        CommandResult(
+                            unit.spec.id,
+                            f"gateway write fc={function}",
+                            Outcome.FAILED if response.isError() else Outcome.CONFIRMED,
+                            message="written through the Modbus gateway",
+                        ),
+                        who,
+                    )
             _LOGGER.debug("gateway request fc=%d unit=%d answered", function, request.dev_id)
             return response
 

@@ -96,6 +96,40 @@ def authorise_command(
     return command
 
 
+#: Modbus functions that write: coils (05, 15), registers (06, 16), mask (22), read/write (23).
+WRITE_FUNCTIONS = frozenset({5, 6, 15, 16, 22, 23})
+
+
+def authorise_forwarded_write(
+    profile: Profile,
+    device_id: str,
+    function: int,
+    address: int,
+    count: int,
+    open_alarms: Iterable[Alarm],
+) -> None:
+    """Another master's write to a unit the bridge knows: the bridge's own rules apply.
+
+    An unverified profile means nobody has confirmed what its registers do, so nothing is
+    written to it, whoever asks. A write that reaches the close register is a close, and
+    the interlock applies to it as to the bridge's own.
+    """
+    if not profile.can_write:
+        raise CommandRefused(
+            RefusalReason.PROFILE_UNVERIFIED,
+            f"the {profile.model} profile is not verified, so the bridge never writes to it",
+        )
+    close = profile.commands.get(CommandName.CLOSE)
+    register_write = function in (6, 16, 22, 23)
+    if (
+        close is not None
+        and close.address is not None
+        and register_write
+        and address <= close.address < address + count
+    ):
+        check_close_interlock(device_id, open_alarms)
+
+
 def authorise_setpoint(profile: Profile, key: str, value: float) -> Setpoint:
     """The setpoint to write, or CommandRefused saying why not."""
     try:

@@ -16,6 +16,7 @@ import yaml
 from .bus import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
 from .errors import FileProblems, ProfileError
 from .profile import find_profile
+from .relay.settings import BROKER_SCHEMA, RELAY_SCHEMA, RelayConfig, relay_config
 from .transport import Line, SerialLine, TcpLine
 from .validation import each, error_lines, finite, integer, yaml_problem
 
@@ -33,6 +34,7 @@ class GatewayConfig:
     host: str = "127.0.0.1"
     tcp_port: int | None = None
     rtu_over_tcp_port: int | None = None
+    allow_writes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class BridgeConfig:
     gateway: GatewayConfig = GatewayConfig()
     bridge_id: str | None = None
     advertise: bool | None = None
+    relay: RelayConfig | None = None  # off-site relay (relay/); None: off
 
 
 def _host_port(value: Any) -> tuple[str, int]:
@@ -139,8 +142,15 @@ CONFIG_SCHEMA = vol.Schema(
             vol.Optional("host", default="127.0.0.1"): str,
             vol.Optional("tcp_port"): vol.Any(None, _PORT),
             vol.Optional("rtu_over_tcp_port"): vol.Any(None, _PORT),
+            # Other masters only read unless the user opts in; even then the profile
+            # rules and the close interlock apply to their writes.
+            vol.Optional("allow_writes", default=False): bool,
         },
         vol.Required("buses"): vol.All(each(_BUS), vol.Length(min=1)),
+        # Off-site relay (relay/settings.py). `mqtt` is the add-on's Supervisor broker
+        # ({host, port, username, password, ssl}), used when relay.mqtt names no host.
+        vol.Optional("mqtt"): vol.Any(None, BROKER_SCHEMA),
+        vol.Optional("relay"): vol.Any(None, RELAY_SCHEMA),
     }
 )
 
@@ -205,6 +215,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
     gateway = valid["gateway"]
     if gateway.get("tcp_port") and gateway.get("tcp_port") == gateway.get("rtu_over_tcp_port"):
         problems.append("gateway.rtu_over_tcp_port: must differ from gateway.tcp_port")
+    relay = relay_config(valid.get("relay"), valid.get("mqtt"), problems)
     if problems:
         raise ConfigError(source, problems)
     return BridgeConfig(
@@ -218,9 +229,11 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
             host=gateway["host"],
             tcp_port=gateway.get("tcp_port"),
             rtu_over_tcp_port=gateway.get("rtu_over_tcp_port"),
+            allow_writes=gateway["allow_writes"],
         ),
         bridge_id=valid.get("bridge_id"),
         advertise=valid["api"].get("advertise"),
+        relay=relay,
     )
 
 

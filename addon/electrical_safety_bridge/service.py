@@ -141,6 +141,7 @@ class Bridge:
                 host=gateway_config.host,
                 tcp_port=gateway_config.tcp_port,
                 rtu_port=gateway_config.rtu_over_tcp_port,
+                allow_writes=gateway_config.allow_writes,
             )
             await self.gateway.start()
         if self._should_advertise():

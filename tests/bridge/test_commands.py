@@ -121,3 +121,26 @@ def test_setpoint_outside_device_range_is_refused(value: float) -> None:
 def test_setpoint_inside_range_is_allowed() -> None:
     setpoint = authorise_setpoint(breaker_profile(), "residual_current_alarm_setpoint", 300)
     assert setpoint.register.address == 3
+
+
+def test_another_masters_write_to_an_unverified_profile_is_refused() -> None:
+    from electrical_safety_bridge.commands import authorise_forwarded_write
+
+    with pytest.raises(CommandRefused) as refused:
+        authorise_forwarded_write(breaker_profile(verified=False), "d1", 6, 3, 1, [])
+    assert refused.value.reason is RefusalReason.PROFILE_UNVERIFIED
+
+
+def test_another_masters_write_covering_the_close_register_is_a_close() -> None:
+    from electrical_safety_bridge.commands import authorise_forwarded_write
+
+    book = AlarmBook()
+    book.observe(AlarmKind.ALARM, "d1", "residual_current", True, 400, now=1.0)
+    alarms = book.open_alarms("d1")
+    # Registers 3..5 include the close command at 5: refused while the alarm is open.
+    with pytest.raises(CommandRefused) as refused:
+        authorise_forwarded_write(breaker_profile(), "d1", 16, 3, 3, alarms)
+    assert refused.value.reason is RefusalReason.ALARM_ACTIVE
+    # The setpoint alone (3) and the trip (4) are not a close; coils are not registers.
+    authorise_forwarded_write(breaker_profile(), "d1", 16, 3, 2, alarms)
+    authorise_forwarded_write(breaker_profile(), "d1", 5, 5, 1, alarms)
