@@ -53,6 +53,9 @@ from .transport import Line, ModbusTransport, SerialLine, TcpLine, Transport
 _LOGGER = logging.getLogger(__name__)
 
 ILLEGAL_DATA_ADDRESS = 0x02
+#: A detector must raise its alarm within 30 s of the test (GB 50166: residual current
+#: and arc-fault detectors; 40 s for temperature, which a self-test does not exercise).
+SELF_TEST_WINDOW_S = 30.0
 MAX_OFFLINE_AFTER = 100.0
 _PRIORITY = (PollClass.ALARM, PollClass.TELEMETRY, PollClass.SLOW)
 
@@ -137,6 +140,7 @@ class UnitState:
     failures: int = 0
     retry_at: float = 0.0
     due: dict[PollClass, float] = field(default_factory=dict)
+    self_test_since: float | None = None
 
 
 @dataclass(slots=True)
@@ -222,6 +226,7 @@ class Bus:
                     await self._run_job(job)
                     continue
                 self._mark_silent_units_offline()
+                self._expire_self_tests()
                 task = self._next_poll()
                 if task is None:
                     await self._idle()
@@ -426,7 +431,12 @@ class Bus:
             for u in self.units.values()
             if u.online is not False
         ]
-        return min(times + offline_checks, default=self._clock() + 1.0)
+        self_tests = [
+            u.self_test_since + SELF_TEST_WINDOW_S
+            for u in self.units.values()
+            if u.self_test_since is not None
+        ]
+        return min(times + offline_checks + self_tests, default=self._clock() + 1.0)
 
     async def _idle(self) -> None:
         delay = max(0.0, self._next_wakeup() - self._clock())
@@ -504,6 +514,32 @@ class Bus:
                     )
                 )
                 self._on_change(unit.spec.id)
+
+    def _self_test_result(self, unit: UnitState, *, passed: bool, channel: str | None) -> None:
+        since = unit.self_test_since
+        unit.self_test_since = None
+        elapsed = None if since is None else round(self._clock() - since, 1)
+        _LOGGER.info("self-test of %s %s", unit.spec.id, "passed" if passed else "FAILED")
+        self._emit(
+            BridgeEvent(
+                EventType.SELF_TEST,
+                self._wall(),
+                device_id=unit.spec.id,
+                channel=channel,
+                data={
+                    "result": "pass" if passed else "fail",
+                    "seconds": elapsed,
+                    "window_s": SELF_TEST_WINDOW_S,
+                },
+            )
+        )
+
+    def _expire_self_tests(self) -> None:
+        now = self._clock()
+        for unit in self.units.values():
+            since = unit.self_test_since
+            if since is not None and now - since >= SELF_TEST_WINDOW_S:
+                self._self_test_result(unit, passed=False, channel=None)
 
     def _heard(self, unit: UnitState) -> None:
         unit.last_seen = self._clock()
@@ -710,7 +746,12 @@ class Bus:
         device_id = unit.spec.id
         for key, status in unit.statuses.items():
             value = _jsonable(unit.readings.get(key))
-            events = self.alarms.observe(AlarmKind.ALARM, device_id, key, status.alarm, value, now)
+            # An alarm raised while a self-test runs is marked, so that notifications can
+            # tell a test from a fault; it still latches and is acknowledged like any other.
+            testing = "self_test" if unit.self_test_since is not None else None
+            events = self.alarms.observe(
+                AlarmKind.ALARM, device_id, key, status.alarm, value, now, detail=testing
+            )
             events += self.alarms.observe(
                 AlarmKind.WIRING_FAULT,
                 device_id,
@@ -723,6 +764,8 @@ class Bus:
             for event in events:
                 _LOGGER.info("%s %s %s", event.type.value, device_id, key)
                 self._emit(event)
+                if event.type is EventType.ALARM_RAISED and unit.self_test_since is not None:
+                    self._self_test_result(unit, passed=True, channel=key)
 
     # ------------------------------------------------------------------ commands
 
@@ -781,6 +824,9 @@ class Bus:
             write_error = exc
         result = await self._verify_command(unit, name, command.verify, write_error)
         self._record_command(result, who)
+        if command.name is CommandName.SELF_TEST and result.outcome is not Outcome.FAILED:
+            # Passed when the detector raises an alarm within the window; see _evaluate.
+            unit.self_test_since = self._clock()
         return result
 
     async def _verify_command(

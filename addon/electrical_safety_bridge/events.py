@@ -23,6 +23,11 @@ class EventType(StrEnum):
     BUS_UP = "bus_up"
     COMMAND = "command"
     SETPOINT_CHANGED = "setpoint_changed"
+    SELF_TEST = "self_test"
+    # The off-site relay (relay/): a signed remote command, accepted or rejected, with the
+    # reason; and a webhook endpoint that answered 410 Gone and is no longer sent to.
+    REMOTE_COMMAND = "remote_command"
+    RELAY_ENDPOINT_DISABLED = "relay_endpoint_disabled"
 
 
 @dataclass(frozen=True, slots=True)

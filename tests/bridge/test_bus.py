@@ -389,12 +389,33 @@ async def test_setpoint_write_is_read_back_and_range_checked() -> None:
         assert rig.sim.unit(1).get("trip_delay").value != 20000
 
 
-async def test_self_test_raises_the_detectors_alarm() -> None:
+async def test_self_test_passes_when_the_detector_alarms_and_the_alarm_is_marked() -> None:
     async with tcp_rig([("aafd", 2, profile("SIM-AAFD"))]) as rig:
         await wait_for(lambda: rig.bus.units["aafd"].online is True)
         result = await rig.bus.command("aafd", "self_test", who="landlord")
         assert result.outcome is Outcome.CONFIRMED
-        await wait_for(lambda: rig.of_type(EventType.ALARM_RAISED, "aafd"))
+        await wait_for(lambda: rig.of_type(EventType.SELF_TEST, "aafd"))
+        (raised,) = rig.of_type(EventType.ALARM_RAISED, "aafd")
+        assert raised.data["detail"] == "self_test"
+        (test,) = rig.of_type(EventType.SELF_TEST, "aafd")
+        assert test.data["result"] == "pass"
+        assert test.channel == raised.channel
+        assert 0 <= test.data["seconds"] <= 30
+
+
+async def test_self_test_fails_when_the_detector_stays_silent() -> None:
+    clock = [1000.0]
+    async with tcp_rig([("asj", 1, profile("ASJ"))], run=False) as rig:
+        rig.bus._clock = lambda: clock[0]
+        unit = rig.bus.units["asj"]
+        unit.self_test_since = clock[0]  # as after a confirmed self_test write
+        rig.bus._expire_self_tests()
+        assert rig.of_type(EventType.SELF_TEST) == []
+        clock[0] += 30.0
+        rig.bus._expire_self_tests()
+        (test,) = rig.of_type(EventType.SELF_TEST, "asj")
+        assert test.data["result"] == "fail"
+        assert unit.self_test_since is None
 
 
 async def test_aim_r100_loop_alarm_is_derived_from_its_setpoint() -> None:
