@@ -8,6 +8,7 @@ from typing import Any
 
 from . import wire
 from .errors import DeviceException, DeviceTimeout
+from .planner import Block, plan
 from .profile import Profile
 from .transport import Transport
 
@@ -33,6 +34,40 @@ async def _answers(
     except DeviceException:
         return []
     except DeviceTimeout:
+        return None
+
+
+async def _has_every_register(
+    transport: Transport, unit: int, profile: Profile, baudrate: int | None, margin: float
+) -> bool:
+    """Whether the unit answers every register the profile reads.
+
+    An identity register is a few bits wide and another model can match it by chance; a
+    unit that refuses one of the profile's registers is not that model.
+    """
+    # No gap-merging: a reserved register between two values is not a reason to doubt.
+    for block in plan((c.register.span for c in profile.channels), max_gap=0):
+        wire_time = (
+            wire.transaction_seconds(
+                wire.read_request_bytes(), wire.read_response_bytes(block.count), baudrate
+            )
+            if baudrate
+            else 1.0
+        )
+        answer = await _answers_block(
+            transport, unit, profile.read_function, block, wire_time + margin
+        )
+        if not answer:
+            return False
+    return True
+
+
+async def _answers_block(
+    transport: Transport, unit: int, function: int, block: Block, response_timeout: float
+) -> list[int] | None:
+    try:
+        return await transport.read(unit, function, block.start, block.count, response_timeout)
+    except (DeviceException, DeviceTimeout):
         return None
 
 
@@ -62,7 +97,11 @@ async def scan(
             registers = await _answers(
                 transport, unit, profile.read_function, ident.address, response_timeout
             )
-            if registers and registers[0] & ident.mask == ident.equals:
+            if (
+                registers
+                and registers[0] & ident.mask == ident.equals
+                and await _has_every_register(transport, unit, profile, baudrate, margin)
+            ):
                 models.append(profile.model)
         hits.append(ScanHit(unit, tuple(models)))
     return hits

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from electrical_safety_bridge.profile import find_profile
+from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN = ROOT / "addon" / "electrical_safety_bridge" / "profiles" / "builtin"
@@ -79,3 +86,94 @@ def test_profile_list_shows_builtin_and_user_profiles(tmp_path: Path) -> None:
 def test_usage_error_exits_2() -> None:
     result = bridge("read", "--unit", "1", "--profile", "ASJ")
     assert result.returncode == 2
+
+
+# --------------------------------------------------------------------------- against devices
+
+
+async def bridge_async(*args: str) -> tuple[int, str, str]:
+    """The CLI as a subprocess while this test's event loop keeps serving the simulator."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "addon")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "electrical_safety_bridge",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_read_prints_one_json_object_of_a_unit() -> None:
+    sim = SimulatedBus([SimulatedUnit(find_profile("AIM-R100"), 3)])
+    sim.unit(3).set("loop_2_residual_current", 77)
+    sim.unit(3).set("loop_2_fault", "open_circuit")
+    server = await sim.serve_tcp("127.0.0.1", 0, rtu=True)
+    try:
+        code, out, err = await bridge_async(
+            "read",
+            "--rtu-over-tcp",
+            f"127.0.0.1:{server.port}",
+            "--unit",
+            "3",
+            "--profile",
+            "AIM-R100",
+        )
+    finally:
+        await sim.stop()
+    assert code == 0, err
+    snapshot = json.loads(out)
+    assert snapshot["model"] == "AIM-R100" and snapshot["online"] is True
+    assert snapshot["values"]["loop_2_residual_current"] == 77
+    assert snapshot["wiring_faults"]["loop_2_residual_current"] == "open_circuit"
+    assert "loop_1_alarm_setpoint" in snapshot["setpoints"]
+    assert snapshot["alarms"]["loop_2_residual_current"] is False
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_read_of_a_silent_unit_exits_1() -> None:
+    sim = SimulatedBus([SimulatedUnit(find_profile("ASJ"), 1)])
+    server = await sim.serve_tcp("127.0.0.1", 0)
+    try:
+        code, _, err = await bridge_async(
+            "read", "--tcp", f"127.0.0.1:{server.port}", "--unit", "2", "--profile", "ASJ"
+        )
+    finally:
+        await sim.stop()
+    assert code == 1
+    assert "unit 2 did not answer" in err
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_scan_finds_the_units_and_names_identifiable_models() -> None:
+    sim = SimulatedBus(
+        [
+            SimulatedUnit(find_profile("AIM-R100"), 2),
+            SimulatedUnit(find_profile("ASJ"), 5),
+            SimulatedUnit(find_profile("SIM-ARCM"), 7),
+        ]
+    )
+    server = await sim.serve_tcp("127.0.0.1", 0, rtu=True)
+    try:
+        code, out, err = await bridge_async(
+            "scan",
+            "--rtu-over-tcp",
+            f"127.0.0.1:{server.port}",
+            "--baud",
+            "9600",
+            "--units",
+            "1-8",
+        )
+    finally:
+        await sim.stop()
+    assert code == 0, err
+    hits = {line["unit"]: line["models"] for line in map(json.loads, out.splitlines())}
+    assert set(hits) == {2, 5, 7}
+    assert hits[2] == ["AIM-R100"]
+    assert hits[7] == ["SIM-ARCM"]
+    assert hits[5] == []  # the ASJ map has no identity register
