@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy addon/electrical_safety_bridge custom_components/electrical_safety bench
+	$(BIN)/mypy addon/electrical_safety_bridge custom_components/electrical_safety bench demo
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,295 @@
+"""``make demo``: the bridge on a simulated bus, and Home Assistant with the integration set up.
+
+1. The bridge runs ``run --demo``: four simulated detectors on a pseudo-terminal at 9600
+   baud with wire timing, and a scripted story (a leak that trips a breaker, an arc burst
+   within the first minute, an overheating cable, a broken CT wire, a silent unit).
+2. Home Assistant runs ``hass --skip-pip`` on a prepared configuration (frontend, config,
+   history, logbook, recorder; no ``default_config``, so nothing installs at run time).
+3. On first start this script onboards Home Assistant through its own HTTP API, as a
+   person would in the browser: it creates the owner, then adds the Electrical Safety
+   integration through the real config flow with the bridge's host, port and token, and
+   adds a dashboard of the detectors. The owner's credentials are printed and kept in the
+   demo folder, so a second ``make demo`` reuses them.
+
+Everything listens on 127.0.0.1 only. Ctrl-C stops both processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+DOMAIN = "electrical_safety"
+CLIENT_ID = "http://127.0.0.1/"  # onboarding needs a client id; any URL on the host will do
+
+CONFIGURATION = """\
+# Written by demo/home_assistant_demo.py. A minimal configuration: no default_config, so
+# Home Assistant starts without installing anything.
+homeassistant:
+  name: Electrical Safety demo
+  unit_system: metric
+  time_zone: Asia/Shanghai
+  country: CN
+  currency: CNY
+  latitude: 31.23
+  longitude: 121.47
+  elevation: 10
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+frontend:
+config:
+history:
+logbook:
+recorder:
+  purge_keep_days: 3
+logger:
+  default: warning
+  logs:
+    # The camera helper looks for libjpeg-turbo at import; the demo has no cameras.
+    homeassistant.components.camera.img_util: critical
+    custom_components.electrical_safety: info
+"""
+
+
+def _say(text: str) -> None:
+    print(f"demo | {text}", flush=True)
+
+
+async def _pipe(prefix: str, stream: asyncio.StreamReader | None) -> None:
+    if stream is None:
+        return
+    while line := await stream.readline():
+        print(f"{prefix} | {line.decode(errors='replace').rstrip()}", flush=True)
+
+
+async def _wait_http(session: aiohttp.ClientSession, url: str, seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with session.get(url, allow_redirects=False) as response:
+                if response.status < 500:
+                    return
+        if loop.time() > deadline:
+            raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
+        await asyncio.sleep(0.5)
+
+
+def _prepare_config(folder: Path, port: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "configuration.yaml").write_text(CONFIGURATION.format(port=port), encoding="utf-8")
+    components = folder / "custom_components"
+    components.mkdir(exist_ok=True)
+    link = components / DOMAIN
+    if not link.exists():
+        link.symlink_to(ROOT / "custom_components" / DOMAIN, target_is_directory=True)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _write_private_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data), encoding="utf-8")
+    path.chmod(0o600)
+
+
+def _read_token(data_dir: Path) -> str:
+    return (data_dir / "bridge" / "api_token").read_text(encoding="utf-8").strip()
+
+
+async def _tokens(session: aiohttp.ClientSession, base: str, code: str) -> str:
+    async with session.post(
+        f"{base}/auth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID},
+    ) as response:
+        response.raise_for_status()
+        return str((await response.json())["access_token"])
+
+
+async def _login(session: aiohttp.ClientSession, base: str, username: str, password: str) -> str:
+    async with session.post(
+        f"{base}/auth/login_flow",
+        json={
+            "client_id": CLIENT_ID,
+            "handler": ["homeassistant", None],
+            "redirect_uri": CLIENT_ID,
+        },
+    ) as response:
+        flow = await response.json()
+    async with session.post(
+        f"{base}/auth/login_flow/{flow['flow_id']}",
+        json={"client_id": CLIENT_ID, "username": username, "password": password},
+    ) as response:
+        result = await response.json()
+    return await _tokens(session, base, result["result"])
+
+
+async def _onboard(
+    session: aiohttp.ClientSession, base: str, credentials: Path
+) -> tuple[str, str, str]:
+    """Owner credentials and an access token, creating the owner on first start."""
+    async with session.get(f"{base}/api/onboarding") as response:
+        steps = {s["step"]: s["done"] for s in await response.json()}
+    if steps.get("user"):
+        saved = await asyncio.to_thread(_read_json, credentials)
+        token = await _login(session, base, saved["username"], saved["password"])
+        return saved["username"], saved["password"], token
+    username, password = "owner", secrets.token_urlsafe(9)
+    async with session.post(
+        f"{base}/api/onboarding/users",
+        json={
+            "client_id": CLIENT_ID,
+            "name": "Demo owner",
+            "username": username,
+            "password": password,
+            "language": "en",
+        },
+    ) as response:
+        response.raise_for_status()
+        code = (await response.json())["auth_code"]
+    await asyncio.to_thread(
+        _write_private_json, credentials, {"username": username, "password": password}
+    )
+    token = await _tokens(session, base, code)
+    auth = {"Authorization": f"Bearer {token}"}
+    for step, body in (
+        ("core_config", {}),
+        ("analytics", {}),
+        ("integration", {"client_id": CLIENT_ID, "redirect_uri": CLIENT_ID}),
+    ):
+        async with session.post(f"{base}/api/onboarding/{step}", json=body, headers=auth):
+            pass
+    return username, password, token
+
+
+async def _add_integration(
+    session: aiohttp.ClientSession, base: str, token: str, bridge: dict[str, Any]
+) -> None:
+    """Add the integration through its real config flow, unless it is already there."""
+    auth = {"Authorization": f"Bearer {token}"}
+    async with session.get(f"{base}/api/config/config_entries/entry", headers=auth) as response:
+        entries = await response.json()
+    if any(entry["domain"] == DOMAIN for entry in entries):
+        return
+    async with session.post(
+        f"{base}/api/config/config_entries/flow",
+        json={"handler": DOMAIN, "show_advanced_options": False},
+        headers=auth,
+    ) as response:
+        step = await response.json()
+    # Walk the flow: fill whatever it asks for from what the bridge told us.
+    for _ in range(5):
+        if step.get("type") != "form":
+            break
+        if step.get("step_id") == "user" and any(
+            field["name"] == "next_step_id" for field in step.get("data_schema", [])
+        ):
+            answer: dict[str, Any] = {"next_step_id": "manual"}
+        else:
+            names = {field["name"] for field in step.get("data_schema", [])}
+            answer = {k: v for k, v in bridge.items() if k in names}
+        async with session.post(
+            f"{base}/api/config/config_entries/flow/{step['flow_id']}", json=answer, headers=auth
+        ) as response:
+            step = await response.json()
+    if step.get("type") != "create_entry":
+        raise RuntimeError(f"the config flow did not finish: {step}")
+    _say(f"integration added: {step.get('title')}")
+
+
+async def run(data_dir: Path, ha_port: int, bridge_port: int, duration: float) -> int:
+    """Start both processes, set Home Assistant up once, and wait."""
+    python = sys.executable
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "addon")}
+    bridge = await asyncio.create_subprocess_exec(
+        python,
+        "-m",
+        "electrical_safety_bridge",
+        "run",
+        "--demo",
+        "--data-dir",
+        str(data_dir / "bridge"),
+        "--api-port",
+        str(bridge_port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+    )
+    pipes = [asyncio.create_task(_pipe("bridge", bridge.stdout))]
+    config_dir = data_dir / "homeassistant"
+    hass = await asyncio.create_subprocess_exec(
+        str(Path(python).with_name("hass")),
+        "-c",
+        str(config_dir),
+        "--skip-pip",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    pipes.append(asyncio.create_task(_pipe("hass  ", hass.stdout)))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    base = f"http://127.0.0.1:{ha_port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            await _wait_http(session, f"http://127.0.0.1:{bridge_port}/api/v1/health", 60)
+            token = await asyncio.to_thread(_read_token, data_dir)
+            _say("bridge is up; starting Home Assistant (well under a minute)")
+            await _wait_http(session, f"{base}/api/onboarding", 180)
+            username, password, access = await _onboard(
+                session, base, data_dir / "owner_credentials.json"
+            )
+            await _add_integration(
+                session,
+                base,
+                access,
+                {"host": "127.0.0.1", "port": bridge_port, "token": token},
+            )
+        _say(f"open {base} and log in as '{username}' with password '{password}'")
+        _say("the story: a leak at 0:05, the trip at 0:15, an arc burst at 0:30; Ctrl-C to stop")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=duration or None)
+    finally:
+        for process in (hass, bridge):
+            if process.returncode is None:
+                process.terminate()
+        for process in (hass, bridge):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(process.wait(), timeout=30)
+            if process.returncode is None:
+                process.kill()
+        for pipe in pipes:
+            pipe.cancel()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the options and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--data-dir", default=str(ROOT / "demo-data"))
+    parser.add_argument("--ha-port", type=int, default=8123)
+    parser.add_argument("--bridge-port", type=int, default=8765)
+    parser.add_argument("--duration", type=float, default=0.0, help="0: until Ctrl-C")
+    args = parser.parse_args(argv)
+    _prepare_config(Path(args.data_dir) / "homeassistant", args.ha_port)
+    return asyncio.run(run(Path(args.data_dir), args.ha_port, args.bridge_port, args.duration))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
