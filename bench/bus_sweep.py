@@ -34,8 +34,6 @@ Run it with ``PYTHONPATH=addon .venv/bin/python bench/bus_sweep.py`` (``make ben
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import itertools
 import math
 import statistics
@@ -47,6 +45,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
+# Run as a script (``python bench/bus_sweep.py``), Python puts bench/ itself on the path, not
+# the repository root that the shared ``bench._common`` is imported from.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import Figures, add_line_options, argument_parser, run_and_print
 from electrical_safety_bridge import wire
 from electrical_safety_bridge.bus import Bus, BusSettings, DeviceSpec
 from electrical_safety_bridge.profile import find_profile
@@ -123,7 +126,7 @@ def _devices(config: Config) -> tuple[list[SimulatedUnit], list[DeviceSpec]]:
     return units, specs
 
 
-async def measure(config: Config) -> list[tuple[str, str]]:
+async def measure(config: Config) -> Figures:
     """Run the warm-up and the measured sweeps; the figures, in print order."""
     if config.units < 1 or config.sweeps < 1:
         raise ValueError("units and sweeps must be at least 1")
@@ -166,7 +169,7 @@ async def measure(config: Config) -> list[tuple[str, str]]:
     ratio = total_s / wire_s if wire_s > 0 else math.inf
     overhead_ms = 1000 * (total_s - wire_s) / transactions if transactions else math.nan
 
-    figures: list[tuple[str, str]] = [
+    figures: Figures = [
         ("bus_units_count", f"{config.units}"),
         ("bus_baudrate_bd", f"{config.baudrate}"),
         ("bus_bits_per_char", f"{bits}"),
@@ -204,28 +207,18 @@ async def measure(config: Config) -> list[tuple[str, str]]:
 
 
 def _parse(argv: Sequence[str] | None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argument_parser(__doc__)
     defaults = Config()
     parser.add_argument("--units", type=int, default=defaults.units)
     parser.add_argument("--sweeps", type=int, default=defaults.sweeps)
-    parser.add_argument("--baudrate", type=int, default=defaults.baudrate)
-    parser.add_argument(
-        "--no-wire-timing",
-        dest="wire_timing",
-        action="store_false",
-        help="let the simulator answer at once (shows the pure software overhead)",
-    )
+    add_line_options(parser, defaults.baudrate)
     args = parser.parse_args(argv)
     return Config(args.units, args.sweeps, args.baudrate, args.wire_timing)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Measure and print ``name: value`` lines."""
-    config = _parse(argv)
-    stream = out if out is not None else sys.stdout
-    for name, value in asyncio.run(measure(config)):
-        print(f"{name}: {value}", file=stream, flush=True)
-    return 0
+    return run_and_print(measure, _parse(argv), out)
 
 
 if __name__ == "__main__":

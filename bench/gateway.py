@@ -29,7 +29,6 @@ Run it with ``PYTHONPATH=addon .venv/bin/python bench/gateway.py``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import statistics
@@ -37,11 +36,17 @@ import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, TextIO
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 
+# Run as a script (``python bench/gateway.py``), Python puts bench/ itself on the path, not
+# the repository root that the shared ``bench._common`` is imported from.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import Figures, add_line_options, argument_parser, run_and_print
 from electrical_safety_bridge import wire
 from electrical_safety_bridge.bus import Bus, BusSettings, DeviceSpec
 from electrical_safety_bridge.gateway import Gateway
@@ -98,7 +103,7 @@ def _p99_ms(samples: Sequence[float]) -> float:
     return 1000 * statistics.quantiles(samples, n=100, method="inclusive")[98]
 
 
-async def measure(config: Config) -> list[tuple[str, str]]:
+async def measure(config: Config) -> Figures:
     """Time ``reads`` reads on each path; the figures, in print order."""
     if config.reads < 1 or config.units < 1:
         raise ValueError("reads and units must be at least 1")
@@ -172,17 +177,11 @@ async def measure(config: Config) -> list[tuple[str, str]]:
 
 
 def _parse(argv: Sequence[str] | None) -> Config:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argument_parser(__doc__)
     defaults = Config()
     parser.add_argument("--reads", type=int, default=defaults.reads, help="measured per path")
     parser.add_argument("--units", type=int, default=defaults.units)
-    parser.add_argument("--baudrate", type=int, default=defaults.baudrate)
-    parser.add_argument(
-        "--no-wire-timing",
-        dest="wire_timing",
-        action="store_false",
-        help="let the simulator answer at once (shows the pure software overhead)",
-    )
+    add_line_options(parser, defaults.baudrate)
     parser.add_argument(
         "--poll", action="store_true", help="let the bridge poll the units meanwhile"
     )
@@ -192,11 +191,7 @@ def _parse(argv: Sequence[str] | None) -> Config:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """Measure and print ``name: value`` lines."""
-    config = _parse(argv)
-    stream = out if out is not None else sys.stdout
-    for name, value in asyncio.run(measure(config)):
-        print(f"{name}: {value}", file=stream, flush=True)
-    return 0
+    return run_and_print(measure, _parse(argv), out)
 
 
 if __name__ == "__main__":

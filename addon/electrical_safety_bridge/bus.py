@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -452,6 +452,23 @@ class Bus:
         except BusError as exc:
             self._line_lost(exc)
 
+    def _emit_now(
+        self,
+        event_type: EventType,
+        *,
+        device_id: str | None = None,
+        channel: str | None = None,
+        data: Mapping[str, Any],
+    ) -> None:
+        """Emit an event the bus itself observed, stamped with the wall clock now.
+
+        Alarm events do not come through here: the alarm book makes them, stamped with the
+        time it is given.
+        """
+        self._emit(
+            BridgeEvent(event_type, self._wall(), device_id=device_id, channel=channel, data=data)
+        )
+
     # ------------------------------------------------------------------ line health
 
     def _line_lost(self, exc: BusError) -> None:
@@ -459,13 +476,7 @@ class Bus:
         if self.up is not False:
             self.up = False
             _LOGGER.warning("bus %s is down: %s", self.settings.id, exc)
-            self._emit(
-                BridgeEvent(
-                    EventType.BUS_DOWN,
-                    self._wall(),
-                    data={"bus": self.settings.id, "error": str(exc)},
-                )
-            )
+            self._emit_now(EventType.BUS_DOWN, data={"bus": self.settings.id, "error": str(exc)})
 
     async def _reopen(self) -> bool:
         try:
@@ -484,7 +495,7 @@ class Bus:
             if self.up is False:
                 _LOGGER.info("bus %s is back", self.settings.id)
             self.up = True
-            self._emit(BridgeEvent(EventType.BUS_UP, self._wall(), data={"bus": self.settings.id}))
+            self._emit_now(EventType.BUS_UP, data={"bus": self.settings.id})
         return True
 
     def _fail_queued_commands(self, exc: BusError) -> None:
@@ -505,13 +516,10 @@ class Bus:
                     unit.spec.unit,
                     now - silent_since,
                 )
-                self._emit(
-                    BridgeEvent(
-                        EventType.DEVICE_OFFLINE,
-                        self._wall(),
-                        device_id=unit.spec.id,
-                        data={"silent_s": round(now - silent_since, 1)},
-                    )
+                self._emit_now(
+                    EventType.DEVICE_OFFLINE,
+                    device_id=unit.spec.id,
+                    data={"silent_s": round(now - silent_since, 1)},
                 )
                 self._on_change(unit.spec.id)
 
@@ -520,18 +528,15 @@ class Bus:
         unit.self_test_since = None
         elapsed = None if since is None else round(self._clock() - since, 1)
         _LOGGER.info("self-test of %s %s", unit.spec.id, "passed" if passed else "FAILED")
-        self._emit(
-            BridgeEvent(
-                EventType.SELF_TEST,
-                self._wall(),
-                device_id=unit.spec.id,
-                channel=channel,
-                data={
-                    "result": "pass" if passed else "fail",
-                    "seconds": elapsed,
-                    "window_s": SELF_TEST_WINDOW_S,
-                },
-            )
+        self._emit_now(
+            EventType.SELF_TEST,
+            device_id=unit.spec.id,
+            channel=channel,
+            data={
+                "result": "pass" if passed else "fail",
+                "seconds": elapsed,
+                "window_s": SELF_TEST_WINDOW_S,
+            },
         )
 
     def _expire_self_tests(self) -> None:
@@ -550,13 +555,8 @@ class Bus:
             unit.online = True
             if was_offline:
                 _LOGGER.info("%s (unit %d) is back online", unit.spec.id, unit.spec.unit)
-            self._emit(
-                BridgeEvent(
-                    EventType.DEVICE_ONLINE,
-                    self._wall(),
-                    device_id=unit.spec.id,
-                    data={"recovered": was_offline},
-                )
+            self._emit_now(
+                EventType.DEVICE_ONLINE, device_id=unit.spec.id, data={"recovered": was_offline}
             )
             self._on_change(unit.spec.id)
 
@@ -586,16 +586,13 @@ class Bus:
         self.stats.transactions += 1
         self.stats.wire_seconds += self.settings.wire_seconds(request_bytes, response_bytes) or 0.0
 
-    async def _read(self, unit: UnitState, block: Block) -> list[int]:
-        request, response = wire.read_request_bytes(), wire.read_response_bytes(block.count)
+    @contextlib.contextmanager
+    def _exchange(self, unit: UnitState, request: int, response: int) -> Iterator[None]:
+        """Around one request to ``unit``: count its wire time, and mark the unit heard or
+        silent by how it ends. ``request`` and ``response`` are the frames' sizes in bytes; an
+        exception reply is counted at its own size. Shared by reads and writes."""
         try:
-            registers = await self.transport.read(
-                unit.spec.unit,
-                unit.spec.profile.read_function,
-                block.start,
-                block.count,
-                self._timeout(request, response),
-            )
+            yield
         except DeviceTimeout:
             self._silent(unit)
             raise
@@ -606,7 +603,17 @@ class Bus:
             raise
         self._account(request, response)
         self._heard(unit)
-        return registers
+
+    async def _read(self, unit: UnitState, block: Block) -> list[int]:
+        request, response = wire.read_request_bytes(), wire.read_response_bytes(block.count)
+        with self._exchange(unit, request, response):
+            return await self.transport.read(
+                unit.spec.unit,
+                unit.spec.profile.read_function,
+                block.start,
+                block.count,
+                self._timeout(request, response),
+            )
 
     async def _write(self, unit: UnitState, function: int, address: int, values: list[int]) -> None:
         if function == 6:
@@ -617,20 +624,10 @@ class Bus:
         else:
             request = wire.write_multiple_request_bytes(len(values))
             response = wire.write_multiple_response_bytes()
-        try:
+        with self._exchange(unit, request, response):
             await self.transport.write(
                 unit.spec.unit, function, address, values, self._timeout(request, response)
             )
-        except DeviceTimeout:
-            self._silent(unit)
-            raise
-        except DeviceException:
-            self.stats.exceptions += 1
-            self._account(request, wire.EXCEPTION_RESPONSE_BYTES)
-            self._heard(unit)
-            raise
-        self._account(request, response)
-        self._heard(unit)
 
     # ------------------------------------------------------------------ polling
 
@@ -777,13 +774,8 @@ class Bus:
         return result
 
     def _record_command(self, result: CommandResult, who: str) -> None:
-        self._emit(
-            BridgeEvent(
-                EventType.COMMAND,
-                self._wall(),
-                device_id=result.device_id,
-                data={**result.as_dict(), "who": who},
-            )
+        self._emit_now(
+            EventType.COMMAND, device_id=result.device_id, data={**result.as_dict(), "who": who}
         )
 
     async def _execute_command(self, unit: UnitState, name: str, who: str) -> CommandResult:
@@ -915,14 +907,11 @@ class Bus:
             f"{key} reads {after.value}",
             state=after.value,
         )
-        self._emit(
-            BridgeEvent(
-                EventType.SETPOINT_CHANGED,
-                self._wall(),
-                device_id=unit.spec.id,
-                channel=key,
-                data={"who": who, "from": before.value, "to": after.value, "confirmed": confirmed},
-            )
+        self._emit_now(
+            EventType.SETPOINT_CHANGED,
+            device_id=unit.spec.id,
+            channel=key,
+            data={"who": who, "from": before.value, "to": after.value, "confirmed": confirmed},
         )
         self._record_command(result, who)
         return result

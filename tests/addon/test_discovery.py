@@ -53,6 +53,37 @@ class FakeSupervisor:
         return str(server.make_url("")).rstrip("/")
 
 
+def bridge_payload() -> dict[str, Any]:
+    """The message the tests post: a bridge on ``bridge-host``, port 8765, with its API token."""
+    return discovery_payload("bridge-host", 8765, API_TOKEN)
+
+
+PostToSupervisor = Callable[..., Awaitable[tuple[str | None, FakeSupervisor]]]
+
+
+@pytest.fixture
+def post_to_supervisor(
+    aiohttp_server: ServerFactory, caplog: pytest.LogCaptureFixture
+) -> PostToSupervisor:
+    """Post :func:`bridge_payload` to a :class:`FakeSupervisor` answering ``statuses``.
+
+    The result is what ``post_discovery`` returned and the supervisor, for its requests.
+    Keyword arguments go to ``post_discovery``. The log is captured down to DEBUG, because a
+    token must not leak at any level.
+    """
+    caplog.set_level(logging.DEBUG)
+
+    async def post(*statuses: int, **options: Any) -> tuple[str | None, FakeSupervisor]:
+        supervisor = FakeSupervisor(*statuses)
+        url = await supervisor.start(aiohttp_server)
+        result = await post_discovery(
+            bridge_payload(), SUPERVISOR_TOKEN, base_url=url, **FAST, **options
+        )
+        return result, supervisor
+
+    return post
+
+
 def assert_no_token_logged(caplog: pytest.LogCaptureFixture) -> None:
     text = caplog.text + "".join(str(record.args) for record in caplog.records)
     assert API_TOKEN not in text
@@ -75,41 +106,31 @@ def test_redact_replaces_every_secret_and_ignores_empty_ones() -> None:
 
 
 async def test_the_message_is_posted_with_the_supervisor_token(
-    aiohttp_server: ServerFactory, caplog: pytest.LogCaptureFixture
+    post_to_supervisor: PostToSupervisor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    supervisor = FakeSupervisor(200)
-    url = await supervisor.start(aiohttp_server)
-    payload = discovery_payload("bridge-host", 8765, API_TOKEN)
-    assert await post_discovery(payload, SUPERVISOR_TOKEN, base_url=url, **FAST) == "a1b2c3"
+    uuid, supervisor = await post_to_supervisor(200)
+    assert uuid == "a1b2c3"
     ((headers, body),) = supervisor.requests
     assert headers["Authorization"] == f"Bearer {SUPERVISOR_TOKEN}"
-    assert body == payload
+    assert body == bridge_payload()
     assert "Announced to Home Assistant" in caplog.text
     assert_no_token_logged(caplog)
 
 
 async def test_a_failing_supervisor_is_retried_until_it_answers(
-    aiohttp_server: ServerFactory, caplog: pytest.LogCaptureFixture
+    post_to_supervisor: PostToSupervisor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    supervisor = FakeSupervisor(500, 502, 200)
-    url = await supervisor.start(aiohttp_server)
-    payload = discovery_payload("bridge-host", 8765, API_TOKEN)
-    assert await post_discovery(payload, SUPERVISOR_TOKEN, base_url=url, **FAST) == "a1b2c3"
+    uuid, supervisor = await post_to_supervisor(500, 502, 200)
+    assert uuid == "a1b2c3"
     assert len(supervisor.requests) == 3
     assert caplog.text.count("trying again") == 2
     assert_no_token_logged(caplog)
 
 
 async def test_giving_up_logs_the_reason_with_the_tokens_redacted(
-    aiohttp_server: ServerFactory, caplog: pytest.LogCaptureFixture
+    post_to_supervisor: PostToSupervisor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    supervisor = FakeSupervisor(500)
-    url = await supervisor.start(aiohttp_server)
-    payload = discovery_payload("bridge-host", 8765, API_TOKEN)
-    result = await post_discovery(payload, SUPERVISOR_TOKEN, base_url=url, attempts=3, **FAST)
+    result, supervisor = await post_to_supervisor(500, attempts=3)
     assert result is None
     assert len(supervisor.requests) == 3
     assert "after 3 attempts" in caplog.text
@@ -119,13 +140,10 @@ async def test_giving_up_logs_the_reason_with_the_tokens_redacted(
 
 
 async def test_a_refusal_is_not_retried(
-    aiohttp_server: ServerFactory, caplog: pytest.LogCaptureFixture
+    post_to_supervisor: PostToSupervisor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    supervisor = FakeSupervisor(403)
-    url = await supervisor.start(aiohttp_server)
-    payload = discovery_payload("bridge-host", 8765, API_TOKEN)
-    assert await post_discovery(payload, SUPERVISOR_TOKEN, base_url=url, **FAST) is None
+    result, supervisor = await post_to_supervisor(403)
+    assert result is None
     assert len(supervisor.requests) == 1
     assert "Supervisor refused the discovery message" in caplog.text
     assert "add the integration by hand" in caplog.text
@@ -141,9 +159,10 @@ def closed_port() -> int:
 
 async def test_an_unreachable_supervisor_does_not_raise(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    payload = discovery_payload("bridge-host", 8765, API_TOKEN)
     url = f"http://127.0.0.1:{closed_port()}"
-    result = await post_discovery(payload, SUPERVISOR_TOKEN, base_url=url, attempts=2, **FAST)
+    result = await post_discovery(
+        bridge_payload(), SUPERVISOR_TOKEN, base_url=url, attempts=2, **FAST
+    )
     assert result is None
     assert "Could not announce the bridge" in caplog.text
     assert_no_token_logged(caplog)

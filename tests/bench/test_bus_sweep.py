@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import math
-import re
 
 from bench.bus_sweep import main
 
-_LINE = re.compile(r"^(?P<name>[a-z][a-z0-9_]*): (?P<value>\S+)$")
+from .conftest import RunBenchmark
 
 
-def test_bus_sweep_prints_name_value_figures() -> None:
-    out = io.StringIO()
-    assert main(["--units", "2", "--sweeps", "1"], out=out) == 0
-
-    figures: dict[str, str] = {}
-    for line in out.getvalue().splitlines():
-        match = _LINE.match(line)
-        assert match, f"not a 'name: value' line: {line!r}"
-        assert match["name"] not in figures, f"{match['name']} printed twice"
-        figures[match["name"]] = match["value"]
+def test_bus_sweep_prints_name_value_figures(run_benchmark: RunBenchmark) -> None:
+    figures = run_benchmark(main, ["--units", "2", "--sweeps", "1"])
 
     assert figures["bus_units_count"] == "2"
     assert figures["simulated_wire_timing_on"] == "1"

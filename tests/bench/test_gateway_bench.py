@@ -3,30 +3,20 @@ asserted)."""
 
 from __future__ import annotations
 
-import io
 import math
-import re
 
 import pytest
 
 from bench.gateway import main
 
+from .conftest import RunBenchmark
+
 # The benchmark serves and connects on 127.0.0.1; pytest-socket blocks that otherwise.
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-_LINE = re.compile(r"^(?P<name>[a-z][a-z0-9_]*): (?P<value>\S+)$")
 
-
-def test_gateway_bench_prints_name_value_figures() -> None:
-    out = io.StringIO()
-    assert main(["--reads", "4", "--units", "2"], out=out) == 0
-
-    figures: dict[str, str] = {}
-    for line in out.getvalue().splitlines():
-        match = _LINE.match(line)
-        assert match, f"not a 'name: value' line: {line!r}"
-        assert match["name"] not in figures, f"{match['name']} printed twice"
-        figures[match["name"]] = match["value"]
+def test_gateway_bench_prints_name_value_figures(run_benchmark: RunBenchmark) -> None:
+    figures = run_benchmark(main, ["--reads", "4", "--units", "2"])
 
     assert figures["reads_per_path_count"] == "4"
     assert figures["simulated_wire_timing_on"] == "1"

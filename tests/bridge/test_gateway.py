@@ -271,6 +271,22 @@ async def read_frames(
     return responses
 
 
+async def pipelined(
+    port: int | None,
+    framer: FramerSocket | FramerRTU,
+    requests: Sequence[ModbusPDU],
+    sizes: Sequence[int],
+) -> list[ModbusPDU]:
+    """Send every request in one TCP segment, framed by ``framer``; the decoded answers."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"".join(framer.buildFrame(p) for p in requests))
+        await writer.drain()
+        return await read_frames(reader, framer, sizes)
+    finally:
+        writer.close()
+
+
 async def test_transaction_ids_are_the_clients_own(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         r.sim.unit(1).set("residual_current", 11)
@@ -290,13 +306,7 @@ async def test_transaction_ids_are_the_clients_own(tmp_path: Path) -> None:
             ReadHoldingRegistersRequest(address=0, count=1, dev_id=1, transaction_id=0xBEEF),
             ReadHoldingRegistersRequest(address=0, count=3, dev_id=2, transaction_id=0x1234),
         ]
-        reader, writer = await asyncio.open_connection("127.0.0.1", r.gateway.tcp_port)
-        try:
-            writer.write(b"".join(build.buildFrame(p) for p in requests))
-            await writer.drain()
-            first, second = await read_frames(reader, build, [9 + 2 * 1, 9 + 2 * 3])
-        finally:
-            writer.close()
+        first, second = await pipelined(r.gateway.tcp_port, build, requests, [9 + 2 * 1, 9 + 2 * 3])
         assert (first.transaction_id, first.dev_id, first.registers) == (0xBEEF, 1, [11])
         assert second.transaction_id == 0x1234
         assert second.dev_id == 2
@@ -304,13 +314,7 @@ async def test_transaction_ids_are_the_clients_own(tmp_path: Path) -> None:
 
         # The same on the RTU listener: two frames in one segment, two answers in order.
         rtu = FramerRTU(DecodePDU(is_server=False))
-        reader, writer = await asyncio.open_connection("127.0.0.1", r.gateway.rtu_port)
-        try:
-            writer.write(b"".join(rtu.buildFrame(p) for p in requests))
-            await writer.drain()
-            first, second = await read_frames(reader, rtu, [5 + 2 * 1, 5 + 2 * 3])
-        finally:
-            writer.close()
+        first, second = await pipelined(r.gateway.rtu_port, rtu, requests, [5 + 2 * 1, 5 + 2 * 3])
         assert (first.dev_id, first.registers) == (1, [11])
         assert (second.dev_id, second.registers) == (2, r.sim.unit(2).peek(0, 3))
 

@@ -71,9 +71,14 @@ async def devices() -> AsyncIterator[Devices]:
         await sim.stop()
 
 
+def data_dir_in(tmp_path: Path) -> Path:
+    """Where the bridge of :func:`write_config` keeps its store and its API token."""
+    return tmp_path / "data"
+
+
 def write_config(tmp_path: Path, port: int) -> Path:
     lines = [
-        f"data_dir: {tmp_path / 'data'}",
+        f"data_dir: {data_dir_in(tmp_path)}",
         "api: {host: 127.0.0.1, port: 0}",
         "buses:",
         "  - id: line-1",
@@ -170,6 +175,24 @@ async def launcher(tmp_path: Path) -> AsyncIterator[Launcher]:
         yield launcher
     finally:
         await launcher.cleanup()
+
+
+@pytest.fixture
+def config(tmp_path: Path, devices: Devices) -> Path:
+    """The bridge's config file: every simulated unit, on one bus."""
+    return write_config(tmp_path, devices.port)
+
+
+@pytest.fixture
+async def bridge(launcher: Launcher, config: Path) -> BridgeProcess:
+    """A bridge process started from :func:`config`, ready to serve."""
+    return await launcher.start(config)
+
+
+@pytest.fixture
+def token(tmp_path: Path, bridge: BridgeProcess) -> str:
+    """The API token the started bridge created in its data dir."""
+    return read_token(data_dir_in(tmp_path))
 
 
 async def cli(*args: str) -> tuple[int, str, str]:
@@ -297,12 +320,8 @@ def cleared(pushes: Pushes, alarm_id: str) -> bool:
 
 
 async def test_every_pushed_event_survives_sigkill_mid_burst(
-    tmp_path: Path, devices: Devices, launcher: Launcher
+    config: Path, bridge: BridgeProcess, token: str, devices: Devices, launcher: Launcher
 ) -> None:
-    config = write_config(tmp_path, devices.port)
-    data_dir = tmp_path / "data"
-    bridge = await launcher.start(config)
-    token = read_token(data_dir)
     pushes = Pushes()
 
     async with session(token) as http, http.ws_connect(bridge.base + "ws") as ws:
@@ -396,12 +415,14 @@ def store_checks(data_dir: Path) -> None:
 
 
 async def test_sigterm_stops_cleanly_and_the_store_is_checkpointed(
-    tmp_path: Path, devices: Devices, launcher: Launcher
+    tmp_path: Path,
+    config: Path,
+    bridge: BridgeProcess,
+    token: str,
+    devices: Devices,
+    launcher: Launcher,
 ) -> None:
-    config = write_config(tmp_path, devices.port)
-    data_dir = tmp_path / "data"
-    bridge = await launcher.start(config)
-    token = read_token(data_dir)
+    data_dir = data_dir_in(tmp_path)
     pushes = Pushes()
 
     async with session(token) as http, http.ws_connect(bridge.base + "ws") as ws:
@@ -432,9 +453,9 @@ async def test_sigterm_stops_cleanly_and_the_store_is_checkpointed(
 
 
 async def test_token_command_is_stable_private_and_accepted(
-    tmp_path: Path, devices: Devices, launcher: Launcher
+    tmp_path: Path, config: Path, launcher: Launcher
 ) -> None:
-    data_dir = tmp_path / "data"
+    data_dir = data_dir_in(tmp_path)
     code, first, err = await cli("token", "--data-dir", str(data_dir))
     assert code == 0, err
     code, second, err = await cli("token", "--data-dir", str(data_dir))
@@ -446,7 +467,8 @@ async def test_token_command_is_stable_private_and_accepted(
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     assert read_token(data_dir) == token
 
-    bridge = await launcher.start(write_config(tmp_path, devices.port))
+    # Started here, not by the ``bridge`` fixture: the token must exist before the bridge.
+    bridge = await launcher.start(config)
     assert read_token(data_dir) == token, "starting the bridge changed the token"
     async with session(token) as http:
         info = await get_json(http, bridge.base + "info")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable, Coroutine, Iterable
@@ -249,19 +250,9 @@ class SimulatedBus:
         return devices
 
     def _action_for(self, unit: SimulatedUnit) -> SimAction:
-        async def action(
-            function_code: int,
-            start_address: int,
-            address: int,
-            count: int,
-            registers: list[int],
-            set_values: list[int] | list[bool] | None,
-        ) -> ExcCodes | None:
-            return await self._handle(
-                unit, function_code, start_address, address, count, registers, set_values
-            )
-
-        return action
+        # _handle with the unit bound is the action: pymodbus passes the rest. A partial of a
+        # coroutine function still passes SimDevice's iscoroutinefunction check.
+        return functools.partial(self._handle, unit)
 
     async def _handle(
         self,
