@@ -237,12 +237,14 @@ async def test_dead_unit_beside_live_ones_goes_offline_without_stalling_them() -
         # While the dead unit is backed off, the live ones are still read every poll.
         rig.sim.unit(1).set("alarm_status", "alarm")
         rig.sim.unit(3).set("arc_alarm", 1)
-        await wait_for(lambda: reading(rig, "left", "alarm_status") == "alarm", timeout=2)
-        await wait_for(lambda: reading(rig, "right", "arc_alarm") == 1, timeout=2)
+        await wait_for(lambda: reading(rig, "left", "alarm_status") == "alarm", timeout=10)
+        await wait_for(lambda: reading(rig, "right", "arc_alarm") == 1, timeout=10)
         assert rig.of_type(EventType.ALARM_RAISED, "left")
         # And the dead unit comes back on its own.
         rig.sim.unit(2).online = True
-        await wait_for(lambda: rig.of_type(EventType.DEVICE_ONLINE, "dead")[-1].data["recovered"])
+        await wait_for(
+            lambda: rig.of_type(EventType.DEVICE_ONLINE, "dead")[-1].data["recovered"], timeout=10
+        )
 
 
 async def test_vanished_serial_port_is_reopened(tmp_path: Path) -> None:
