@@ -84,10 +84,15 @@ async def tcp_rig(
         await sim.stop()
 
 
-def reading(rig: Rig, device_id: str, key: str) -> object:
-    unit = rig.bus.units[device_id]
+def reading_of(bus: Bus, device_id: str, key: str) -> object:
+    """The value the bridge holds, or None before its first read."""
+    unit = bus.units[device_id]
     found = unit.readings.get(key) or unit.setpoints.get(key)
     return None if found is None else found.value
+
+
+def reading(rig: Rig, device_id: str, key: str) -> object:
+    return reading_of(rig.bus, device_id, key)
 
 
 # --------------------------------------------------------------------------- reading
@@ -237,9 +242,8 @@ async def test_dead_unit_beside_live_ones_goes_offline_without_stalling_them() -
         # While the dead unit is backed off, the live ones are still read every poll.
         rig.sim.unit(1).set("alarm_status", "alarm")
         rig.sim.unit(3).set("arc_alarm", 1)
-        await wait_for(lambda: reading(rig, "left", "alarm_status") == "alarm", timeout=10)
-        await wait_for(lambda: reading(rig, "right", "arc_alarm") == 1, timeout=10)
-        assert rig.of_type(EventType.ALARM_RAISED, "left")
+        await wait_for(lambda: rig.of_type(EventType.ALARM_RAISED, "left"), timeout=10)
+        await wait_for(lambda: rig.of_type(EventType.ALARM_RAISED, "right"), timeout=10)
         # And the dead unit comes back on its own.
         rig.sim.unit(2).online = True
         await wait_for(
@@ -265,7 +269,7 @@ async def test_vanished_serial_port_is_reopened(tmp_path: Path) -> None:
             sim.unit(1).set("residual_current", 77)
             await link.replug()
             await wait_for(lambda: [e.type for e in events].count(EventType.BUS_UP) == 2)
-            await wait_for(lambda: bus.units["asj"].readings["residual_current"].value == 77)
+            await wait_for(lambda: reading_of(bus, "asj", "residual_current") == 77)
         finally:
             bus.stop()
             await asyncio.wait_for(task, timeout=5)
@@ -349,14 +353,24 @@ async def test_close_is_refused_when_the_fresh_alarm_poll_shows_an_alarm() -> No
 
 
 async def test_trip_without_an_answer_is_not_retried() -> None:
-    async with tcp_rig([("arcm", 1, profile("SIM-ARCM"))]) as rig:
+    # No polls in the way: only the trip and its read-back are on the line.
+    quiet = PollIntervals(alarm=60, telemetry=60, slow=60)
+    async with tcp_rig([("arcm", 1, profile("SIM-ARCM"))], intervals=quiet) as rig:
         await wait_for(lambda: reading(rig, "arcm", "breaker") == "closed")
-        rig.sim.turnaround_delay = 0.5  # longer than the bridge's 0.25 s response timeout
+        # Far longer than the bridge's 0.25 s response timeout, so that even a starved event
+        # loop sees the timeout first.
+        rig.sim.turnaround_delay = 2.0
         result = await rig.bus.command("arcm", "trip", who="automation")
         assert result.outcome is Outcome.UNCONFIRMED
         assert result.reason == "no_response"
         rig.sim.turnaround_delay = 0.0
-        await wait_for(lambda: reading(rig, "arcm", "breaker") == "open")
+
+        async def breaker_reads_open() -> bool:
+            with contextlib.suppress(Exception):
+                await rig.bus.poll_once("arcm")
+            return reading(rig, "arcm", "breaker") == "open"
+
+        await wait_for(breaker_reads_open, timeout=30)
         assert rig.sim.unit(1).command_log.count(CommandName.TRIP) == 1
 
 
