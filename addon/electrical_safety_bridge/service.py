@@ -16,7 +16,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -30,6 +30,9 @@ from .config import BridgeConfig
 from .events import BridgeEvent
 from .metadata import profile_metadata
 from .store import AsyncEventStore, StoredEvent
+
+if TYPE_CHECKING:
+    from .relay.core import Relay
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,6 +75,7 @@ class Bridge:
         self.last_seq = 0
         self.gateway: Any = None
         self.advertiser: Advertiser | None = None
+        self.relay: Relay | None = None
         self._store: AsyncEventStore | None = None
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -117,6 +121,21 @@ class Bridge:
             self.buses[bus_config.settings.id] = bus
             for device in bus_config.devices:
                 self.device_bus[device.id] = bus
+        if self.config.relay is not None:
+            # Off-site relay: catches up from the store, then gets every event after it.
+            from .relay.core import Relay
+            from .relay.remote_commands import BridgeTarget
+
+            self.relay = Relay(
+                self.config.relay,
+                data_dir=data_dir,
+                store=self._store,
+                site=self.bridge_id,
+                host=self,
+                target=BridgeTarget(self),
+                emit=self._emit,
+            )
+            await self.relay.start()
         self._tasks.append(asyncio.create_task(self._write_events(), name="event writer"))
         self._tasks.append(asyncio.create_task(self._push_changes(), name="change pusher"))
         self._tasks.append(asyncio.create_task(self._prune(), name="retention"))
@@ -194,6 +213,9 @@ class Bridge:
         if self.simulation is not None:
             await self.simulation.stop()
         await self._wait_written(self._enqueued)
+        if self.relay is not None:
+            await self.relay.stop()  # events it records meanwhile are caught up at next start
+            await self._wait_written(self._enqueued)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -224,6 +246,8 @@ class Bridge:
             if stored is None:
                 continue
             self.last_seq = stored.seq
+            if self.relay is not None:
+                self.relay.offer(stored)  # after the durable append
             self._announce(stored)
 
     def _announce(self, stored: StoredEvent) -> None:

@@ -1,0 +1,164 @@
+"""Home Assistant MQTT discovery payloads for a landlord's central Home Assistant. Pure.
+
+With ``relay.mqtt.discovery: true`` the MQTT sink publishes, retained, one config message per
+entity under ``<discovery_prefix>/<component>/<site>/<object>/config``: the site is the
+discovery *node id*, so every property's entities sit under their own prefix and a central
+Home Assistant shows all of them with no configuration. Entities read the relay's own topics:
+the site's retained ``status`` (online/offline, also every entity's availability), its
+``heartbeat``, and each device's retained ``state`` snapshot. The payloads are plain data; the
+bridge imports nothing from Home Assistant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .. import __version__
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _safe(text: str) -> str:
+    return _UNSAFE.sub("_", text)
+
+
+def site_identifier(site: str) -> str:
+    """The device-registry identifier of a site's bridge."""
+    return f"electrical_safety_{site}"
+
+
+def device_identifier(site: str, device_id: str) -> str:
+    """The device-registry identifier of one detector of a site."""
+    return f"electrical_safety_{site}_{device_id}"
+
+
+def discovery_messages(
+    *,
+    site: str,
+    topic_prefix: str,
+    discovery_prefix: str,
+    devices: Iterable[Mapping[str, Any]],
+) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, payload) for every entity of the site."""
+    base = f"{topic_prefix}/{site}"
+    node = _safe(site)
+    origin = {"name": "Electrical Safety bridge", "sw": __version__}
+    availability = {
+        "availability_topic": f"{base}/status",
+        "payload_available": "online",
+        "payload_not_available": "offline",
+    }
+    site_device = {
+        "identifiers": [site_identifier(site)],
+        "name": f"Electrical safety {site}",
+        "manufacturer": "Electrical Safety for Home Assistant",
+        "model": "Bridge",
+        "sw_version": __version__,
+    }
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def add(component: str, object_id: str, payload: dict[str, Any]) -> None:
+        unique = f"es_{site}_{object_id}"
+        payload = {"unique_id": unique, "object_id": _safe(unique), "origin": origin, **payload}
+        out.append((f"{discovery_prefix}/{component}/{node}/{_safe(object_id)}/config", payload))
+
+    add(
+        "binary_sensor",
+        "site_online",
+        {
+            "name": "Online",
+            "device_class": "connectivity",
+            "state_topic": f"{base}/status",
+            "payload_on": "online",
+            "payload_off": "offline",
+            "device": site_device,
+        },
+    )
+    add(
+        "sensor",
+        "site_pending_alarms",
+        {
+            "name": "Undelivered alarms",
+            "state_topic": f"{base}/heartbeat",
+            "value_template": "{{ value_json.data.pending_alarms }}",
+            "state_class": "measurement",
+            "device": site_device,
+            **availability,
+        },
+    )
+    add(
+        "sensor",
+        "site_heartbeat",
+        {
+            "name": "Last heartbeat",
+            "device_class": "timestamp",
+            "entity_category": "diagnostic",
+            "state_topic": f"{base}/heartbeat",
+            "value_template": "{{ value_json.time }}",
+            "device": site_device,
+        },
+    )
+    for device in devices:
+        device_id = str(device["id"])
+        state_topic = f"{base}/{device_id}/state"
+        registry = {
+            "identifiers": [device_identifier(site, device_id)],
+            "name": str(device.get("name") or device_id),
+            "manufacturer": device.get("manufacturer"),
+            "model": device.get("model"),
+            "via_device": site_identifier(site),
+        }
+        common = {"state_topic": state_topic, "device": registry, **availability}
+        add(
+            "binary_sensor",
+            f"{device_id}_online",
+            {
+                "name": "Communication",
+                "device_class": "connectivity",
+                "entity_category": "diagnostic",
+                "value_template": "{{ 'ON' if value_json.data.online else 'OFF' }}",
+                **common,
+            },
+        )
+        add(
+            "sensor",
+            f"{device_id}_open_alarms",
+            {
+                "name": "Open alarms",
+                "state_class": "measurement",
+                "value_template": "{{ value_json.data.open_alarms | length }}",
+                **common,
+            },
+        )
+        for channel in device.get("channels", []):
+            key = str(channel["key"])
+            name = str(channel.get("name") or key)
+            payload: dict[str, Any] = {
+                "name": name,
+                "value_template": f"{{{{ value_json.data['values'].get('{key}') }}}}",
+                **common,
+            }
+            for field in ("device_class", "state_class"):
+                if channel.get(field):
+                    payload[field] = channel[field]
+            if channel.get("unit"):
+                payload["unit_of_measurement"] = channel["unit"]
+            if channel.get("diagnostic"):
+                payload["entity_category"] = "diagnostic"
+            add("sensor", f"{device_id}_{key}", payload)
+            if channel.get("has_alarm"):
+                add(
+                    "binary_sensor",
+                    f"{device_id}_{key}_alarm",
+                    {
+                        "name": f"{name} alarm",
+                        "device_class": "safety",
+                        "value_template": (
+                            f"{{{{ 'ON' if value_json.data.alarms.get('{key}') else 'OFF' }}}}"
+                        ),
+                        **common,
+                    },
+                )
+    return out

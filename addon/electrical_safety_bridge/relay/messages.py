@@ -1,0 +1,186 @@
+"""What the relay sends: one JSON body per message, the same bytes to every sink and every retry.
+
+Three kinds of message go through the outbox:
+
+* ``event``: a stored event, identified by the event store's id (``StoredEvent.id``), so a
+  receiver dedupes repeats of one event by ``id`` whichever sink or attempt brought it;
+* ``telemetry``: a device's state snapshot (values, alarms, online), with an id of its own;
+* ``gap``: written when telemetry was coalesced under pressure: how many snapshots of which
+  device between which times were dropped in favour of the newest.
+
+Priorities order delivery: alarms and wiring faults first, then the other events (including
+gap markers), then telemetry. Within one priority, delivery follows the order of the outbox,
+which is the store's order, so the events of one device keep their order. Every event body
+carries the store's ``seq`` too, so a receiver can merge the priorities back into one order.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from ..events import EventType
+from ..store import StoredEvent, iso_utc
+
+SCHEMA = 1
+"""``v`` in every body: bumped if a field changes meaning."""
+
+KIND_EVENT = "event"
+KIND_TELEMETRY = "telemetry"
+KIND_GAP = "gap"
+KIND_HEARTBEAT = "heartbeat"
+GAP_TYPE = "relay_gap"
+TELEMETRY_TYPE = "telemetry"
+HEARTBEAT_TYPE = "heartbeat"
+SITE_DEVICE = "_site"
+"""The device level of topics for events that belong to no device (bus up/down, relay)."""
+
+ALARM_TYPES = frozenset(
+    {
+        EventType.ALARM_RAISED,
+        EventType.ALARM_ACKNOWLEDGED,
+        EventType.ALARM_CLEARED,
+        EventType.WIRING_FAULT_RAISED,
+        EventType.WIRING_FAULT_ACKNOWLEDGED,
+        EventType.WIRING_FAULT_CLEARED,
+    }
+)
+
+
+class Priority(IntEnum):
+    """Delivery order between classes of message; lower goes first."""
+
+    ALARM = 0
+    EVENT = 1
+    TELEMETRY = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message as the outbox holds it."""
+
+    event_id: str
+    kind: str
+    type: str
+    priority: Priority
+    device_id: str | None
+    at: float
+    body: bytes
+
+    @property
+    def is_alarm(self) -> bool:
+        """Whether this is an alarm or wiring-fault lifecycle event."""
+        return self.priority is Priority.ALARM
+
+
+def _dumps(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def priority_of(event_type: EventType) -> Priority:
+    """Alarms first, then everything else the store records."""
+    return Priority.ALARM if event_type in ALARM_TYPES else Priority.EVENT
+
+
+def event_message(site: str, stored: StoredEvent) -> Message:
+    """A stored event, keyed by its store id."""
+    body = {
+        "v": SCHEMA,
+        "id": stored.id,
+        "site": site,
+        "kind": KIND_EVENT,
+        "type": stored.type.value,
+        "seq": stored.seq,
+        "at": stored.at,
+        "time": iso_utc(stored.at),
+        "device_id": stored.device_id,
+        "channel": stored.channel,
+        "data": dict(stored.data),
+    }
+    return Message(
+        event_id=stored.id,
+        kind=KIND_EVENT,
+        type=stored.type.value,
+        priority=priority_of(stored.type),
+        device_id=stored.device_id,
+        at=stored.at,
+        body=_dumps(body),
+    )
+
+
+def telemetry_message(site: str, device_id: str, state: Mapping[str, Any], at: float) -> Message:
+    """A device's state snapshot."""
+    event_id = uuid.uuid4().hex
+    body = {
+        "v": SCHEMA,
+        "id": event_id,
+        "site": site,
+        "kind": KIND_TELEMETRY,
+        "type": TELEMETRY_TYPE,
+        "at": at,
+        "time": iso_utc(at),
+        "device_id": device_id,
+        "data": dict(state),
+    }
+    return Message(
+        event_id=event_id,
+        kind=KIND_TELEMETRY,
+        type=TELEMETRY_TYPE,
+        priority=Priority.TELEMETRY,
+        device_id=device_id,
+        at=at,
+        body=_dumps(body),
+    )
+
+
+def gap_message(
+    site: str, device_id: str | None, dropped: int, first_at: float, last_at: float, at: float
+) -> Message:
+    """The record that ``dropped`` telemetry snapshots of a device were coalesced away."""
+    event_id = uuid.uuid4().hex
+    body = {
+        "v": SCHEMA,
+        "id": event_id,
+        "site": site,
+        "kind": KIND_GAP,
+        "type": GAP_TYPE,
+        "at": at,
+        "time": iso_utc(at),
+        "device_id": device_id,
+        "data": {
+            "reason": "outbox over its size bound: telemetry coalesced to the newest snapshot",
+            "dropped": dropped,
+            "from": first_at,
+            "to": last_at,
+        },
+    }
+    return Message(
+        event_id=event_id,
+        kind=KIND_GAP,
+        type=GAP_TYPE,
+        priority=Priority.EVENT,
+        device_id=device_id,
+        at=at,
+        body=_dumps(body),
+    )
+
+
+def heartbeat_body(site: str, at: float, status: Mapping[str, Any]) -> tuple[str, bytes]:
+    """A heartbeat's id and body: proof of life with the outbox's depth (never stored)."""
+    beat_id = uuid.uuid4().hex
+    return beat_id, _dumps(
+        {
+            "v": SCHEMA,
+            "id": beat_id,
+            "site": site,
+            "kind": KIND_HEARTBEAT,
+            "type": HEARTBEAT_TYPE,
+            "at": at,
+            "time": iso_utc(at),
+            "data": dict(status),
+        }
+    )
