@@ -75,7 +75,7 @@ async def _pipe(prefix: str, stream: asyncio.StreamReader | None) -> None:
         print(f"{prefix} | {line.decode(errors='replace').rstrip()}", flush=True)
 
 
-async def _wait_http(session: aiohttp.ClientSession, url: str, seconds: float) -> None:
+async def wait_http(session: aiohttp.ClientSession, url: str, seconds: float) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while True:
@@ -88,7 +88,7 @@ async def _wait_http(session: aiohttp.ClientSession, url: str, seconds: float) -
         await asyncio.sleep(0.5)
 
 
-def _prepare_config(folder: Path, port: int) -> None:
+def prepare_config(folder: Path, port: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "configuration.yaml").write_text(CONFIGURATION.format(port=port), encoding="utf-8")
     components = folder / "custom_components"
@@ -139,7 +139,7 @@ async def _login(session: aiohttp.ClientSession, base: str, username: str, passw
     return await _tokens(session, base, result["result"])
 
 
-async def _onboard(
+async def onboard(
     session: aiohttp.ClientSession, base: str, credentials: Path
 ) -> tuple[str, str, str]:
     """Owner credentials and an access token, creating the owner on first start."""
@@ -177,7 +177,7 @@ async def _onboard(
     return username, password, token
 
 
-async def _add_integration(
+async def add_integration(
     session: aiohttp.ClientSession, base: str, token: str, bridge: dict[str, Any]
 ) -> None:
     """Add the integration through its real config flow, unless it is already there."""
@@ -248,14 +248,14 @@ async def run(data_dir: Path, ha_port: int, bridge_port: int, duration: float) -
     base = f"http://127.0.0.1:{ha_port}"
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_http(session, f"http://127.0.0.1:{bridge_port}/api/v1/health", 60)
+            await wait_http(session, f"http://127.0.0.1:{bridge_port}/api/v1/health", 60)
             token = await asyncio.to_thread(_read_token, data_dir)
             _say("bridge is up; starting Home Assistant (well under a minute)")
-            await _wait_http(session, f"{base}/api/onboarding", 180)
-            username, password, access = await _onboard(
+            await wait_http(session, f"{base}/api/onboarding", 180)
+            username, password, access = await onboard(
                 session, base, data_dir / "owner_credentials.json"
             )
-            await _add_integration(
+            await add_integration(
                 session,
                 base,
                 access,
@@ -287,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bridge-port", type=int, default=8765)
     parser.add_argument("--duration", type=float, default=0.0, help="0: until Ctrl-C")
     args = parser.parse_args(argv)
-    _prepare_config(Path(args.data_dir) / "homeassistant", args.ha_port)
+    prepare_config(Path(args.data_dir) / "homeassistant", args.ha_port)
     return asyncio.run(run(Path(args.data_dir), args.ha_port, args.bridge_port, args.duration))
 
 
