@@ -164,7 +164,7 @@ def test_a_user_profile_in_the_profile_folder_is_found(tmp_path: Path) -> None:
     assert parse_config(config, "test").buses[0].devices[0].profile.model == "MY-ASJ"
 
 
-def test_the_local_broker_is_passed_through_as_the_mqtt_section() -> None:
+def test_the_local_broker_is_passed_through_as_the_mqtt_section_when_the_relay_uses_it() -> None:
     broker = {
         "addon": "core_mosquitto",
         "host": "core-mosquitto",
@@ -174,7 +174,9 @@ def test_the_local_broker_is_passed_through_as_the_mqtt_section() -> None:
         "password": "secret",
         "protocol": "3.1.1",
     }
-    config = options_to_config(serial_options(), mqtt=broker)
+    # Relay off: the broker's password is not written where nothing uses it.
+    assert "mqtt" not in options_to_config(serial_options(), mqtt=broker)
+    config = options_to_config(serial_options(relay_mqtt=True), mqtt=broker)
     assert config["mqtt"] == {
         "host": "core-mosquitto",
         "port": 1883,

@@ -135,9 +135,12 @@ def test_the_stop_timeout_covers_the_s6_grace_times(
 
 def test_the_schema_uses_supervisor_types_nested_at_most_two_deep(config: dict[str, Any]) -> None:
     for key, kind in config["schema"].items():
-        if isinstance(kind, list):
-            (element,) = kind
-            assert isinstance(element, dict), f"{key}: a list of dicts or of values"
+        if isinstance(kind, list | dict):
+            if isinstance(kind, list):
+                (element,) = kind
+                assert isinstance(element, dict), f"{key}: a list of dicts or of values"
+            else:
+                element = kind
             for field, field_kind in element.items():
                 assert isinstance(field_kind, str), f"{key}.{field} nests too deep"
                 assert SCHEMA_ELEMENT.match(field_kind), f"{key}.{field}: {field_kind}"
@@ -158,6 +161,29 @@ def test_every_default_is_in_the_schema_and_every_required_option_has_one(
     assert set(options) <= set(schema)
     required = {k for k, v in schema.items() if isinstance(v, str) and not v.endswith("?")}
     assert required <= set(options)
+    # Supervisor's _check_missing_options skips only "type?" strings: a dict or a list of dicts
+    # missing from the options stops the add-on, so each needs a default ({} or []).
+    for key, kind in schema.items():
+        if isinstance(kind, dict):
+            assert options.get(key) == {}, key
+            assert all(field.endswith("?") for field in kind.values()), key
+        elif isinstance(kind, list):
+            assert options.get(key) == [], key
+
+
+def test_the_relay_is_off_and_remote_commands_refused_by_default(config: dict[str, Any]) -> None:
+    options = config["options"]
+    for key in ("relay_mqtt", "relay_ha_discovery", "remote_commands", "remote_trip"):
+        assert options[key] is False, key
+    assert options["relay_webhooks"] == options["remote_command_keys"] == []
+    assert not any("close" in key for key in config["schema"])
+
+
+def test_secrets_are_password_fields(config: dict[str, Any]) -> None:
+    # The Configuration tab hides password fields; Supervisor checks them against HIBP.
+    schema = config["schema"]
+    assert schema["relay_broker"]["password"] == "password?"
+    assert schema["relay_webhooks"][0]["secret"] == "password"
 
 
 def marker_names(schema: vol.Schema) -> set[str]:
@@ -167,12 +193,25 @@ def marker_names(schema: vol.Schema) -> set[str]:
 def test_the_schema_matches_the_options_the_bridge_reads(config: dict[str, Any]) -> None:
     ours = OPTIONS_SCHEMA.schema
     assert set(config["schema"]) == marker_names(OPTIONS_SCHEMA)
-    for key in ("buses", "devices"):
-        (element,) = next(value for marker, value in ours.items() if str(marker) == key)
-        (fields,) = config["schema"][key]
+    nested = {k: v for k, v in config["schema"].items() if isinstance(v, list | dict)}
+    assert set(nested) == {
+        "buses",
+        "devices",
+        "relay_broker",
+        "relay_webhooks",
+        "remote_command_keys",
+    }
+    for key, kind in nested.items():
+        element = next(value for marker, value in ours.items() if str(marker) == key)
+        if isinstance(kind, list):
+            ((element,), (fields,)) = element, kind
+        else:
+            fields = kind
         assert set(fields) == marker_names(element), key
-        optional = {f for f, kind in fields.items() if kind.endswith("?")}
+        optional = {f for f, field_kind in fields.items() if field_kind.endswith("?")}
         assert optional == {str(m) for m in element.schema if isinstance(m, vol.Optional)}, key
+    top_optional = {k for k, v in config["schema"].items() if isinstance(v, str) and v[-1] == "?"}
+    assert top_optional == {"relay_site"}
 
 
 def test_a_fresh_install_asks_for_a_bus_and_a_detector(config: dict[str, Any]) -> None:
@@ -205,8 +244,8 @@ def test_every_option_has_a_translation_and_every_translation_an_option(
     for key, kind in config["schema"].items():
         entry = configuration[key]
         assert entry["name"].strip() and entry["description"].strip(), key
-        if isinstance(kind, list) and isinstance(kind[0], dict):
-            assert set(entry["fields"]) == set(kind[0]), key
+        if isinstance(kind, dict) or (isinstance(kind, list) and isinstance(kind[0], dict)):
+            assert set(entry["fields"]) == set(kind if isinstance(kind, dict) else kind[0]), key
             for field, text in entry["fields"].items():
                 assert text["name"].strip() and text["description"].strip(), f"{key}.{field}"
         else:
@@ -413,7 +452,31 @@ def test_every_configuration_example_in_the_docs_is_valid() -> None:
     examples = docs_examples()
     standalone = [e for e in examples if "data_dir" in e]
     options = [e for e in examples if "data_dir" not in e]
-    assert len(standalone) == 1 and len(options) == 2
-    for example in options:
-        parse_config(check_options(example), "DOCS.md")
+    assert len(standalone) == 1 and len(options) == 3
+    # An example without buses is a part of the options (the relay's): it goes with the first.
+    complete = [e for e in options if "buses" in e]
+    parts = [e for e in options if "buses" not in e]
+    assert len(complete) == 2 and len(parts) == 1
+    for example in [*complete, *({**complete[0], **part} for part in parts)]:
+        warnings: list[str] = []
+        parse_config(check_options(example, warnings=warnings), "DOCS.md")
+        assert warnings == []
     parse_config(standalone[0], "DOCS.md")
+
+
+def test_the_relay_example_in_the_docs_turns_everything_on_but_trip() -> None:
+    (part,) = [e for e in docs_examples() if "data_dir" not in e and "buses" not in e]
+    base = next(e for e in docs_examples() if "buses" in e and "data_dir" not in e)
+    relay = parse_config(check_options({**base, **part}), "DOCS.md").relay
+    assert relay is not None and relay.mqtt is not None
+    assert (relay.site, relay.mqtt.host, relay.mqtt.port, relay.mqtt.tls) == (
+        "flat-3",
+        "broker.example.com",
+        8883,
+        True,
+    )
+    assert relay.mqtt.discovery
+    assert [hook.id for hook in relay.webhooks] == ["landlord"]
+    assert relay.remote_commands.enabled
+    assert not relay.remote_commands.allow_trip
+    assert relay.remote_commands.actions == {"acknowledge", "self_test", "mute"}
