@@ -1,7 +1,86 @@
 """Electrical Safety: Home Assistant's view of the electrical-safety bridge.
 
-The integration is built by a later issue; for now the package holds its manifest so that
-HACS and the import-boundary test see the layout of design.md.
+The bridge (an add-on, or a standalone process) owns the RS485 bus, latches alarms and
+keeps the event log; this integration shows what it reports and passes commands to it.
 """
 
-DOMAIN = "electrical_safety"
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .client import BridgeClient
+from .const import CONF_TOKEN, DOMAIN, PLATFORMS
+from .coordinator import (
+    ElectricalSafetyConfigEntry,
+    ElectricalSafetyCoordinator,
+    device_identifier,
+)
+from .services import async_setup_services
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the service actions, once for every bridge."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEntry) -> bool:
+    """Connect to one bridge: read it once, add its entities, then listen for pushes."""
+    client = BridgeClient(
+        async_get_clientsession(hass),
+        entry.data[CONF_HOST],
+        entry.data[CONF_PORT],
+        entry.data[CONF_TOKEN],
+    )
+    coordinator = ElectricalSafetyCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
+
+    info = coordinator.data.info
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, info.bridge_id)},
+        name=entry.title,
+        manufacturer="Electrical Safety for Home Assistant",
+        model="Bridge",
+        sw_version=info.version,
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Listen only once every platform is there to hear it.
+    coordinator.async_start()
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEntry) -> bool:
+    """Disconnect from the bridge; the WebSocket task ends with the entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEntry) -> None:
+    """Drop the entry's repair issues with it."""
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and entry.entry_id in issue_id:
+            ir.async_delete_issue(hass, domain, issue_id)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: ElectricalSafetyConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let a person delete a detector the bridge no longer reports, never a live one."""
+    coordinator = entry.runtime_data
+    bridge_id = coordinator.bridge_id
+    if (DOMAIN, bridge_id) in device.identifiers:
+        return False
+    return not any(
+        device_identifier(bridge_id, device_id) in device.identifiers
+        for device_id in coordinator.data.devices
+    )

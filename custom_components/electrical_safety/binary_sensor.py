@@ -1,0 +1,226 @@
+"""Binary sensors: per-channel alarm, warning and wiring fault, flags, communication, buses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorDeviceClass,
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.const import EntityCategory, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .entity import BridgeEntity, ElectricalSafetyEntity, async_add_entities_as_devices_appear
+from .kinds import CONDITION_ROLES, channel_naming, channel_spec, platform_of
+from .models import BridgeData, Channel, Device, DeviceState
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ElectricalSafetyBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """A detector's binary sensor: where its state comes from."""
+
+    is_on_fn: Callable[[Device], bool | None]
+    attributes_fn: Callable[[Device], dict[str, Any] | None] = lambda _: None
+    #: Available while the detector is silent (the communication sensor says it is).
+    needs_online: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class BridgeBinarySensorEntityDescription(BinarySensorEntityDescription):
+    """A binary sensor of the bridge."""
+
+    is_on_fn: Callable[[BridgeData], bool | None]
+
+
+def _flag(state: DeviceState, key: str) -> bool | None:
+    value = state.values.get(key)
+    if isinstance(value, (bool, int, float)):
+        return bool(value)
+    return None
+
+
+def _alarm_attributes(device: Device, channel: Channel, kind: str) -> dict[str, Any]:
+    alarm = device.state.open_alarm(channel.key, kind)
+    if alarm is None:
+        return {"latched": False}
+    return {
+        "latched": True,
+        "alarm_id": alarm.id,
+        "acknowledged": alarm.acknowledged,
+        "raised_at": alarm.raised_at,
+        "value_at_alarm": alarm.value_at_alarm,
+        "unit": channel.unit,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Role:
+    """How one latched condition of a channel reads."""
+
+    is_on: Callable[[DeviceState, str], bool]
+    attributes: Callable[[Device, Channel], dict[str, Any] | None]
+
+
+_ROLES: dict[str, _Role] = {
+    "alarm": _Role(
+        is_on=lambda state, key: state.alarms.get(key, False),
+        attributes=lambda device, channel: _alarm_attributes(device, channel, "alarm"),
+    ),
+    "warning": _Role(
+        is_on=lambda state, key: state.warnings.get(key, False),
+        attributes=lambda device, channel: None,
+    ),
+    "wiring_fault": _Role(
+        is_on=lambda state, key: key in state.wiring_faults,
+        attributes=lambda device, channel: {
+            "fault": device.state.wiring_faults.get(channel.key),
+            **_alarm_attributes(device, channel, "wiring_fault"),
+        },
+    ),
+}
+
+
+def condition_description(
+    channel: Channel, role: str
+) -> ElectricalSafetyBinarySensorEntityDescription:
+    """The alarm, warning or wiring-fault binary sensor of a channel."""
+    translation_key, _ = channel_naming(channel, role)
+    device_class, category = CONDITION_ROLES[role]
+    reads = _ROLES[role]
+    key = channel.key
+    return ElectricalSafetyBinarySensorEntityDescription(
+        key=channel.key,
+        translation_key=translation_key,
+        device_class=device_class,
+        entity_category=category,
+        is_on_fn=lambda d: reads.is_on(d.state, key),
+        attributes_fn=lambda d: reads.attributes(d, channel),
+    )
+
+
+def flag_description(channel: Channel) -> ElectricalSafetyBinarySensorEntityDescription:
+    """A status flag's binary sensor, from its kind's row."""
+    spec = channel_spec(channel)
+    translation_key, _ = channel_naming(channel)
+    key = channel.key
+    return ElectricalSafetyBinarySensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        device_class=spec.binary_device_class,
+        entity_category=spec.entity_category,
+        entity_registry_enabled_default=spec.enabled_by_default,
+        is_on_fn=lambda d: _flag(d.state, key),
+    )
+
+
+COMMUNICATION = ElectricalSafetyBinarySensorEntityDescription(
+    key="communication",
+    translation_key="communication",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    is_on_fn=lambda d: d.state.online,
+    needs_online=False,
+)
+
+
+def _conditions(channel: Channel) -> Iterable[str]:
+    flags = {
+        "alarm": channel.has_alarm,
+        "warning": channel.has_warning,
+        "wiring_fault": channel.has_wiring_fault,
+    }
+    return (role for role in CONDITION_ROLES if flags[role])
+
+
+def _device_binary_sensors(
+    coordinator: ElectricalSafetyCoordinator, device: Device
+) -> Iterable[BinarySensorEntity]:
+    for channel in device.channels:
+        for role in _conditions(channel):
+            _, placeholders = channel_naming(channel, role)
+            yield ChannelBinarySensor(
+                coordinator,
+                device,
+                condition_description(channel, role),
+                role,
+                placeholders=placeholders,
+            )
+        if platform_of(device, channel) is Platform.BINARY_SENSOR:
+            _, placeholders = channel_naming(channel)
+            yield ChannelBinarySensor(
+                coordinator, device, flag_description(channel), "channel", placeholders=placeholders
+            )
+    yield ChannelBinarySensor(coordinator, device, COMMUNICATION, "device")
+
+
+def bus_description(bus_id: str) -> BridgeBinarySensorEntityDescription:
+    """Whether one of the bridge's buses is up."""
+    return BridgeBinarySensorEntityDescription(
+        key=f"bus_{bus_id}",
+        translation_key="bus",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda data: next((b.up for b in data.info.buses if b.id == bus_id), None),
+    )
+
+
+def _bridge_binary_sensors(
+    coordinator: ElectricalSafetyCoordinator,
+) -> Iterable[BinarySensorEntity]:
+    for bus in coordinator.data.info.buses:
+        yield BridgeBinarySensor(coordinator, bus_description(bus.id), placeholders={"bus": bus.id})
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ElectricalSafetyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add binary sensors for every detector and bus, now and as they appear."""
+    async_add_entities_as_devices_appear(
+        entry, async_add_entities, _device_binary_sensors, _bridge_binary_sensors
+    )
+
+
+class ChannelBinarySensor(ElectricalSafetyEntity, BinarySensorEntity):
+    """A detector's binary sensor."""
+
+    entity_description: ElectricalSafetyBinarySensorEntityDescription
+
+    @property
+    def available(self) -> bool:
+        """The communication sensor stays available while the detector is silent."""
+        if self.entity_description.needs_online:
+            return super().available
+        return self.coordinator.last_update_success and self.device is not None
+
+    @property
+    def is_on(self) -> bool | None:
+        """The state as last pushed."""
+        device = self.device
+        return None if device is None else self.entity_description.is_on_fn(device)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """The latched alarm behind the state, where there is one."""
+        device = self.device
+        return None if device is None else self.entity_description.attributes_fn(device)
+
+
+class BridgeBinarySensor(BridgeEntity, BinarySensorEntity):
+    """A binary sensor of the bridge."""
+
+    entity_description: BridgeBinarySensorEntityDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        """The state as last pushed."""
+        return self.entity_description.is_on_fn(self.coordinator.data)

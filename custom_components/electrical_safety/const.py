@@ -1,0 +1,56 @@
+"""Constants of the Electrical Safety integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from homeassistant.const import Platform
+
+DOMAIN: Final = "electrical_safety"
+LOGGER = logging.getLogger(__package__)
+
+PLATFORMS: Final = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+
+#: The API version this integration speaks (``api_version`` in ``GET /api/v1/info``).
+API_VERSION: Final = 1
+DEFAULT_PORT: Final = 8765
+
+CONF_TOKEN: Final = "token"
+
+#: Options: minutes of silence before the "bridge unreachable" repair issue appears.
+CONF_REPAIR_AFTER: Final = "repair_after_minutes"
+DEFAULT_REPAIR_AFTER: Final = 10
+
+#: Supervisor discovery (service ``electrical_safety``): the add-on's slug ends with this
+#: (``local_electrical_safety`` when built locally, ``<repository hash>_electrical_safety``
+#: when installed from a repository).
+ADDON_SLUG_SUFFIX: Final = DOMAIN
+
+#: WebSocket reconnect backoff, seconds: doubles from the first to the cap.
+RECONNECT_MIN: Final = 1.0
+RECONNECT_MAX: Final = 60.0
+
+#: Most events fetched to fill a gap after a reconnect.
+REPLAY_LIMIT: Final = 1000
+
+#: Who the bridge records as the author of a command or acknowledgement.
+WHO: Final = "Home Assistant"
+
+ATTR_ALARM_ID: Final = "alarm_id"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_DEVICE_ID: Final = "device_id"
+ATTR_EVENT_TYPES: Final = "event_types"
+ATTR_SINCE: Final = "since"
+ATTR_LIMIT: Final = "limit"
+
+SERVICE_ACKNOWLEDGE_ALARM: Final = "acknowledge_alarm"
+SERVICE_RUN_SELF_TEST: Final = "run_self_test"
+SERVICE_GET_EVENTS: Final = "get_events"

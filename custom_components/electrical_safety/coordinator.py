@@ -1,0 +1,332 @@
+"""One push coordinator per bridge, fed by the bridge's WebSocket.
+
+Set-up reads the bridge once over REST (so that an unreachable bridge or a wrong token
+fails the set-up the way Home Assistant expects), then a background task holds the
+WebSocket open: a snapshot first, then device states and events as they happen. When the
+socket breaks, every entity becomes unavailable, the loss is logged once, and the task
+reconnects with a doubling, capped delay. Events that happened while the socket was down
+are fetched from the bridge's log after the next snapshot, so an alarm raised during a
+blip still reaches the event entities, in order and once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .client import (
+    BridgeAuthenticationError,
+    BridgeClient,
+    BridgeConnectionError,
+    BridgeError,
+)
+from .const import (
+    CONF_REPAIR_AFTER,
+    DEFAULT_REPAIR_AFTER,
+    DOMAIN,
+    LOGGER,
+    RECONNECT_MAX,
+    RECONNECT_MIN,
+    REPLAY_LIMIT,
+)
+from .models import BridgeData, BridgeEvent, DeviceState, EventType
+
+type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
+type EventListener = Callable[[BridgeEvent], None]
+
+
+def device_identifier(bridge_id: str, device_id: str) -> tuple[str, str]:
+    """The device-registry identifier of one detector (device ids are unique per bridge)."""
+    return (DOMAIN, f"{bridge_id}:{device_id}")
+
+
+def unreachable_issue_id(entry_id: str) -> str:
+    """The repair issue raised when a bridge stays unreachable."""
+    return f"bridge_unreachable_{entry_id}"
+
+
+def unverified_issue_id(entry_id: str, device_id: str) -> str:
+    """The repair issue of a device read with an unverified profile."""
+    return f"unverified_profile_{entry_id}_{device_id}"
+
+
+class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
+    """The bridge's devices and their state, pushed over the WebSocket."""
+
+    config_entry: ElectricalSafetyConfigEntry
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ElectricalSafetyConfigEntry, client: BridgeClient
+    ) -> None:
+        """Set up the coordinator; nothing connects until the first refresh."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=None,  # pushed, never polled
+        )
+        self.client = client
+        #: The WebSocket is open and its snapshot was received.
+        self.connected = False
+        #: When the bridge was last found unreachable (None while it is reachable).
+        self.down_since: datetime | None = None
+        self.reconnects = 0
+        self._down = False
+        self._listeners_by_event: list[EventListener] = []
+        self._seen_seq: int | None = None
+        self._unreachable_timer: CALLBACK_TYPE | None = None
+        self._unverified: set[str] = set()
+
+    @property
+    def bridge_id(self) -> str:
+        """The bridge's id (the config entry's unique id)."""
+        return self.data.info.bridge_id
+
+    # ------------------------------------------------------------------ set-up
+
+    async def _async_update_data(self) -> BridgeData:
+        """Read everything over REST: set-up, and a manual refresh."""
+        try:
+            data = await self.client.data()
+        except BridgeAuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except BridgeError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        if data.info.bridge_id != self.config_entry.unique_id:
+            raise ConfigEntryError(
+                translation_domain=DOMAIN,
+                translation_key="wrong_bridge",
+                translation_placeholders={"bridge_id": data.info.bridge_id},
+            )
+        if self._seen_seq is None:
+            self._seen_seq = data.last_seq
+        self.async_sync_registries(data)
+        return data
+
+    @callback
+    def async_start(self) -> None:
+        """Open the WebSocket in the background, for as long as the entry is loaded."""
+        self.config_entry.async_create_background_task(
+            self.hass, self._async_listen_forever(), f"{DOMAIN} bridge {self.config_entry.title}"
+        )
+        self.config_entry.async_on_unload(self._async_cancel_timer)
+
+    # ------------------------------------------------------------------ the socket
+
+    async def _async_listen_forever(self) -> None:
+        delay = RECONNECT_MIN
+        while True:
+            try:
+                await self._async_listen()
+                error: BridgeError = BridgeConnectionError("the bridge closed the connection")
+            except BridgeAuthenticationError as err:
+                self._async_went_down(err)
+                # A new token is needed: reauth, and no more reconnecting with the old one.
+                self.config_entry.async_start_reauth(self.hass)
+                return
+            except BridgeError as err:
+                error = err
+            if self.connected:
+                delay = RECONNECT_MIN
+            self._async_went_down(error)
+            await self._async_backoff(delay)
+            delay = min(delay * 2, RECONNECT_MAX)
+            self.reconnects += 1
+
+    async def _async_backoff(self, delay: float) -> None:
+        """Wait before the next attempt."""
+        await asyncio.sleep(delay)
+
+    async def _async_listen(self) -> None:
+        async with self.client.websocket() as socket:
+            async for message in socket:
+                if message.type is aiohttp.WSMsgType.TEXT:
+                    await self._async_handle(message.data)
+                elif message.type is aiohttp.WSMsgType.ERROR:
+                    raise BridgeConnectionError(str(socket.exception()))
+
+    async def _async_handle(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+            kind = message.get("type")
+            if kind == "snapshot":
+                await self._async_on_snapshot(message)
+            elif kind == "device_state":
+                self._async_on_device_state(message["device"])
+            elif kind == "event":
+                self._async_on_event(BridgeEvent.from_dict(message["event"]))
+            # Anything else ("pong", or a newer bridge's message) needs nothing from us.
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            LOGGER.warning("Ignoring a message from the bridge that could not be read: %s", err)
+
+    async def _async_on_snapshot(self, message: Mapping[str, Any]) -> None:
+        data = BridgeData.from_parts(
+            message.get("info") or {}, message.get("devices") or [], message.get("last_seq")
+        )
+        if data.info.bridge_id != self.config_entry.unique_id:
+            # Another bridge answers at this address now: show nothing of it as ours.
+            raise BridgeConnectionError(f"bridge {data.info.bridge_id} answers at this address")
+        missed_after = self._seen_seq
+        self._async_came_back()
+        self.async_set_updated_data(data)
+        self.async_sync_registries(data)
+        if missed_after is not None and data.last_seq is not None and data.last_seq > missed_after:
+            await self._async_replay(missed_after, data.last_seq)
+        if data.last_seq is not None:
+            self._seen_seq = max(self._seen_seq or 0, data.last_seq)
+
+    async def _async_replay(self, after: int, until: int) -> None:
+        """Dispatch the events that happened between the last one seen and the snapshot."""
+        try:
+            events = await self.client.events(after=after, limit=REPLAY_LIMIT)
+        except BridgeError as err:
+            LOGGER.warning("Could not fetch the events missed while disconnected: %s", err)
+            return
+        for event in events:
+            if event.seq <= until:
+                self._async_on_event(event)
+
+    @callback
+    def _async_on_device_state(self, raw: Mapping[str, Any]) -> None:
+        device = self.data.devices.get(str(raw["id"]))
+        if device is None:
+            return  # not described yet: the next snapshot brings it with its metadata
+        devices = dict(self.data.devices)
+        devices[device.id] = dataclasses.replace(device, state=DeviceState.from_dict(raw))
+        self.async_set_updated_data(dataclasses.replace(self.data, devices=devices))
+
+    @callback
+    def _async_on_event(self, event: BridgeEvent) -> None:
+        if self._seen_seq is not None and event.seq <= self._seen_seq:
+            return  # already dispatched (a replay overlapping the live stream)
+        self._seen_seq = event.seq
+        bus = event.data.get("bus")
+        if event.type in (EventType.BUS_UP, EventType.BUS_DOWN) and isinstance(bus, str):
+            info = self.data.info.with_bus(bus, event.type == EventType.BUS_UP)
+            self.async_set_updated_data(dataclasses.replace(self.data, info=info))
+        for listener in list(self._listeners_by_event):
+            listener(event)
+
+    @callback
+    def async_add_event_listener(self, listener: EventListener) -> CALLBACK_TYPE:
+        """Call ``listener`` with every event of the bridge's log; returns the remover."""
+        self._listeners_by_event.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._listeners_by_event.remove(listener)
+
+        return remove
+
+    # ------------------------------------------------------------------ up and down
+
+    @callback
+    def _async_went_down(self, err: Exception) -> None:
+        self.connected = False
+        if self._down:
+            LOGGER.debug("The bridge is still unreachable: %s", err)
+            return
+        self._down = True
+        self.down_since = dt_util.utcnow()
+        LOGGER.info(
+            "Lost the connection to the bridge at %s:%s (%s); its entities are unavailable"
+            " until it reconnects",
+            self.client.host,
+            self.client.port,
+            err,
+        )
+        self.last_exception = err
+        self.last_update_success = False
+        self.async_update_listeners()
+        minutes = self.config_entry.options.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)
+        self._async_cancel_timer()
+        self._unreachable_timer = async_call_later(
+            self.hass, minutes * 60, self._async_raise_unreachable
+        )
+
+    @callback
+    def _async_came_back(self) -> None:
+        self.connected = True
+        if not self._down:
+            return
+        self._down = False
+        LOGGER.info("Reconnected to the bridge at %s:%s", self.client.host, self.client.port)
+        self.down_since = None
+        self._async_cancel_timer()
+        ir.async_delete_issue(self.hass, DOMAIN, unreachable_issue_id(self.config_entry.entry_id))
+
+    @callback
+    def _async_raise_unreachable(self, _now: datetime) -> None:
+        self._unreachable_timer = None
+        minutes = self.config_entry.options.get(CONF_REPAIR_AFTER, DEFAULT_REPAIR_AFTER)
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            unreachable_issue_id(self.config_entry.entry_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="bridge_unreachable",
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "host": self.client.host,
+                "port": str(self.client.port),
+                "minutes": str(minutes),
+            },
+        )
+
+    @callback
+    def _async_cancel_timer(self) -> None:
+        if self._unreachable_timer is not None:
+            self._unreachable_timer()
+            self._unreachable_timer = None
+
+    # ------------------------------------------------------------------ registries
+
+    @callback
+    def async_sync_registries(self, data: BridgeData) -> None:
+        """Remove devices the bridge no longer has; raise or clear unverified-profile issues."""
+        entry_id = self.config_entry.entry_id
+        bridge_id = data.info.bridge_id
+        wanted = {(DOMAIN, bridge_id)} | {device_identifier(bridge_id, d) for d in data.devices}
+        registry = dr.async_get(self.hass)
+        for entry_device in dr.async_entries_for_config_entry(registry, entry_id):
+            if not entry_device.identifiers & wanted:
+                LOGGER.debug("Removing %s: the bridge no longer reports it", entry_device.name)
+                registry.async_remove_device(entry_device.id)
+
+        unverified = {d.id for d in data.devices.values() if not d.verified}
+        for device_id in self._unverified - unverified:
+            ir.async_delete_issue(self.hass, DOMAIN, unverified_issue_id(entry_id, device_id))
+        for device_id in unverified:
+            device = data.devices[device_id]
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                unverified_issue_id(entry_id, device_id),
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="unverified_profile",
+                translation_placeholders={"device": device.name, "model": device.model or "?"},
+            )
+        self._unverified = unverified

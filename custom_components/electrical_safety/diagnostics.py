@@ -1,0 +1,81 @@
+"""Diagnostics: the bridge and its devices as last heard, secrets and names redacted."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+
+from .const import CONF_TOKEN, DOMAIN
+from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .models import Device
+
+#: The API token, and who acknowledged or commanded what (people's names and addresses).
+TO_REDACT = {CONF_TOKEN, "acknowledged_by", "who"}
+
+
+def _connection(coordinator: ElectricalSafetyCoordinator) -> dict[str, Any]:
+    return {
+        "connected": coordinator.connected,
+        "last_update_success": coordinator.last_update_success,
+        "down_since": coordinator.down_since.isoformat() if coordinator.down_since else None,
+        "reconnects": coordinator.reconnects,
+    }
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: tuples become lists and sets sorted lists, so that redaction reaches
+    into every record."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return value
+
+
+def _device(device: Device) -> dict[str, Any]:
+    return async_redact_data(_plain(dataclasses.asdict(device)), TO_REDACT)
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: ElectricalSafetyConfigEntry
+) -> dict[str, Any]:
+    """The entry, the connection, the bridge and every device."""
+    coordinator = entry.runtime_data
+    data = coordinator.data
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": dict(entry.options),
+        },
+        "connection": _connection(coordinator),
+        "bridge": _plain(dataclasses.asdict(data.info)),
+        "last_seq": data.last_seq,
+        "devices": [_device(device) for device in data.devices.values()],
+    }
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: ElectricalSafetyConfigEntry, device: dr.DeviceEntry
+) -> dict[str, Any]:
+    """One detector (or the bridge, for the bridge's own device)."""
+    coordinator = entry.runtime_data
+    bridge_id = coordinator.bridge_id
+    for domain, identifier in device.identifiers:
+        if domain != DOMAIN:
+            continue
+        if identifier == bridge_id:
+            return {
+                "connection": _connection(coordinator),
+                "bridge": _plain(dataclasses.asdict(coordinator.data.info)),
+            }
+        found = coordinator.data.devices.get(identifier.removeprefix(f"{bridge_id}:"))
+        if found is not None:
+            return {"connection": _connection(coordinator), "device": _device(found)}
+    return {"connection": _connection(coordinator), "device": None}

@@ -1,0 +1,93 @@
+"""Numbers: setpoints, bounded by the profile's minimum and maximum."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
+from .helpers import async_bridge_call, async_who, check_outcome
+from .kinds import number_device_class, setpoint_naming, setpoint_spec
+from .models import Device, Setpoint, numeric
+
+#: Writes to one bus go one at a time.
+PARALLEL_UPDATES = 1
+
+
+def setpoint_description(setpoint: Setpoint) -> NumberEntityDescription:
+    """A writable setpoint, from its kind's row and the profile's bounds."""
+    spec = setpoint_spec(setpoint)
+    translation_key, _ = setpoint_naming(setpoint)
+    return NumberEntityDescription(
+        key=setpoint.key,
+        translation_key=translation_key,
+        entity_category=EntityCategory.CONFIG,
+        device_class=number_device_class(spec, setpoint.unit),
+        native_unit_of_measurement=setpoint.unit,
+        native_min_value=setpoint.minimum,
+        native_max_value=setpoint.maximum,
+        native_step=setpoint.step,
+        mode=NumberMode.BOX,
+    )
+
+
+def _numbers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[NumberEntity]:
+    for setpoint in device.setpoints:
+        if setpoint.writable:
+            _, placeholders = setpoint_naming(setpoint)
+            yield SetpointNumber(
+                coordinator,
+                device,
+                setpoint_description(setpoint),
+                "setpoint",
+                placeholders=placeholders,
+            )
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ElectricalSafetyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a number for every writable setpoint."""
+    async_add_entities_as_devices_appear(entry, async_add_entities, _numbers)
+
+
+class SetpointNumber(ElectricalSafetyEntity, NumberEntity):
+    """One setpoint of one detector."""
+
+    @property
+    def available(self) -> bool:
+        """Unavailable also while the device reports this setpoint unsupported."""
+        device = self.device
+        return (
+            super().available
+            and device is not None
+            and self.entity_description.key not in device.state.unsupported
+        )
+
+    @property
+    def native_value(self) -> float | None:
+        """The setpoint as the device last reported it."""
+        device = self.device
+        key = self.entity_description.key
+        value = numeric(None if device is None else device.state.setpoint_values.get(key))
+        return None if value is None else float(value)
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Write the setpoint; the bridge reads it back from the device."""
+        device = self.device
+        target = device.name if device is not None else self.device_id
+        key = self.entity_description.key
+        who = await async_who(self.hass, self._context)
+        result = await async_bridge_call(
+            self.coordinator,
+            target,
+            self.coordinator.client.set_setpoint(self.device_id, key, value, who),
+        )
+        check_outcome(result, target, key)

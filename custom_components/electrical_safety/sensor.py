@@ -1,0 +1,231 @@
+"""Sensors: measurements, named states, read-only setpoints and open alarms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .entity import BridgeEntity, ElectricalSafetyEntity, async_add_entities_as_devices_appear
+from .kinds import (
+    Shape,
+    channel_naming,
+    channel_spec,
+    number_device_class,
+    platform_of,
+    sensor_device_class,
+    setpoint_naming,
+    setpoint_spec,
+)
+from .models import Alarm, BridgeData, Channel, Device, Setpoint, Value, numeric
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ElectricalSafetySensorEntityDescription(SensorEntityDescription):
+    """A detector's sensor: where its value comes from."""
+
+    value_fn: Callable[[Device], StateType]
+    attributes_fn: Callable[[Device], dict[str, Any] | None] = lambda _: None
+    #: The channel or setpoint it shows; unavailable while the device reports it unsupported.
+    source: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BridgeSensorEntityDescription(SensorEntityDescription):
+    """A sensor of the bridge itself."""
+
+    value_fn: Callable[[BridgeData], StateType]
+    attributes_fn: Callable[[BridgeData], dict[str, Any] | None] = lambda _: None
+
+
+def _state(value: Value, states: tuple[str, ...]) -> str | None:
+    return value if isinstance(value, str) and value in states else None
+
+
+def _info(value: Value, unit: str | None) -> StateType:
+    if unit is not None:
+        return numeric(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _alarm_record(alarm: Alarm) -> dict[str, Any]:
+    return {
+        "id": alarm.id,
+        "kind": alarm.kind,
+        "device_id": alarm.device_id,
+        "channel": alarm.channel,
+        "active": alarm.active,
+        "acknowledged": alarm.acknowledged,
+        "raised_at": alarm.raised_at,
+        "value_at_alarm": alarm.value_at_alarm,
+    }
+
+
+def channel_description(channel: Channel) -> ElectricalSafetySensorEntityDescription:
+    """The sensor of one channel, from its kind's row."""
+    spec = channel_spec(channel)
+    translation_key, _ = channel_naming(channel)
+    key = channel.key
+    common: dict[str, Any] = {
+        "key": key,
+        "translation_key": translation_key,
+        "entity_category": spec.entity_category,
+        "entity_registry_enabled_default": spec.enabled_by_default,
+        "source": key,
+    }
+    if channel.states:
+        states = channel.states
+        return ElectricalSafetySensorEntityDescription(
+            **common,
+            device_class=SensorDeviceClass.ENUM,
+            options=list(states),
+            value_fn=lambda d: _state(d.state.values.get(key), states),
+        )
+    if spec.shape is Shape.MEASUREMENT:
+        return ElectricalSafetySensorEntityDescription(
+            **common,
+            device_class=sensor_device_class(spec, channel.unit),
+            state_class=spec.state_class,
+            native_unit_of_measurement=channel.unit,
+            suggested_display_precision=spec.precision,
+            value_fn=lambda d: numeric(d.state.values.get(key)),
+        )
+    unit = channel.unit
+    return ElectricalSafetySensorEntityDescription(
+        **common,
+        native_unit_of_measurement=unit,
+        value_fn=lambda d: _info(d.state.values.get(key), unit),
+    )
+
+
+def setpoint_description(setpoint: Setpoint) -> ElectricalSafetySensorEntityDescription:
+    """A setpoint Home Assistant may not write (an unverified profile): shown read-only."""
+    spec = setpoint_spec(setpoint)
+    translation_key, _ = setpoint_naming(setpoint)
+    key = setpoint.key
+    device_class = number_device_class(spec, setpoint.unit)
+    return ElectricalSafetySensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        device_class=SensorDeviceClass(device_class.value) if device_class else None,
+        native_unit_of_measurement=setpoint.unit,
+        value_fn=lambda d: numeric(d.state.setpoint_values.get(key)),
+        source=key,
+    )
+
+
+OPEN_ALARMS = ElectricalSafetySensorEntityDescription(
+    key="open_alarms",
+    translation_key="open_alarms",
+    state_class=SensorStateClass.MEASUREMENT,
+    value_fn=lambda d: sum(1 for a in d.state.open_alarms if a.is_alarm),
+    attributes_fn=lambda d: {"alarms": [_alarm_record(a) for a in d.state.open_alarms]},
+)
+
+BRIDGE_OPEN_ALARMS = BridgeSensorEntityDescription(
+    key="open_alarms",
+    translation_key="bridge_open_alarms",
+    state_class=SensorStateClass.MEASUREMENT,
+    value_fn=lambda data: sum(1 for a in data.open_alarms if a.is_alarm),
+    attributes_fn=lambda data: {"alarms": [_alarm_record(a) for a in data.open_alarms]},
+)
+
+
+def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[Any]:
+    for channel in device.channels:
+        if platform_of(device, channel) is Platform.SENSOR:
+            _, placeholders = channel_naming(channel)
+            yield ChannelSensor(
+                coordinator,
+                device,
+                channel_description(channel),
+                "channel",
+                placeholders=placeholders,
+            )
+    for setpoint in device.setpoints:
+        if not setpoint.writable:
+            _, placeholders = setpoint_naming(setpoint)
+            yield ChannelSensor(
+                coordinator,
+                device,
+                setpoint_description(setpoint),
+                "setpoint",
+                placeholders=placeholders,
+            )
+    yield ChannelSensor(coordinator, device, OPEN_ALARMS, "device")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ElectricalSafetyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add sensors for every detector, now and as detectors appear."""
+    async_add_entities_as_devices_appear(
+        entry,
+        async_add_entities,
+        _device_sensors,
+        lambda coordinator: [BridgeSensor(coordinator, BRIDGE_OPEN_ALARMS)],
+    )
+
+
+class ChannelSensor(ElectricalSafetyEntity, SensorEntity):
+    """A detector's sensor."""
+
+    entity_description: ElectricalSafetySensorEntityDescription
+
+    @property
+    def available(self) -> bool:
+        """Unavailable also while the device reports this value unsupported."""
+        device = self.device
+        source = self.entity_description.source
+        return (
+            super().available
+            and device is not None
+            and (source is None or source not in device.state.unsupported)
+        )
+
+    @property
+    def native_value(self) -> StateType:
+        """The value as last pushed."""
+        device = self.device
+        return None if device is None else self.entity_description.value_fn(device)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details, where the description has them."""
+        device = self.device
+        return None if device is None else self.entity_description.attributes_fn(device)
+
+
+class BridgeSensor(BridgeEntity, SensorEntity):
+    """A sensor of the bridge."""
+
+    entity_description: BridgeSensorEntityDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """The value as last pushed."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details, where the description has them."""
+        return self.entity_description.attributes_fn(self.coordinator.data)

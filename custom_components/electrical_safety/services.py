@@ -1,0 +1,272 @@
+"""Service actions: acknowledge alarms, run self-tests, read the bridge's event log.
+
+They are registered once, in ``async_setup``, and act on whichever bridges are loaded: an
+alarm id names its own bridge, a device names its bridge through the device registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util.json import JsonValueType
+
+from .const import (
+    ATTR_ALARM_ID,
+    ATTR_CONFIG_ENTRY_ID,
+    ATTR_DEVICE_ID,
+    ATTR_EVENT_TYPES,
+    ATTR_LIMIT,
+    ATTR_SINCE,
+    DOMAIN,
+    SERVICE_ACKNOWLEDGE_ALARM,
+    SERVICE_GET_EVENTS,
+    SERVICE_RUN_SELF_TEST,
+)
+from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .helpers import async_bridge_call, async_run_command, async_who
+from .models import BridgeEvent, CommandName, EventType
+
+#: A detector has 30 s to raise its alarm (GB 50166); the bridge's verdict follows.
+SELF_TEST_WAIT_S = 35.0
+
+_DEVICE_IDS = vol.All(cv.ensure_list, [cv.string])
+
+ACKNOWLEDGE_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_ALARM_ID): cv.string,
+        vol.Optional(ATTR_DEVICE_ID): _DEVICE_IDS,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
+SELF_TEST_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_DEVICE_ID): _DEVICE_IDS,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
+GET_EVENTS_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_EVENT_TYPES): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_SINCE): cv.datetime,
+        vol.Optional(ATTR_LIMIT, default=100): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
+    }
+)
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
+
+
+def _coordinators(hass: HomeAssistant, entry_id: str | None) -> list[ElectricalSafetyCoordinator]:
+    """The loaded bridges a call may act on: the one named, or every one."""
+    if entry_id is not None:
+        entry: ElectricalSafetyConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            raise _invalid("entry_not_found", entry_id=entry_id)
+        if entry.state is not ConfigEntryState.LOADED:
+            raise _invalid("entry_not_loaded", title=entry.title)
+        return [entry.runtime_data]
+    entries: list[ElectricalSafetyConfigEntry] = hass.config_entries.async_loaded_entries(DOMAIN)
+    if not entries:
+        raise _invalid("no_bridge_loaded")
+    return [entry.runtime_data for entry in entries]
+
+
+def _device(
+    hass: HomeAssistant, ha_device_id: str, entry_id: str | None
+) -> tuple[ElectricalSafetyCoordinator, str]:
+    """The bridge and the bridge's own id of a Home Assistant device."""
+    device = dr.async_get(hass).async_get(ha_device_id)
+    if device is not None:
+        for coordinator in _coordinators(hass, entry_id):
+            prefix = f"{coordinator.bridge_id}:"
+            for domain, identifier in device.identifiers:
+                if domain != DOMAIN or not identifier.startswith(prefix):
+                    continue
+                bridge_device_id = identifier.removeprefix(prefix)
+                if bridge_device_id in coordinator.data.devices:
+                    return coordinator, bridge_device_id
+    raise _invalid("device_not_found", device_id=ha_device_id)
+
+
+async def _async_acknowledge(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    targets: list[tuple[ElectricalSafetyCoordinator, str]] = []
+    if (alarm_id := call.data.get(ATTR_ALARM_ID)) is not None:
+        coordinator = next(
+            (c for c in _coordinators(hass, entry_id) if c.data.find_alarm(alarm_id)), None
+        )
+        if coordinator is None:
+            raise _invalid("unknown_alarm", alarm_id=alarm_id)
+        targets.append((coordinator, alarm_id))
+    elif ATTR_DEVICE_ID in call.data:
+        for ha_device_id in call.data[ATTR_DEVICE_ID]:
+            coordinator, device_id = _device(hass, ha_device_id, entry_id)
+            targets.extend(
+                (coordinator, alarm.id)
+                for alarm in coordinator.data.devices[device_id].state.open_alarms
+                if not alarm.acknowledged
+            )
+    else:
+        raise _invalid("no_alarm_target")
+    who = await async_who(hass, call.context)
+    acknowledged: list[JsonValueType] = []
+    for coordinator, alarm_id in targets:
+        await async_bridge_call(
+            coordinator, alarm_id, coordinator.client.acknowledge(alarm_id, who)
+        )
+        acknowledged.append(alarm_id)
+    return {"acknowledged": acknowledged}
+
+
+async def _async_self_test(call: ServiceCall) -> ServiceResponse:
+    """Start each detector's self-test, then wait for the bridge's verdict on each.
+
+    The bridge calls a test passed when the detector raises its alarm within the window
+    of GB 50166 (30 s), and failed otherwise.
+    """
+    hass = call.hass
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    targets: list[tuple[ElectricalSafetyCoordinator, str]] = []
+    if ATTR_DEVICE_ID in call.data:
+        for ha_device_id in call.data[ATTR_DEVICE_ID]:
+            coordinator, device_id = _device(hass, ha_device_id, entry_id)
+            device = coordinator.data.devices[device_id]
+            if CommandName.SELF_TEST not in device.commands:
+                raise _invalid("self_test_unsupported", device=device.name)
+            targets.append((coordinator, device_id))
+    else:
+        targets = [
+            (coordinator, device.id)
+            for coordinator in _coordinators(hass, entry_id)
+            for device in coordinator.data.devices.values()
+            if CommandName.SELF_TEST in device.commands
+        ]
+    loop = asyncio.get_running_loop()
+    verdicts: dict[tuple[str, str], asyncio.Future[BridgeEvent]] = {
+        (c.config_entry.entry_id, d): loop.create_future() for c, d in targets
+    }
+
+    def listener(entry_id: str) -> Callable[[BridgeEvent], None]:
+        @callback
+        def on_event(event: BridgeEvent) -> None:
+            future = verdicts.get((entry_id, event.device_id or ""))
+            if event.type == EventType.SELF_TEST and future is not None and not future.done():
+                future.set_result(event)
+
+        return on_event
+
+    removers = [
+        c.async_add_event_listener(listener(c.config_entry.entry_id))
+        for c in {c for c, _ in targets}
+    ]
+    results: list[JsonValueType] = []
+    failures: list[str] = []
+    try:
+        for coordinator, device_id in targets:
+            name = coordinator.data.devices[device_id].name
+            try:
+                await async_run_command(coordinator, device_id, CommandName.SELF_TEST, call.context)
+            except HomeAssistantError as err:
+                verdicts.pop((coordinator.config_entry.entry_id, device_id)).cancel()
+                failures.append(f"{name}: {err}")
+                results.append({"device_id": device_id, "name": name, "result": "not_started"})
+        if verdicts:
+            await asyncio.wait(verdicts.values(), timeout=SELF_TEST_WAIT_S)
+    finally:
+        for remove in removers:
+            remove()
+    for (entry_id, device_id), future in verdicts.items():
+        coordinator = next(c for c, d in targets if c.config_entry.entry_id == entry_id)
+        name = coordinator.data.devices[device_id].name
+        event = future.result() if future.done() else None
+        result = str(event.data.get("result")) if event is not None else "no_result"
+        seconds = event.data.get("seconds") if event is not None else None
+        results.append(
+            {
+                "device_id": device_id,
+                "name": name,
+                "result": result,
+                "seconds": seconds if isinstance(seconds, (int, float)) else None,
+            }
+        )
+        if result != "pass":
+            future.cancel()
+            failures.append(f"{name}: {result}")
+    if failures:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="self_test_failed",
+            translation_placeholders={"failures": "; ".join(failures)},
+        )
+    return {"results": results}
+
+
+async def _async_get_events(call: ServiceCall) -> ServiceResponse:
+    hass = call.hass
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    device_id: str | None = None
+    if ATTR_DEVICE_ID in call.data:
+        coordinator, device_id = _device(hass, call.data[ATTR_DEVICE_ID], entry_id)
+    else:
+        coordinators = _coordinators(hass, entry_id)
+        if len(coordinators) > 1:
+            raise _invalid("bridge_ambiguous")
+        coordinator = coordinators[0]
+    since: datetime | None = call.data.get(ATTR_SINCE)
+    events = await async_bridge_call(
+        coordinator,
+        coordinator.config_entry.title,
+        coordinator.client.events(
+            device_id=device_id,
+            types=call.data.get(ATTR_EVENT_TYPES),
+            since=since.timestamp() if since is not None else None,
+            limit=call.data[ATTR_LIMIT],
+        ),
+    )
+    return {"events": [event.as_dict() for event in events]}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the integration's service actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ACKNOWLEDGE_ALARM,
+        _async_acknowledge,
+        schema=ACKNOWLEDGE_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_RUN_SELF_TEST,
+        _async_self_test,
+        schema=SELF_TEST_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_EVENTS,
+        _async_get_events,
+        schema=GET_EVENTS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )

@@ -1,0 +1,84 @@
+"""The breaker switch: off trips the circuit, on closes it again.
+
+The bridge refuses a close while an alarm of the device is active or not yet acknowledged,
+and says which; that reason reaches the person as a translated error, so nobody
+re-energises a circuit that is still leaking without being told why it stays off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from homeassistant.components.switch import (
+    SwitchDeviceClass,
+    SwitchEntity,
+    SwitchEntityDescription,
+)
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
+from .helpers import async_run_command
+from .kinds import channel_naming, platform_of
+from .models import CommandName, Device, Value
+
+#: Writes to a breaker go one at a time.
+PARALLEL_UPDATES = 1
+
+#: The breaker's named state that means "closed" (power on).
+CLOSED = "closed"
+
+
+def _breakers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[SwitchEntity]:
+    for channel in device.channels:
+        if platform_of(device, channel) is Platform.SWITCH:
+            translation_key, placeholders = channel_naming(channel)
+            description = SwitchEntityDescription(
+                key=channel.key,
+                translation_key=translation_key,
+                device_class=SwitchDeviceClass.SWITCH,
+            )
+            yield BreakerSwitch(
+                coordinator, device, description, "channel", placeholders=placeholders
+            )
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ElectricalSafetyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add a switch for every breaker the bridge can trip and close."""
+    async_add_entities_as_devices_appear(entry, async_add_entities, _breakers)
+
+
+def breaker_closed(value: Value) -> bool | None:
+    """Whether a breaker reads closed: a named state, or a flag (1 = closed)."""
+    if isinstance(value, str):
+        return value == CLOSED
+    if isinstance(value, (bool, int)):
+        return bool(value)
+    return None
+
+
+class BreakerSwitch(ElectricalSafetyEntity, SwitchEntity):
+    """A breaker: on is closed (the circuit has power)."""
+
+    @property
+    def is_on(self) -> bool | None:
+        """Closed, as the device's auxiliary contact last read."""
+        device = self.device
+        return breaker_closed(
+            None if device is None else device.state.values.get(self.entity_description.key)
+        )
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Close the breaker; refused, with the reason, while an alarm is open."""
+        await async_run_command(self.coordinator, self.device_id, CommandName.CLOSE, self._context)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Trip the breaker."""
+        await async_run_command(self.coordinator, self.device_id, CommandName.TRIP, self._context)

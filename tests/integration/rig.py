@@ -1,0 +1,293 @@
+"""A real bridge on 127.0.0.1, over a real simulator: the integration tests' only device.
+
+The simulator and the bridge run as two processes, exactly as a user runs them, so the
+integration is tested against API v1 as the bridge implements it, not against a mock.
+Both are started with plain ``subprocess`` (no threads, no event loop of their own), so
+Home Assistant's test harness sees nothing lingering. Readiness is waited for by condition
+(a line on stdout, then every device online with every value read), never by a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+BRIDGE_ID = "test-bridge"
+START_S = 30.0  # bound on a process printing its ready line (imports dominate)
+READY_S = 20.0  # bound on every device being online and read
+STOP_S = 10.0
+
+#: The units of the default rig: device id, unit address, model.
+DEFAULT_UNITS: tuple[tuple[str, int, str], ...] = (
+    ("arcm-1", 1, "SIM-ARCM"),
+    ("aafd-2", 2, "SIM-AAFD"),
+    ("aim-3", 3, "AIM-R100"),
+    ("asj-4", 4, "ASJ"),
+)
+NAMES = {"arcm-1": "Kitchen", "aafd-2": "Bedroom"}
+#: A user profile: the simulator's ARCM map, not verified (the bridge never writes to it).
+UNVERIFIED_MODEL = "SIM-UNVERIFIED"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT / "addon"), "PYTHONUNBUFFERED": "1"}
+
+
+def _read_line(
+    process: subprocess.Popen[bytes], pattern: re.Pattern[str], log: Path
+) -> re.Match[str]:
+    """Wait for a line matching ``pattern`` on the process's stdout."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + START_S
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while (left := deadline - time.monotonic()) > 0:
+            if not selector.select(left):
+                break
+            raw = process.stdout.readline()
+            if not raw:
+                break
+            match = pattern.search(raw.decode("utf-8", "replace"))
+            if match:
+                return match
+    raise AssertionError(f"{process.args!r} did not start; its log:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(STOP_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(STOP_S)
+
+
+def unverified_profile() -> str:
+    """The simulator's ARCM profile as a user profile that is not verified."""
+    source = ROOT / "addon/electrical_safety_bridge/profiles/simulated/sim_arcm.yaml"
+    text = source.read_text(encoding="utf-8")
+    text = text.replace("model: SIM-ARCM", f"model: {UNVERIFIED_MODEL}", 1)
+    return text.replace("verified: true", "verified: false", 1)
+
+
+@dataclass
+class Rig:
+    """The simulator and the bridge of one test."""
+
+    folder: Path
+    units: tuple[tuple[str, int, str], ...] = DEFAULT_UNITS
+    #: Seconds of silence before the bridge calls a unit offline.
+    offline_after: float = 3.0
+    bridge_id: str = BRIDGE_ID
+    api_port: int = field(default_factory=free_port)
+    sim_port: int = 0
+    simulator: subprocess.Popen[bytes] | None = None
+    bridge: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.folder / "data"
+
+    @property
+    def profile_dir(self) -> Path:
+        return self.folder / "profiles"
+
+    @property
+    def token(self) -> str:
+        return (self.data_dir / "api_token").read_text(encoding="utf-8").strip()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}/api/v1"
+
+    def entry_data(self) -> dict[str, Any]:
+        """What a config entry for this bridge holds."""
+        return {"host": "127.0.0.1", "port": self.api_port, "token": self.token}
+
+    # ------------------------------------------------------------------ processes
+
+    def start(self) -> None:
+        """Start the simulator and the bridge side by side (each takes about a second to
+        import); the bridge connects as soon as the simulator listens."""
+        self.spawn_simulator()
+        self.spawn_bridge()
+        self.simulator_ready()
+        self.bridge_ready()
+
+    def spawn_simulator(self) -> None:
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        (self.profile_dir / "sim_unverified.yaml").write_text(unverified_profile())
+        self.sim_port = free_port()
+        args = [sys.executable, "-m", "electrical_safety_bridge", "simulate"]
+        for _, unit, model in self.units:
+            args += ["--unit", f"{unit}:{model}"]
+        args += ["--tcp", f"127.0.0.1:{self.sim_port}", "--user-dir", str(self.profile_dir)]
+        with (self.folder / "simulator.log").open("wb") as stderr:
+            self.simulator = subprocess.Popen(
+                args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=_env()
+            )
+
+    def simulator_ready(self) -> None:
+        assert self.simulator is not None
+        _read_line(self.simulator, re.compile(r"serving tcp://"), self.folder / "simulator.log")
+
+    def write_config(self, units: tuple[tuple[str, int, str], ...] | None = None) -> Path:
+        devices = [
+            {"id": device_id, "unit": unit, "profile": model}
+            | ({"name": NAMES[device_id]} if device_id in NAMES else {})
+            for device_id, unit, model in (units if units is not None else self.units)
+        ]
+        config = {
+            "data_dir": str(self.data_dir),
+            "bridge_id": self.bridge_id,
+            "profile_dir": str(self.profile_dir),
+            "api": {"host": "127.0.0.1", "port": self.api_port},
+            "buses": [
+                {
+                    "id": "line-1",
+                    "tcp": f"127.0.0.1:{self.sim_port}",
+                    "poll": {"alarm": 0.05, "telemetry": 0.1, "slow": 0.5},
+                    "offline_after": self.offline_after,
+                    "devices": devices,
+                }
+            ],
+        }
+        path = self.folder / "bridge.yaml"
+        path.write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
+        return path
+
+    def start_bridge(self, units: tuple[tuple[str, int, str], ...] | None = None) -> None:
+        """Start the bridge (on the same API port as before) and wait until it has read
+        every device."""
+        self.spawn_bridge(units)
+        self.bridge_ready()
+
+    def spawn_bridge(self, units: tuple[tuple[str, int, str], ...] | None = None) -> None:
+        config = self.write_config(units)
+        with (self.folder / "bridge.log").open("ab") as stderr:
+            self.bridge = subprocess.Popen(
+                [sys.executable, "-m", "electrical_safety_bridge", "run", "--config", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env=_env(),
+            )
+
+    def bridge_ready(self) -> None:
+        assert self.bridge is not None
+        log = self.folder / "bridge.log"
+        _read_line(self.bridge, re.compile(r"^bridge \S+ serving http://"), log)
+        self.wait(self._all_read, f"every device read; bridge log:\n{log.read_text()}")
+
+    def stop_bridge(self) -> None:
+        _stop(self.bridge)
+        if self.bridge is not None and self.bridge.stdout is not None:
+            self.bridge.stdout.close()
+        self.bridge = None
+
+    def stop_simulator(self) -> None:
+        """Stop serving the detectors (a gateway that died)."""
+        self._close_simulator()
+
+    def close(self) -> None:
+        self.stop_bridge()
+        self._close_simulator()
+
+    def _close_simulator(self) -> None:
+        if self.simulator is not None:
+            if self.simulator.stdin is not None:
+                with contextlib.suppress(OSError):
+                    self.simulator.stdin.close()
+            _stop(self.simulator)
+            if self.simulator.stdout is not None:
+                self.simulator.stdout.close()
+            self.simulator = None
+
+    # ------------------------------------------------------------------ talking to them
+
+    def inject(self, step: dict[str, Any]) -> None:
+        """Play a scenario step on the simulator, now."""
+        assert self.simulator is not None and self.simulator.stdin is not None
+        self.simulator.stdin.write((json.dumps(step) + "\n").encode())
+        self.simulator.stdin.flush()
+
+    def get(self, path: str) -> Any:
+        """A REST answer of the bridge, read with its token."""
+        request = urllib.request.Request(
+            f"{self.base}{path}", headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        request = urllib.request.Request(
+            f"{self.base}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return json.loads(err.read())
+
+    def _all_read(self) -> bool:
+        try:
+            devices = self.get("/devices")["devices"]
+        except (OSError, ValueError):
+            return False
+        return all(
+            d["online"]
+            and all(v is not None for v in d["values"].values())
+            and all(v is not None for v in d["setpoint_values"].values())
+            for d in devices
+        )
+
+    @staticmethod
+    def wait(predicate: Callable[[], bool], what: str, timeout: float = READY_S) -> None:
+        """Poll a condition of the processes (not of Home Assistant) with a bound."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not reached within {timeout} s: {what}")
+            time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def running_rig(
+    folder: Path,
+    units: tuple[tuple[str, int, str], ...] = DEFAULT_UNITS,
+    offline_after: float = 3.0,
+) -> Iterator[Rig]:
+    """A simulator and a bridge, both stopped at the end."""
+    rig = Rig(folder, units, offline_after)
+    try:
+        rig.start()
+        yield rig
+    finally:
+        rig.close()

@@ -1,0 +1,271 @@
+"""Set-up, unload, the push connection's life, dynamic devices and repair issues."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.electrical_safety import async_remove_config_entry_device
+from custom_components.electrical_safety.const import DOMAIN
+from custom_components.electrical_safety.models import BridgeEvent
+
+from .conftest import wait_for_state, wait_until
+from .rig import BRIDGE_ID, DEFAULT_UNITS, Rig, free_port
+
+RESIDUAL = "sensor.kitchen_residual_current"
+
+
+def _logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    """How many of the integration's own log records say ``text``."""
+    return sum(
+        text in record.getMessage()
+        for record in caplog.records
+        if record.name == "custom_components.electrical_safety"
+    )
+
+
+def _reauth_flows(hass: HomeAssistant) -> list:
+    return [
+        flow
+        for flow in hass.config_entries.flow.async_progress()
+        if flow["context"]["source"] == SOURCE_REAUTH
+    ]
+
+
+async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    assert hass.states.get(RESIDUAL).state == STATE_UNAVAILABLE
+
+
+async def test_devices(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """One device per detector, each through the bridge's own device."""
+    devices = dr.async_entries_for_config_entry(device_registry, loaded_entry.entry_id)
+    bridge = device_registry.async_get_device({(DOMAIN, BRIDGE_ID)})
+    assert bridge is not None
+    assert {d.via_device_id for d in devices if d.id != bridge.id} == {bridge.id}
+    assert sorted(devices, key=lambda d: d.name or "") == snapshot
+
+
+async def test_an_unreachable_bridge_is_retried(hass: HomeAssistant, socket_enabled: None) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=BRIDGE_ID,
+        data={"host": "127.0.0.1", "port": free_port(), "token": "t"},
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_a_wrong_token_asks_for_a_new_one(hass: HomeAssistant, bridge_rig: Rig) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=BRIDGE_ID, data={**bridge_rig.entry_data(), "token": "wrong"}
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert _reauth_flows(hass)
+
+
+async def test_another_bridge_at_the_address_is_not_taken_for_this_one(
+    hass: HomeAssistant, bridge_rig: Rig
+) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="another-bridge", data=bridge_rig.entry_data())
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry.reason is not None
+    assert entry.reason.startswith("Another bridge (test-bridge) answers at this address")
+
+
+async def test_another_bridge_on_reconnect_leaves_the_entities_unavailable(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
+) -> None:
+    """The address now answers with another bridge's id: none of its data is shown as ours."""
+    coordinator = loaded_entry.runtime_data
+    rig.stop_bridge()
+    await wait_until(hass, lambda: not coordinator.connected, "the connection lost")
+    rig.bridge_id = "impostor"
+    rig.start_bridge()
+    tries = coordinator.reconnects
+    await wait_until(hass, lambda: coordinator.reconnects >= tries + 2, "retries")
+    assert not coordinator.connected
+    assert hass.states.get(RESIDUAL).state == STATE_UNAVAILABLE
+
+
+async def test_bridge_down_and_back_is_logged_once_each(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    rig: Rig,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    coordinator = loaded_entry.runtime_data
+    caplog.set_level(logging.INFO, logger="custom_components.electrical_safety")
+    rig.stop_bridge()
+    await wait_for_state(hass, RESIDUAL, lambda s: s.state == STATE_UNAVAILABLE)
+    tries = coordinator.reconnects
+    await wait_until(hass, lambda: coordinator.reconnects >= tries + 3, "several retries")
+    assert _logged(caplog, "Lost the connection to the bridge") == 1
+
+    rig.start_bridge()
+    await wait_for_state(hass, RESIDUAL, lambda s: s.state == "20")
+    assert _logged(caplog, "Reconnected to the bridge") == 1
+    assert _logged(caplog, "Lost the connection to the bridge") == 1
+
+
+async def test_events_missed_while_disconnected_are_replayed(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
+) -> None:
+    """An alarm raised while Home Assistant was cut off still fires the event entity."""
+    coordinator = loaded_entry.runtime_data
+    gate = asyncio.Event()
+
+    async def held(delay: float) -> None:
+        await gate.wait()
+
+    coordinator._async_backoff = held
+    rig.stop_bridge()
+    await wait_until(hass, lambda: not coordinator.connected, "the connection lost")
+    rig.start_bridge()
+    rig.inject({"do": "leakage_ramp", "unit": 1, "to": 450, "seconds": 0.1})
+    rig.wait(lambda: rig.get("/events?type=alarm_raised")["events"], "the alarm logged")
+    gate.set()
+    state = await wait_for_state(
+        hass, "event.kitchen_alarms", lambda s: s.attributes.get("event_type") == "alarm_raised"
+    )
+    assert state.attributes["channel"] == "residual_current"
+
+
+async def test_a_long_outage_becomes_a_repair_issue(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    rig: Rig,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    coordinator = loaded_entry.runtime_data
+    issue_id = f"bridge_unreachable_{loaded_entry.entry_id}"
+    rig.stop_bridge()
+    await wait_until(hass, lambda: not coordinator.connected, "the connection lost")
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=11))
+    await hass.async_block_till_done()
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders["minutes"] == "10"
+
+    rig.start_bridge()
+    await wait_until(hass, lambda: coordinator.connected, "the bridge back")
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_devices_come_and_go_with_the_bridge(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    rig: Rig,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    aim = (DOMAIN, f"{BRIDGE_ID}:aim-3")
+    assert device_registry.async_get_device({aim}) is not None
+    rig.stop_bridge()
+    rig.start_bridge(units=DEFAULT_UNITS[:2])
+    await wait_until(hass, lambda: device_registry.async_get_device({aim}) is None, "aim-3 removed")
+    assert hass.states.get("sensor.aim_3_residual_current_1") is None
+    assert entity_registry.async_get("sensor.aim_3_residual_current_1") is None
+
+    rig.stop_bridge()
+    rig.start_bridge()
+    await wait_for_state(hass, "sensor.aim_3_residual_current_1", lambda s: s.state == "20")
+
+
+async def test_only_a_device_the_bridge_forgot_can_be_deleted(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    bridge = device_registry.async_get_device({(DOMAIN, BRIDGE_ID)})
+    live = device_registry.async_get_device({(DOMAIN, f"{BRIDGE_ID}:arcm-1")})
+    gone = device_registry.async_get_or_create(
+        config_entry_id=loaded_entry.entry_id, identifiers={(DOMAIN, f"{BRIDGE_ID}:gone-9")}
+    )
+    assert not await async_remove_config_entry_device(hass, loaded_entry, bridge)
+    assert not await async_remove_config_entry_device(hass, loaded_entry, live)
+    assert await async_remove_config_entry_device(hass, loaded_entry, gone)
+
+
+async def test_a_new_token_on_the_bridge_starts_reauth(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
+) -> None:
+    rig.stop_bridge()
+    (rig.data_dir / "api_token").write_text("a-new-token\n", encoding="utf-8")
+    rig.start_bridge()
+    await wait_until(hass, lambda: bool(_reauth_flows(hass)), "a reauth flow")
+    assert hass.states.get(RESIDUAL).state == STATE_UNAVAILABLE
+
+
+async def test_a_message_it_cannot_read_is_skipped(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    coordinator = loaded_entry.runtime_data
+    before = coordinator.data
+    await coordinator._async_handle("not json")
+    await coordinator._async_handle('{"type": "event", "event": {"seq": "x"}}')
+    await coordinator._async_handle('{"type": "pong"}')
+    await coordinator._async_handle('{"type": "device_state", "device": {"id": "nobody"}}')
+    assert coordinator.data is before
+    assert _logged(caplog, "could not be read") == 2
+
+
+async def test_the_coordinator_keeps_order_and_takes_older_bridges(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, bridge_rig: Rig
+) -> None:
+    """A refresh over REST keeps the event position; an event seen twice fires once; a
+    snapshot without ``last_seq`` (an older bridge) is taken as it is."""
+    coordinator = loaded_entry.runtime_data
+    seen = coordinator._seen_seq
+    await coordinator.async_refresh()
+    assert coordinator._seen_seq == seen
+    fired: list[BridgeEvent] = []
+    coordinator.async_add_event_listener(fired.append)
+    coordinator._async_on_event(
+        BridgeEvent.from_dict({"seq": seen or 0, "type": "alarm_raised", "data": {}})
+    )
+    assert fired == []
+    snapshot = {
+        "type": "snapshot",
+        "info": {**bridge_rig.get("/info"), "last_seq": None},
+        "devices": bridge_rig.get("/devices")["devices"],
+    }
+    await coordinator._async_handle(json.dumps(snapshot))
+    assert coordinator.data.last_seq is None
+    assert coordinator._seen_seq == seen
+
+
+async def test_a_failed_replay_is_logged(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    coordinator = loaded_entry.runtime_data
+    rig.stop_bridge()
+    await coordinator._async_replay(0, 10)
+    assert _logged(caplog, "Could not fetch the events missed") == 1
