@@ -234,6 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else (getattr(logging, args.log_level.upper()) if args.log_level else quiet),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # pymodbus logs every timeout as an error; the bus engine reports a silent unit
+        # once, in the user's terms, so the library's own lines would only be noise.
+        logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     try:
         match args.command:
             case "profile":
