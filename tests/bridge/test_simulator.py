@@ -90,18 +90,6 @@ def profile(model: str) -> Profile:
     return find_profile(model)
 
 
-def has_profile(model: str) -> bool:
-    try:
-        profile(model)
-    except Exception:
-        return False
-    return True
-
-
-needs_sim_arcm = pytest.mark.skipif(not has_profile("SIM-ARCM"), reason="no SIM-ARCM profile")
-needs_sim_aafd = pytest.mark.skipif(not has_profile("SIM-AAFD"), reason="no SIM-AAFD profile")
-
-
 def words(unit: SimulatedUnit, key: str) -> list[int]:
     return [unit.registers[a] for a in unit.spec(key).span]
 
@@ -423,7 +411,6 @@ async def test_trip_and_close_move_the_breaker_and_self_test_latches() -> None:
     ]
 
 
-@needs_sim_arcm
 async def test_sim_arcm_commands_and_latching_over_modbus() -> None:
     line = SimulatedBus([SimulatedUnit(profile("SIM-ARCM"), 1)])
     client = await tcp_client(await line.serve_tcp())
@@ -466,7 +453,6 @@ async def test_sim_arcm_commands_and_latching_over_modbus() -> None:
         await line.stop()
 
 
-@needs_sim_aafd
 async def test_sim_aafd_arc_burst_raises_the_arc_alarm() -> None:
     line = SimulatedBus([SimulatedUnit(profile("SIM-AAFD"), 4)])
     unit = line.unit(4)
