@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import getpass
 import hashlib
-import inspect
 import ipaddress
 import json
 import os
@@ -26,7 +25,6 @@ import shutil
 import signal
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +38,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from electrical_safety_bridge.events import BridgeEvent, EventType
+from tests.waiting import wait_for
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 USER = "relay"
@@ -47,26 +46,6 @@ PASSWORD = secrets.token_urlsafe(12)
 LANDLORD = "landlord"
 LANDLORD_PASSWORD = secrets.token_urlsafe(12)
 READY_S = 10.0
-
-
-async def wait_for(
-    predicate: Callable[[], bool | Awaitable[bool]],
-    timeout: float = 10.0,  # noqa: ASYNC109 - a bound on polling, not a cancel scope
-    interval: float = 0.01,
-    what: str = "",
-) -> None:
-    """Return as soon as ``predicate()`` is true; fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = predicate()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        if loop.time() >= deadline:
-            raise AssertionError(f"not met within {timeout} s: {what or predicate!r}")
-        await asyncio.sleep(interval)
 
 
 def free_port() -> int:
