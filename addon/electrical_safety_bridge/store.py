@@ -40,6 +40,7 @@ from typing import Any, Self, TextIO, TypeGuard
 from .alarms import Alarm, AlarmKind
 from .errors import BridgeError
 from .events import BridgeEvent, EventType
+from .sqlite_files import create_schema, switch_to_wal
 
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` written by this code. A file with a higher one is refused."""
@@ -200,24 +201,14 @@ class EventStore:
                     f"{self.path}: an SQLite database of another application"
                     f" (application_id {app_id:#x}), not an event store"
                 )
-            mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+            mode = switch_to_wal(conn)
             if mode != "wal":
                 raise StoreError(
                     f"{self.path}: SQLite could not switch to WAL mode (got {mode!r});"
                     " put the data folder on a local filesystem"
                 )
-            conn.execute("PRAGMA synchronous = FULL")
             if version == 0:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _SCHEMA_V1:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+                create_schema(conn, _SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION)
             # Fail now, not at the first alarm, if the file is damaged where it matters.
             conn.execute("SELECT seq FROM events ORDER BY seq DESC LIMIT 1").fetchall()
         except sqlite3.Error as exc:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BridgeError
+from ..sqlite_files import create_schema, switch_to_wal
 from .messages import KIND_TELEMETRY, Message, Priority, gap_message
 
 SCHEMA_VERSION = 1
@@ -162,21 +163,11 @@ class Outbox:
             )
         if version and app_id != APPLICATION_ID:
             raise OutboxError(f"{self.path}: an SQLite file of another application")
-        mode = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        mode = switch_to_wal(conn)
         if mode != "wal":
             raise OutboxError(f"{self.path}: SQLite could not switch to WAL mode (got {mode!r})")
-        conn.execute("PRAGMA synchronous = FULL")
         if version == 0:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA_V1:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            create_schema(conn, _SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION)
 
     # -- writing ------------------------------------------------------------------------
 
