@@ -23,14 +23,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import functools
 import json
 import math
 import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +38,7 @@ from typing import Any, Self, TextIO, TypeGuard
 from .alarms import Alarm, AlarmKind
 from .errors import BridgeError
 from .events import BridgeEvent, EventType
-from .sqlite_files import create_schema, switch_to_wal
+from .sqlite_files import SerialWorker, create_schema, switch_to_wal
 
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` written by this code. A file with a higher one is refused."""
@@ -542,8 +540,9 @@ class AsyncEventStore:
 
     def __init__(self, store: EventStore) -> None:
         self._store = store
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-store")
-        self._closed = False
+        self._worker = SerialWorker(
+            "event-store", lambda: StoreError(f"{self._store.path}: the event store is closed")
+        )
 
     @classmethod
     async def open(
@@ -628,14 +627,7 @@ class AsyncEventStore:
 
     async def close(self) -> None:
         """Wait for every queued call, then checkpoint the WAL and close. Safe to call twice."""
-        if self._closed:
-            return
-        self._closed = True
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, self._store.close)
-        finally:
-            self._executor.shutdown(wait=False)
+        await self._worker.close(self._store.close)
 
     async def __aenter__(self) -> Self:
         return self
@@ -649,10 +641,7 @@ class AsyncEventStore:
         await self.close()
 
     async def _run[**P, T](self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        if self._closed:
-            raise StoreError(f"{self._store.path}: the event store is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        return await self._worker.run(fn, *args, **kwargs)
 
 
 # -- encoding and decoding -----------------------------------------------------------------

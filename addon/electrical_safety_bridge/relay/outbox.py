@@ -29,13 +29,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import BridgeError
-from ..sqlite_files import create_schema, switch_to_wal
+from ..sqlite_files import SerialWorker, create_schema, switch_to_wal
 from .messages import KIND_TELEMETRY, Message, Priority, gap_message
 
 SCHEMA_VERSION = 1
@@ -494,8 +493,9 @@ class AsyncOutbox:
 
     def __init__(self, outbox: Outbox) -> None:
         self.sync = outbox
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-outbox")
-        self._closed = False
+        self._worker = SerialWorker(
+            "relay-outbox", lambda: OutboxError(f"{self.sync.path}: the relay outbox is closed")
+        )
 
     @classmethod
     async def open(
@@ -574,19 +574,7 @@ class AsyncOutbox:
 
     async def close(self) -> None:
         """Wait for queued calls, checkpoint and close. Safe to call twice."""
-        if self._closed:
-            return
-        self._closed = True
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, self.sync.close)
-        finally:
-            # The worker has nothing left to do: joining it is immediate, and no thread
-            # outlives the outbox.
-            self._executor.shutdown(wait=True)
+        await self._worker.close(self.sync.close)
 
     async def _run[**P, T](self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        if self._closed:
-            raise OutboxError(f"{self.sync.path}: the relay outbox is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        return await self._worker.run(fn, *args, **kwargs)
