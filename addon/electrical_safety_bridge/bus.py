@@ -1,9 +1,27 @@
 """The per-bus scheduler: one owner for one line, one priority queue, alarms first.
 
-Every transaction on a line goes through one :class:`Bus`. Its queue serves, in order:
-commands, alarm-status polls (every second by default), telemetry (every ten seconds) and
-setpoints and identity (slow). Between two transactions the queue is looked at again, so a
-command waits for at most one transaction in flight.
+Every transaction on a line goes through one :class:`Bus`. Between two transactions it
+chooses the next one, in this order:
+
+1. commands from Home Assistant (and the bridge's own API), so a command waits for at most
+   one transaction in flight;
+2. alarm-status polls that are due (every second by default), oldest due first;
+3. the rest, shared: requests of other masters (the Modbus gateway) take turns with the
+   bridge's own telemetry (every ten seconds) and setpoint and identity reads (slow), so
+   neither can starve the other; the gateway's clients take turns among themselves (one
+   queue per client, served round robin).
+
+So whatever other masters do, a unit's alarm status is read at most one alarm interval,
+plus one alarm round, plus the longest single transaction (a request to a silent unit ends
+at that unit's timeout) after the previous read. A request of another master to a unit the
+bridge has backed off (it stopped answering) is answered "no response" at once, without
+using the line.
+
+When the alarm polls alone need more of the line than :data:`ALARM_LINE_SHARE` of their
+interval (too many units for the baud rate), the line is *overloaded*: the alarm interval is
+stretched to what the line can hold, the rest keeps its share, and the bus says so (a
+``bus_overloaded`` event, a warning in the log and :meth:`Bus.schedule_status`), rather than
+silently reading nothing but alarms.
 
 A unit that stops answering is backed off on its own, so it cannot stall the others, and is
 reported offline only after a configurable silence (60 s by default, never above 100 s:
@@ -16,8 +34,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,6 +77,16 @@ ILLEGAL_DATA_ADDRESS = 0x02
 SELF_TEST_WINDOW_S = 30.0
 MAX_OFFLINE_AFTER = 100.0
 _PRIORITY = (PollClass.ALARM, PollClass.TELEMETRY, PollClass.SLOW)
+_SHARED = (PollClass.TELEMETRY, PollClass.SLOW)
+#: The share of each alarm interval that alarm polls may take. Beyond it the line is
+#: overloaded and the interval is stretched, so that telemetry, setpoints, commands and
+#: other masters keep at least the remaining quarter of the line.
+ALARM_LINE_SHARE = 0.75
+#: An overloaded line counts as recovered once its alarm round needs at most this share of
+#: the configured interval (below ALARM_LINE_SHARE, so the state does not flap).
+_RECOVERED_SHARE = 0.6
+#: Weight of the newest measurement in each unit's running alarm-poll time.
+_SMOOTHING = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +170,11 @@ class UnitState:
     retry_at: float = 0.0
     due: dict[PollClass, float] = field(default_factory=dict)
     self_test_since: float | None = None
+    #: Line time of one alarm poll of this unit (running mean), and when its alarm status
+    #: was last read; the longest gap between two alarm reads, for health and tests.
+    alarm_poll_s: float | None = None
+    alarm_read_at: float | None = None
+    alarm_gap_max_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -170,6 +204,26 @@ class _Job:
     done: asyncio.Future[Any]
 
 
+@dataclass(slots=True)
+class LineLoad:
+    """Whether the alarm polls of a line keep their interval, measured."""
+
+    configured_s: float
+    effective_s: float
+    round_s: float = 0.0  # line time one alarm poll of every unit takes
+    overloaded: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {
+            "alarm_interval_s": self.configured_s,
+            "effective_alarm_interval_s": round(self.effective_s, 3),
+            "alarm_round_s": round(self.round_s, 3),
+            "alarm_line_share": ALARM_LINE_SHARE,
+            "overloaded": self.overloaded,
+        }
+
+
 def _jsonable(reading: Reading | None) -> Any:
     return None if reading is None else reading.value
 
@@ -188,7 +242,10 @@ class Bus:
         transport: Transport | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        cannot_record: Callable[[], str | None] = lambda: None,
     ) -> None:
+        """``cannot_record`` says why commands cannot be recorded right now (a failing
+        event store), or None: a command is never executed unrecorded."""
         ids = [d.id for d in devices]
         if len(set(ids)) != len(ids):
             raise ValueError("device ids on a bus must be unique")
@@ -203,7 +260,12 @@ class Bus:
         self._wall = wall_clock
         now = clock()
         self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
+        self._cannot_record = cannot_record
         self._commands: deque[_Job] = deque()
+        # Other masters' requests: one queue per client, served round robin.
+        self._forwarded: OrderedDict[str, deque[_Job]] = OrderedDict()
+        self._gateway_turn = False
+        self.load = LineLoad(settings.intervals.alarm, settings.intervals.alarm)
         self._wake = asyncio.Event()
         self._stopping = False
         self._reopen_delay = 0.5
@@ -221,21 +283,31 @@ class Bus:
             while not self._stopping:
                 if not self.transport.connected and not await self._reopen():
                     continue
-                job = self._commands.popleft() if self._commands else None
-                if job is not None:
-                    await self._run_job(job)
-                    continue
+                # Whatever keeps the line busy, offline detection and self-test deadlines
+                # are looked at before every transaction.
                 self._mark_silent_units_offline()
                 self._expire_self_tests()
-                task = self._next_poll()
-                if task is None:
-                    await self._idle()
+                if self._commands:
+                    await self._run_job(self._commands.popleft())
                     continue
-                unit, poll_class = task
-                await self._guarded(self._poll_job(unit, poll_class))
+                alarm_unit = self._next_due((PollClass.ALARM,))
+                if alarm_unit is not None:
+                    await self._guarded(self._poll_job(*alarm_unit))
+                    continue
+                own = self._next_due(_SHARED)
+                forwarded = self._forwarded_job() if own is None or self._gateway_turn else None
+                if forwarded is not None:
+                    self._gateway_turn = False
+                    await self._run_job(forwarded)
+                    continue
+                if own is not None:
+                    self._gateway_turn = True
+                    await self._guarded(self._poll_job(*own))
+                    continue
+                await self._idle()
         finally:
             self.transport.close()
-            for job in self._commands:
+            for job in self._queued_jobs():
                 if not job.done.done():
                     job.done.set_exception(BusError("the bridge is stopping"))
 
@@ -306,8 +378,9 @@ class Bus:
                 for s in profile.setpoints
                 if s.key not in unit.unsupported
             },
+            # None: not known yet (never read, or a setpoint it compares with is unread).
             "alarms": {
-                c.key: statuses.get(c.key, ChannelStatus()).alarm
+                c.key: statuses[c.key].alarm if c.key in statuses else None
                 for c in profile.channels
                 if c.alarm
             },
@@ -327,13 +400,38 @@ class Bus:
                 RefusalReason.UNKNOWN_DEVICE, f"no device '{device_id}' on bus {self.settings.id}"
             ) from None
 
-    async def _submit(self, run: Callable[[], Any]) -> Any:
-        if len(self._commands) >= self.settings.max_queued:
-            raise BusBusy(f"bus {self.settings.id}: {len(self._commands)} requests already queued")
+    async def _submit(self, run: Callable[[], Any], client: str | None = None) -> Any:
+        """Queue a job and wait for its result: a command, or (with ``client``) another
+        master's request, in that client's own queue."""
+        if client is None:
+            queue, queued = self._commands, len(self._commands)
+        else:
+            queue = self._forwarded.setdefault(client, deque())
+            queued = sum(len(q) for q in self._forwarded.values())
+        if queued >= self.settings.max_queued:
+            if client is not None and not queue:
+                del self._forwarded[client]
+            raise BusBusy(f"bus {self.settings.id}: {queued} requests already queued")
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._commands.append(_Job(run=run, done=done))
+        queue.append(_Job(run=run, done=done))
         self._wake.set()
         return await done
+
+    def _forwarded_job(self) -> _Job | None:
+        """The next request of another master: each client in turn, oldest first."""
+        while self._forwarded:
+            client, queue = next(iter(self._forwarded.items()))
+            job = queue.popleft() if queue else None
+            if queue:
+                self._forwarded.move_to_end(client)
+            else:
+                del self._forwarded[client]
+            if job is not None and not job.done.cancelled():
+                return job
+        return None
+
+    def _queued_jobs(self) -> list[_Job]:
+        return [*self._commands, *(job for q in self._forwarded.values() for job in q)]
 
     async def forward(self, request: ModbusPDU, who: str = "modbus gateway") -> ModbusPDU:
         """Pass another master's request through this bus's queue (the Modbus gateway).
@@ -352,6 +450,14 @@ class Bus:
         unit = next((u for u in self.units.values() if u.spec.unit == request.dev_id), None)
         function = request.function_code
         writes = function in WRITE_FUNCTIONS
+        if unit is not None and unit.retry_at > self._clock():
+            # The unit stopped answering and is backed off: asking it again would only hold
+            # the line for its timeout. The bus's own polls find out when it is back.
+            raise DeviceTimeout(f"unit {unit.spec.unit} is not answering (backed off)")
+        if writes and unit is not None and (why := self._cannot_record()) is not None:
+            exc = CommandRefused(RefusalReason.STORAGE_FAILING, why)
+            self._refused(unit, f"gateway write fc={function}", exc, who)
+            raise exc
 
         async def send() -> ModbusPDU:
             if writes and unit is not None:
@@ -392,8 +498,20 @@ class Bus:
             _LOGGER.debug("gateway request fc=%d unit=%d answered", function, request.dev_id)
             return response
 
-        result: ModbusPDU = await self._submit(send)
+        result: ModbusPDU = await self._submit(send, client=who)
         return result
+
+    def schedule_status(self) -> dict[str, Any]:
+        """The line's load: configured and effective alarm interval, the measured alarm
+        round, whether it is overloaded, and the longest gap between two alarm reads."""
+        return {
+            **self.load.as_dict(),
+            "alarm_gap_max_s": round(
+                max((u.alarm_gap_max_s for u in self.units.values()), default=0.0), 3
+            ),
+            "queued_commands": len(self._commands),
+            "queued_gateway_requests": sum(len(q) for q in self._forwarded.values()),
+        }
 
     async def _run_job(self, job: _Job) -> None:
         if job.done.cancelled():
@@ -409,9 +527,10 @@ class Bus:
         if not job.done.done():
             job.done.set_result(result)
 
-    def _next_poll(self) -> tuple[UnitState, PollClass] | None:
+    def _next_due(self, classes: Iterable[PollClass]) -> tuple[UnitState, PollClass] | None:
+        """The poll of these classes that is due now, in class order, oldest due first."""
         now = self._clock()
-        for poll_class in _PRIORITY:
+        for poll_class in classes:
             due = [
                 (u.due.get(poll_class, u.started), index, u)
                 for index, u in enumerate(self.units.values())
@@ -441,7 +560,7 @@ class Bus:
     async def _idle(self) -> None:
         delay = max(0.0, self._next_wakeup() - self._clock())
         self._wake.clear()
-        if self._commands or self._stopping:
+        if self._commands or self._forwarded or self._stopping:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
@@ -499,8 +618,10 @@ class Bus:
         return True
 
     def _fail_queued_commands(self, exc: BusError) -> None:
-        while self._commands:
-            job = self._commands.popleft()
+        jobs = self._queued_jobs()
+        self._commands.clear()
+        self._forwarded.clear()
+        for job in jobs:
             if not job.done.done():
                 job.done.set_exception(exc)
 
@@ -638,14 +759,101 @@ class Bus:
             values.extend(profile.setpoints)
         return [v for v in values if v.key not in unit.unsupported]
 
+    def _interval(self, poll_class: PollClass) -> float:
+        if poll_class is PollClass.ALARM:
+            return self.load.effective_s
+        return self.settings.intervals.of(poll_class)
+
     async def _poll_job(self, unit: UnitState, poll_class: PollClass) -> None:
-        interval = self.settings.intervals.of(poll_class)
+        interval = self._interval(poll_class)
         due = unit.due.get(poll_class, unit.started)
         now = self._clock()
         # Keep the cadence, but never queue up a backlog of missed polls.
         unit.due[poll_class] = due + interval if due + interval > now else now + interval
-        with contextlib.suppress(DeviceTimeout, DeviceException):
+        try:
             await self._poll(unit, poll_class)
+        except (DeviceTimeout, DeviceException):
+            pass
+        finally:
+            if poll_class is PollClass.ALARM:
+                self._measure_alarm_poll(unit, started=now)
+
+    # ------------------------------------------------------------------ line load
+
+    def _measure_alarm_poll(self, unit: UnitState, started: float) -> None:
+        """Account one alarm poll's line time, then see whether the line keeps up."""
+        now = self._clock()
+        took = now - started
+        if unit.failures:
+            unit.alarm_read_at = None  # a silent unit's gaps are its backoff, not the queue's
+        else:
+            if unit.alarm_read_at is not None:
+                unit.alarm_gap_max_s = max(unit.alarm_gap_max_s, now - unit.alarm_read_at)
+            unit.alarm_read_at = now
+        previous = unit.alarm_poll_s
+        unit.alarm_poll_s = took if previous is None else previous + _SMOOTHING * (took - previous)
+        self._assess_load()
+
+    def _assess_load(self) -> None:
+        load = self.load
+        # A backed-off unit is asked once per backoff, not once per interval.
+        round_s = sum(
+            (u.alarm_poll_s or 0.0)
+            * (
+                1.0
+                if u.online is not False
+                else min(1.0, load.configured_s / self.settings.backoff_max)
+            )
+            for u in self.units.values()
+        )
+        load.round_s = round_s
+        needed = round_s / ALARM_LINE_SHARE
+        if needed > load.configured_s:
+            # Stretch in steps of a tenth of a second, so the cadence does not jitter.
+            stretched = math.ceil(needed * 10) / 10
+            if not load.overloaded:
+                load.overloaded = True
+                load.effective_s = stretched
+                self._report_overload(round_s)
+            elif stretched > load.effective_s or stretched < load.effective_s * 0.9:
+                load.effective_s = stretched
+        elif load.overloaded and round_s <= _RECOVERED_SHARE * load.configured_s:
+            load.overloaded = False
+            load.effective_s = load.configured_s
+            _LOGGER.info(
+                "bus %s keeps its %.1f s alarm interval again (alarm round %.2f s)",
+                self.settings.id,
+                load.configured_s,
+                round_s,
+            )
+            self._emit_now(
+                EventType.BUS_OVERLOAD_CLEARED,
+                data={"bus": self.settings.id, **load.as_dict()},
+            )
+
+    def _report_overload(self, round_s: float) -> None:
+        load = self.load
+        advice = (
+            "split the detectors over a second line, raise the baud rate, or poll fewer"
+            " units on this line"
+        )
+        _LOGGER.warning(
+            "bus %s is overloaded: one round of alarm polls of its %d units takes %.2f s of"
+            " line time, more than %d %% of the %.1f s alarm interval; alarms are now read"
+            " every %.1f s so that the other readings still get their share. To keep the"
+            " interval: %s",
+            self.settings.id,
+            len(self.units),
+            round_s,
+            round(ALARM_LINE_SHARE * 100),
+            load.configured_s,
+            load.effective_s,
+            advice,
+        )
+        self._emit_now(
+            EventType.BUS_OVERLOADED,
+            data={"bus": self.settings.id, **load.as_dict(), "advice": advice},
+        )
 
     async def _poll(self, unit: UnitState, poll_class: PollClass) -> None:
         """Read one class of one unit, then evaluate its alarms."""
@@ -746,9 +954,11 @@ class Bus:
             # An alarm raised while a self-test runs is marked, so that notifications can
             # tell a test from a fault; it still latches and is acknowledged like any other.
             testing = "self_test" if unit.self_test_since is not None else None
-            events = self.alarms.observe(
-                AlarmKind.ALARM, device_id, key, status.alarm, value, now, detail=testing
-            )
+            events: list[BridgeEvent] = []
+            if status.alarm is not None:  # unknown neither raises nor clears a latch
+                events += self.alarms.observe(
+                    AlarmKind.ALARM, device_id, key, status.alarm, value, now, detail=testing
+                )
             events += self.alarms.observe(
                 AlarmKind.WIRING_FAULT,
                 device_id,
@@ -781,6 +991,8 @@ class Bus:
     async def _execute_command(self, unit: UnitState, name: str, who: str) -> CommandResult:
         profile = unit.spec.profile
         try:
+            if (why := self._cannot_record()) is not None:
+                raise CommandRefused(RefusalReason.STORAGE_FAILING, why)
             command = authorise_command(
                 profile, unit.spec.id, name, self.alarms.open_alarms(unit.spec.id)
             )
@@ -880,6 +1092,8 @@ class Bus:
     ) -> CommandResult:
         name = f"set {key}"
         try:
+            if (why := self._cannot_record()) is not None:
+                raise CommandRefused(RefusalReason.STORAGE_FAILING, why)
             setpoint = authorise_setpoint(unit.spec.profile, key, value)
         except CommandRefused as exc:
             return self._refused(unit, name, exc, who)

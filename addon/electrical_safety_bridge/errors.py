@@ -69,6 +69,9 @@ class RefusalReason(StrEnum):
     VALUE_OUT_OF_RANGE = "value_out_of_range"
     DEVICE_OFFLINE = "device_offline"
     UNKNOWN_DEVICE = "unknown_device"
+    # The event store cannot record the command right now (a full disk): a command is
+    # never executed unrecorded.
+    STORAGE_FAILING = "storage_failing"
 
 
 class CommandRefused(BridgeError):
@@ -77,3 +80,7 @@ class CommandRefused(BridgeError):
     def __init__(self, reason: RefusalReason, message: str) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class StorageFailing(BridgeError):
+    """The event store cannot record this now (a full disk), so it is not done."""

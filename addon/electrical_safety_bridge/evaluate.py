@@ -4,6 +4,10 @@ A channel is in alarm when any of its alarm conditions holds: a status channel i
 the named states, or the channel's own value at or above a setpoint. Wiring faults come
 from their own conditions and from sentinel values ("the sensor is shorted"), never from
 the alarm conditions: an open sensor is a fault to repair, not a leak.
+
+An alarm that cannot be decided is *unknown* (``alarm is None``), never "no alarm": a
+condition whose setpoint, source or own value has not been read yet (an overloaded line
+reads setpoints late), or reads as a sensor fault, says nothing about the circuit.
 """
 
 from __future__ import annotations
@@ -17,9 +21,12 @@ from .profile import ChannelKind, Condition, Profile
 
 @dataclass(frozen=True, slots=True)
 class ChannelStatus:
-    """The evaluated state of one channel. ``wiring_fault`` names the fault, if any."""
+    """The evaluated state of one channel. ``wiring_fault`` names the fault, if any.
 
-    alarm: bool = False
+    ``alarm`` is None when no alarm condition holds but at least one cannot be decided.
+    """
+
+    alarm: bool | None = False
     warning: bool = False
     wiring_fault: str | None = None
 
@@ -51,6 +58,41 @@ def _holds(
     return None
 
 
+def _decidable(
+    condition: Condition,
+    own: Reading | None,
+    readings: Mapping[str, Reading],
+    setpoints: Mapping[str, Reading],
+) -> bool:
+    """Whether everything the condition compares has been read as a value."""
+    if condition.source is not None:
+        source = readings.get(condition.source)
+        return source is not None and source.value is not None
+    if condition.above is not None:
+        limit = setpoints.get(condition.above)
+        return (
+            own is not None
+            and limit is not None
+            and isinstance(own.value, (int, float))
+            and isinstance(limit.value, (int, float))
+        )
+    return True
+
+
+def _alarm(
+    conditions: tuple[Condition, ...],
+    own: Reading | None,
+    readings: Mapping[str, Reading],
+    setpoints: Mapping[str, Reading],
+) -> bool | None:
+    """True if any condition holds, None if none holds but one cannot be decided."""
+    if any(_holds(c, own, readings, setpoints) for c in conditions):
+        return True
+    if all(_decidable(c, own, readings, setpoints) for c in conditions):
+        return False
+    return None
+
+
 def evaluate(
     profile: Profile,
     readings: Mapping[str, Reading],
@@ -71,7 +113,7 @@ def evaluate(
         for condition in channel.wiring_fault:
             fault = fault or _holds(condition, own, readings, setpoints)
         statuses[channel.key] = ChannelStatus(
-            alarm=any(_holds(c, own, readings, setpoints) for c in channel.alarm),
+            alarm=_alarm(channel.alarm, own, readings, setpoints),
             warning=any(_holds(c, own, readings, setpoints) for c in channel.warning),
             wiring_fault=fault,
         )

@@ -21,6 +21,14 @@ class EventType(StrEnum):
     DEVICE_ONLINE = "device_online"
     BUS_DOWN = "bus_down"
     BUS_UP = "bus_up"
+    # A line whose alarm polls cannot keep their interval: the interval is stretched to
+    # what the line can hold, and said out loud; and the end of it.
+    BUS_OVERLOADED = "bus_overloaded"
+    BUS_OVERLOAD_CLEARED = "bus_overload_cleared"
+    # The event store cannot write (a full disk): alarms go on in memory and on the
+    # reserve; and the end of it, once everything held back is written.
+    STORAGE_FAILING = "storage_failing"
+    STORAGE_RECOVERED = "storage_recovered"
     COMMAND = "command"
     SETPOINT_CHANGED = "setpoint_changed"
     SELF_TEST = "self_test"

@@ -5,6 +5,11 @@ Container and Core users, and on simulated buses (``run --demo``). Every event t
 emit is written to the store before anyone hears of it: WebSocket pushes, API answers and
 the console all come after the durable append, so nothing a client was told can be lost
 by a crash. SIGTERM stops it cleanly: buses first, then the API, then the store is flushed.
+
+The one exception is a store that cannot write (a full disk, see storage_guard.py): then an
+event is pushed at once marked ``"stored": false`` (with the id it will keep), held in
+memory and written, in order, as soon as the store takes writes again; meanwhile commands
+and acknowledgements, which must never happen unrecorded, are refused.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from .api import API_VERSION, broadcast, close_clients, create_app
 from .auth import load_or_create_bridge_id, load_or_create_token
 from .bus import Bus
 from .config import BridgeConfig
-from .events import BridgeEvent
+from .errors import StorageFailing
+from .events import BridgeEvent, EventType
 from .metadata import profile_metadata
-from .store import AsyncEventStore, StoredEvent
+from .storage_guard import DEFAULT_RESERVE_BYTES, StorageGuard
+from .store import AsyncEventStore, InvalidEvent, StoredEvent, StoreError, new_event_id
 
 if TYPE_CHECKING:
     from .relay.core import Relay
@@ -38,6 +45,23 @@ _LOGGER = logging.getLogger(__name__)
 
 STORE_FILE = "events.sqlite3"
 PRUNE_EVERY_S = 24 * 3600.0
+#: How often the free space of the data folder is looked at: a disk that fills up is
+#: reported within this, even when no event is being written.
+STORAGE_CHECK_S = 2.0
+#: While the store cannot write, held events are tried again this often (and at each new
+#: event).
+HELD_RETRY_S = 2.0
+#: Events that change what the bridge's status says (pushed as a ``status`` message).
+_STATUS_EVENTS = frozenset(
+    {
+        EventType.STORAGE_FAILING,
+        EventType.STORAGE_RECOVERED,
+        EventType.BUS_OVERLOADED,
+        EventType.BUS_OVERLOAD_CLEARED,
+        EventType.BUS_UP,
+        EventType.BUS_DOWN,
+    }
+)
 
 
 class Simulation(Protocol):
@@ -61,6 +85,7 @@ class Bridge:
         *,
         simulation: Simulation | None = None,
         console: Callable[[BridgeEvent], None] | None = None,
+        storage_reserve_bytes: int = DEFAULT_RESERVE_BYTES,
     ) -> None:
         self.config = config
         self.simulation = simulation
@@ -87,6 +112,9 @@ class Bridge:
         self._dirty_event = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._bus_tasks: list[asyncio.Task[None]] = []
+        self.storage = StorageGuard(config.data_dir, reserve_bytes=storage_reserve_bytes)
+        # Ids of held events already pushed as not yet stored.
+        self._pushed_unstored: set[str] = set()
 
     @property
     def store(self) -> AsyncEventStore:
@@ -103,6 +131,9 @@ class Bridge:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.token = load_or_create_token(data_dir)
         self.bridge_id = self.bridge_id or load_or_create_bridge_id(data_dir)
+        await asyncio.to_thread(self.storage.start)
+        if self.storage.status.problem:
+            self._storage_event()
         self._store = await AsyncEventStore.open(
             data_dir / STORE_FILE, retention_days=self.config.retention_days
         )
@@ -117,6 +148,7 @@ class Bridge:
                 alarms=self.alarms,
                 emit=self._emit,
                 on_change=self._changed,
+                cannot_record=self._cannot_record,
             )
             self.buses[bus_config.settings.id] = bus
             for device in bus_config.devices:
@@ -139,6 +171,7 @@ class Bridge:
         self._tasks.append(asyncio.create_task(self._write_events(), name="event writer"))
         self._tasks.append(asyncio.create_task(self._push_changes(), name="change pusher"))
         self._tasks.append(asyncio.create_task(self._prune(), name="retention"))
+        self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage watch"))
         self._bus_tasks = [
             asyncio.create_task(bus.run(), name=f"bus {bus_id}")
             for bus_id, bus in self.buses.items()
@@ -216,6 +249,12 @@ class Bridge:
         if self.relay is not None:
             await self.relay.stop()  # events it records meanwhile are caught up at next start
             await self._wait_written(self._enqueued)
+        if self.storage.status.held:
+            _LOGGER.error(
+                "stopping with %d event(s) the full disk kept out of the event store; they"
+                " were pushed to clients but are not stored",
+                self.storage.status.held,
+            )
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -231,30 +270,139 @@ class Bridge:
         self._pending.put_nowait(event)
 
     async def _write_events(self) -> None:
+        """Store every event in order; hold them, pushed as unstored, while the store fails."""
+        held: list[tuple[str, BridgeEvent]] = []
         while True:
-            event = await self._pending.get()
-            try:
-                stored = await self.store.append(event)
-            except Exception:
-                # The store refusing an event is a bug, not a reason to stop recording
-                # the next alarm: log it loudly and go on.
-                _LOGGER.exception("could not store event %s", event.type.value)
-                stored = None
-            self._written += 1
-            async with self._written_changed:
-                self._written_changed.notify_all()
-            if stored is None:
+            if not held:
+                held.append((new_event_id(), await self._pending.get()))
+            while not self._pending.empty():
+                held.append((new_event_id(), self._pending.get_nowait()))
+            stored, failed = await self._store_held(held)
+            await self._stored(stored)
+            if not failed:
+                if self.storage.write_succeeded():
+                    self._storage_event()
                 continue
-            self.last_seq = stored.seq
+            await self._hold(held)
+            with contextlib.suppress(TimeoutError):
+                event = await asyncio.wait_for(self._pending.get(), HELD_RETRY_S)
+                held.append((new_event_id(), event))
+
+    async def _store_held(
+        self, held: list[tuple[str, BridgeEvent]]
+    ) -> tuple[list[StoredEvent], bool]:
+        """Append the held events in one transaction, taking them out of ``held``.
+
+        Returns what was stored, and whether the store failed (the rest stays held).
+        """
+        error = ""
+        for attempt in (1, 2):
+            try:
+                stored = await self.store.append_many([e for _, e in held], [i for i, _ in held])
+            except InvalidEvent:
+                return await self._store_each(held)
+            except StoreError as exc:
+                error = str(exc)
+                # Make room from the reserve, and try once more at once.
+                if attempt == 2 or not self.storage.release():
+                    break
+                self._storage_event()
+                continue
+            held.clear()
+            return stored, False
+        self._store_failed(error, len(held))
+        return [], True
+
+    async def _store_each(
+        self, held: list[tuple[str, BridgeEvent]]
+    ) -> tuple[list[StoredEvent], bool]:
+        """One by one, dropping an event the store refuses as malformed (a bug, logged)."""
+        stored: list[StoredEvent] = []
+        while held:
+            event_id, event = held[0]
+            try:
+                stored.extend(await self.store.append_many([event], [event_id]))
+            except InvalidEvent:
+                _LOGGER.exception("dropping a malformed %s event", event.type.value)
+                if event_id not in self._pushed_unstored:
+                    await self._count_written(1)
+                self._pushed_unstored.discard(event_id)
+            except StoreError as exc:
+                self._store_failed(str(exc), len(held))
+                return stored, True
+            held.pop(0)
+        return stored, False
+
+    def _store_failed(self, error: str, held: int) -> None:
+        if self.storage.write_failed(error, held):
+            self._storage_event()
+        self.storage.status.held = held
+
+    async def _stored(self, stored: list[StoredEvent]) -> None:
+        """After the durable append: the relay, the clients, the console."""
+        counted = sum(1 for event in stored if event.id not in self._pushed_unstored)
+        for event in stored:
+            self.last_seq = event.seq
             if self.relay is not None:
-                self.relay.offer(stored)  # after the durable append
-            self._announce(stored)
+                self.relay.offer(event)
+            self._announce(event)
+        self._pushed_unstored.difference_update(event.id for event in stored)
+        await self._count_written(counted)
+
+    async def _hold(self, held: list[tuple[str, BridgeEvent]]) -> None:
+        """Push the held events nobody has heard of yet, marked as not yet stored."""
+        fresh = [(i, e) for i, e in held if i not in self._pushed_unstored]
+        for event_id, event in fresh:
+            self._pushed_unstored.add(event_id)
+            if self._app is not None:
+                message = {"seq": None, "id": event_id, **event.as_dict(), "stored": False}
+                broadcast(self._app, {"type": "event", "event": message})
+            if self.console is not None:
+                self.console(event)
+        await self._count_written(len(fresh))
+
+    async def _count_written(self, count: int) -> None:
+        """``count`` more events are stored or pushed as held: wake whoever waits."""
+        self._written += count
+        async with self._written_changed:
+            self._written_changed.notify_all()
 
     def _announce(self, stored: StoredEvent) -> None:
         if self._app is not None:
             broadcast(self._app, {"type": "event", "event": stored.as_dict()})
-        if self.console is not None:
+            if stored.type in _STATUS_EVENTS:
+                broadcast(self._app, {"type": "status", "status": self.status()})
+        if self.console is not None and stored.id not in self._pushed_unstored:
             self.console(stored.event)
+
+    # ------------------------------------------------------------------ storage
+
+    def _cannot_record(self) -> str | None:
+        if self.storage.can_record:
+            return None
+        return (
+            "refused: the bridge cannot record it right now (the event store is failing:"
+            f" {self.storage.status.error})"
+        )
+
+    def _storage_event(self) -> None:
+        """Tell the world the storage state changed (an event, stored when it can be)."""
+        status = self.storage.status
+        event_type = EventType.STORAGE_FAILING if status.problem else EventType.STORAGE_RECOVERED
+        self._emit(BridgeEvent(event_type, time.time(), data=status.as_dict()))
+        if self._app is not None:
+            broadcast(self._app, {"type": "status", "status": self.status()})
+
+    async def _watch_storage(self) -> None:
+        while True:
+            await asyncio.sleep(STORAGE_CHECK_S)
+            try:
+                changed = await asyncio.to_thread(self.storage.check)
+            except Exception:  # a bug here must not end the watch
+                _LOGGER.exception("storage check failed")
+                continue
+            if changed:
+                self._storage_event()
 
     async def _wait_written(self, count: int) -> None:
         async with self._written_changed:
@@ -287,10 +435,16 @@ class Bridge:
     # ------------------------------------------------------------------ queries
 
     async def acknowledge(self, alarm_id: str, who: str) -> list[BridgeEvent]:
-        """Acknowledge an alarm; returns once the acknowledgement is stored."""
+        """Acknowledge an alarm; returns once the acknowledgement is stored.
+
+        Refused (StorageFailing) while the store cannot write: an acknowledgement that
+        could be lost would let an alarm come back unacknowledged after a restart.
+        """
         alarm = next((a for a in self.alarms.open_alarms() if a.id == alarm_id), None)
         if alarm is None:
             raise UnknownAlarm(alarm_id)
+        if (why := self._cannot_record()) is not None:
+            raise StorageFailing(why)
         events = self.device_bus[alarm.device_id].acknowledge(alarm_id, who)
         await self._wait_written(self._enqueued)
         return events
@@ -311,12 +465,34 @@ class Bridge:
                     "up": bus.up,
                     "devices": sorted(bus.units),
                     "stats": bus.stats.as_dict(),
+                    "schedule": bus.schedule_status(),
                 }
                 for bus_id, bus in self.buses.items()
             ],
+            "storage": self.storage.status.as_dict(),
             "gateway": {
                 "tcp_port": getattr(self.gateway, "tcp_port", None),
                 "rtu_over_tcp_port": getattr(self.gateway, "rtu_port", None),
+            },
+        }
+
+    def status(self) -> dict[str, Any]:
+        """Health in one place: ``ok``, or ``degraded`` with what is wrong."""
+        problems: list[str] = []
+        if self.storage.status.problem:
+            problems.append(f"storage_{self.storage.status.state.value}")
+        for bus_id, bus in self.buses.items():
+            if bus.up is False:
+                problems.append(f"bus_down:{bus_id}")
+            if bus.load.overloaded:
+                problems.append(f"bus_overloaded:{bus_id}")
+        return {
+            "status": ("degraded" if problems else "ok") if self.running else "starting",
+            "problems": problems,
+            "storage": self.storage.status.as_dict(),
+            "buses": {
+                bus_id: {"up": bus.up, **bus.schedule_status()}
+                for bus_id, bus in self.buses.items()
             },
         }
 

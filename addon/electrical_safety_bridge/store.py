@@ -38,7 +38,7 @@ from typing import Any, Self, TextIO, TypeGuard
 from .alarms import Alarm, AlarmKind
 from .errors import BridgeError
 from .events import BridgeEvent, EventType
-from .sqlite_files import SerialWorker, create_schema, switch_to_wal
+from .sqlite_files import SerialWorker, create_schema, make_owner_only, switch_to_wal
 
 SCHEMA_VERSION = 1
 """``PRAGMA user_version`` written by this code. A file with a higher one is refused."""
@@ -155,6 +155,7 @@ class EventStore:
         self._conn: sqlite3.Connection | None = None
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not an event store file")
+        make_owner_only(self.path)
         try:
             conn = sqlite3.connect(self.path, autocommit=True, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -219,15 +220,23 @@ class EventStore:
         (stored,) = self.append_many([event])
         return stored
 
-    def append_many(self, events: Iterable[BridgeEvent]) -> list[StoredEvent]:
-        """Store several events in one transaction: all of them, or (on error) none."""
+    def append_many(
+        self, events: Iterable[BridgeEvent], ids: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        """Store several events in one transaction: all of them, or (on error) none.
+
+        ``ids`` gives the events ids chosen before (an event pushed while the store could
+        not write keeps its id once stored); by default each gets a new one.
+        """
         encoded = [_encode(event) for event in events]
         if not encoded:
             return []
+        if ids is not None and len(ids) != len(encoded):
+            raise InvalidEvent(f"{len(ids)} ids given for {len(encoded)} events")
         stored: list[StoredEvent] = []
         with self._transaction() as conn:
-            for enc in encoded:
-                event_id = uuid.uuid4().hex
+            for index, enc in enumerate(encoded):
+                event_id = ids[index] if ids is not None else new_event_id()
                 cursor = conn.execute(
                     "INSERT INTO events (id, at, type, device_id, channel, data, alarm_id)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -561,9 +570,13 @@ class AsyncEventStore:
         """Store one event; returns once it is committed to disk."""
         return await self._run(self._store.append, event)
 
-    async def append_many(self, events: Iterable[BridgeEvent]) -> list[StoredEvent]:
-        """Store several events in one transaction."""
-        return await self._run(self._store.append_many, list(events))
+    async def append_many(
+        self, events: Iterable[BridgeEvent], ids: Sequence[str] | None = None
+    ) -> list[StoredEvent]:
+        """Store several events in one transaction (see :meth:`EventStore.append_many`)."""
+        return await self._run(
+            self._store.append_many, list(events), None if ids is None else list(ids)
+        )
 
     async def query(
         self,
@@ -645,6 +658,11 @@ class AsyncEventStore:
 
 
 # -- encoding and decoding -----------------------------------------------------------------
+
+
+def new_event_id() -> str:
+    """A new event id, unique across stores."""
+    return uuid.uuid4().hex
 
 
 def iso_utc(at: float) -> str:

@@ -23,11 +23,13 @@ def test_asj_status_code_maps_to_alarm_warning_and_broken_line() -> None:
 def test_aim_r100_loop_alarms_at_its_setpoint_and_not_below() -> None:
     aim = find_profile("AIM-R100")
     setpoints = {"loop_3_alarm_setpoint": Reading(300, 300)}
-    below = evaluate(aim, {"loop_3_residual_current": Reading(299, 299)}, setpoints)
-    at = evaluate(aim, {"loop_3_residual_current": Reading(300, 300)}, setpoints)
-    assert not below["loop_3_residual_current"].alarm
-    assert at["loop_3_residual_current"].alarm
-    assert not at["loop_4_residual_current"].alarm
+    fault = {"loop_3_fault": Reading("normal", 0)}
+    below = evaluate(aim, {"loop_3_residual_current": Reading(299, 299), **fault}, setpoints)
+    at = evaluate(aim, {"loop_3_residual_current": Reading(300, 300), **fault}, setpoints)
+    assert below["loop_3_residual_current"].alarm is False
+    assert at["loop_3_residual_current"].alarm is True
+    # Neither its current nor its setpoint read: unknown, not "no alarm".
+    assert at["loop_4_residual_current"].alarm is None
 
 
 def test_aim_r100_overload_is_an_alarm_and_open_loop_a_wiring_fault() -> None:
@@ -36,17 +38,25 @@ def test_aim_r100_overload_is_an_alarm_and_open_loop_a_wiring_fault() -> None:
         "loop_1_fault": Reading("overload", 3),
         "loop_2_fault": Reading("open_circuit", 2),
         "loop_3_fault": Reading("short_circuit", 1),
+        **{f"loop_{n}_residual_current": Reading(10, 10) for n in (1, 2, 3)},
     }
-    status = evaluate(aim, readings, {})
+    setpoints = {f"loop_{n}_alarm_setpoint": Reading(300, 300) for n in (1, 2, 3)}
+    status = evaluate(aim, readings, setpoints)
     assert status["loop_1_residual_current"] == ChannelStatus(alarm=True)
     assert status["loop_2_residual_current"] == ChannelStatus(wiring_fault="open_circuit")
     assert status["loop_3_residual_current"] == ChannelStatus(wiring_fault="short_circuit")
 
 
-def test_no_alarm_without_the_setpoint_it_depends_on() -> None:
+def test_an_alarm_against_a_setpoint_never_read_is_unknown_not_clear() -> None:
     aim = find_profile("AIM-R100")
     status = evaluate(aim, {"loop_1_residual_current": Reading(5000, 5000)}, {})
-    assert not status["loop_1_residual_current"].alarm
+    assert status["loop_1_residual_current"].alarm is None
+
+
+def test_a_condition_that_holds_decides_even_when_another_cannot() -> None:
+    aim = find_profile("AIM-R100")
+    readings = {"loop_1_fault": Reading("overload", 3)}  # the current and setpoint unread
+    assert evaluate(aim, readings, {})["loop_1_residual_current"].alarm is True
 
 
 def test_sentinel_in_a_history_register_is_not_a_present_fault() -> None:
