@@ -3,17 +3,14 @@
 The data folder is a real, small tmpfs that the test fills up with a real file, and the
 bridge is the real service (store, API, WebSocket) on simulated detectors over Modbus TCP.
 Mounting a tmpfs needs root (CI runs the tests as root); elsewhere the tests are skipped
-and say why.
+and say why (tests/small_disk.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
-import os
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,53 +26,19 @@ from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 from electrical_safety_bridge.storage_guard import RESERVE_FILE
 from electrical_safety_bridge.transport import TcpLine
+from tests.small_disk import fill, mounted_small_disk
 
 from .conftest import wait_for
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 RESERVE_BYTES = 1024 * 1024
-TMPFS_SIZE = "8m"
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A tmpfs of a few megabytes, mounted for this test only."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs to fill needs root (CI runs the tests as root)")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0700", "tmpfs", str(mount_point)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def fill(disk: Path, name: str) -> Path:
-    """Write a file until the disk has no room left; returns it."""
-    filler = disk / name
-    block = b"\xa5" * 65536
-    with filler.open("ab") as out:
-        while True:
-            try:
-                out.write(block)
-                out.flush()
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                break
-    # Whatever a block could not take, byte by byte.
-    with filler.open("ab", buffering=0) as out, contextlib.suppress(OSError):
-        while out.write(b"\xa5"):
-            pass
-    return filler
+    with mounted_small_disk(tmp_path / "disk") as disk:
+        yield disk
 
 
 @dataclass

@@ -8,7 +8,8 @@ Three kinds of message go through the outbox:
 * ``gap``: written when telemetry was coalesced under pressure: how many snapshots of which
   device between which times were dropped in favour of the newest.
 
-Priorities order delivery: alarms and wiring faults first, then the other events (including
+Priorities order delivery: alarms, wiring faults and alerts about the monitoring itself (storage
+failing, an overloaded line) first, then the other events (including
 gap markers), then telemetry. Within one priority, delivery follows the order of the outbox,
 which is the store's order, so the events of one device keep their order. Every event body
 carries the store's ``seq`` too, so a receiver can merge the priorities back into one order.
@@ -49,6 +50,16 @@ ALARM_TYPES = frozenset(
         EventType.WIRING_FAULT_CLEARED,
     }
 )
+#: Alerts about the monitoring itself: a full disk, an overloaded line. They travel with
+#: the alarms, because they say the alarms may not be all there is.
+ALERT_TYPES = frozenset(
+    {
+        EventType.STORAGE_FAILING,
+        EventType.STORAGE_RECOVERED,
+        EventType.BUS_OVERLOADED,
+        EventType.BUS_OVERLOAD_CLEARED,
+    }
+)
 
 
 class Priority(IntEnum):
@@ -73,7 +84,7 @@ class Message:
 
     @property
     def is_alarm(self) -> bool:
-        """Whether this is an alarm or wiring-fault lifecycle event."""
+        """Whether this goes first: an alarm, a wiring fault, or an alert (storage, load)."""
         return self.priority is Priority.ALARM
 
 
@@ -82,8 +93,8 @@ def _dumps(payload: Mapping[str, Any]) -> bytes:
 
 
 def priority_of(event_type: EventType) -> Priority:
-    """Alarms first, then everything else the store records."""
-    return Priority.ALARM if event_type in ALARM_TYPES else Priority.EVENT
+    """Alarms and alerts first, then everything else the store records."""
+    return Priority.ALARM if event_type in ALARM_TYPES | ALERT_TYPES else Priority.EVENT
 
 
 def event_message(site: str, stored: StoredEvent) -> Message:

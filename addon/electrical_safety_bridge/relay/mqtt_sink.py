@@ -46,7 +46,7 @@ from paho.mqtt.properties import Properties
 from .aio import first_of
 from .ha_discovery import discovery_messages
 from .messages import KIND_GAP, KIND_TELEMETRY, SITE_DEVICE, Message, Priority
-from .outbox import AsyncOutbox, Pending
+from .outbox import AsyncOutbox, OutboxError, Pending
 from .remote_commands import RemoteCommands
 from .settings import MqttSettings
 
@@ -57,6 +57,8 @@ ONLINE = b"online"
 OFFLINE = b"offline"
 _LEVEL = re.compile(r"[^A-Za-z0-9_.-]")
 _STOP_GRACE_S = 3.0
+#: While the outbox cannot record deliveries (a full disk), they are tried again this often.
+_ACK_RETRY_S = 1.0
 
 
 def topic_level(text: str) -> str:
@@ -107,6 +109,7 @@ class MqttSink:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._acks: list[tuple[int, int]] = []
+        self._acks_failing = False
         self._ack_ready = asyncio.Event()
         self._ack_lock = asyncio.Lock()
         self._command_lock = asyncio.Lock()
@@ -327,13 +330,31 @@ class MqttSink:
         while True:
             await self._ack_ready.wait()
             self._ack_ready.clear()
-            await self._flush_acks()
+            if not await self._flush_acks():
+                await asyncio.sleep(_ACK_RETRY_S)  # the outbox cannot write now: not a spin
+                self._ack_ready.set()
 
-    async def _flush_acks(self) -> None:
+    async def _flush_acks(self) -> bool:
+        """Record the confirmed rows; False if the outbox cannot write them now.
+
+        A full disk must not end delivery: the confirmations are kept and recorded later.
+        Until then a reconnect may send those rows again, which receivers dedupe by id.
+        """
         async with self._ack_lock:
             while self._acks:
                 batch, self._acks = self._acks, []
-                await self._outbox.ack(self.name, batch)
+                try:
+                    await self._outbox.ack(self.name, batch)
+                except OutboxError as exc:
+                    self._acks = batch + self._acks
+                    if not self._acks_failing:
+                        _LOGGER.warning("relay: cannot record deliveries for now: %s", exc)
+                    self._acks_failing = True
+                    return False
+            if self._acks_failing:
+                _LOGGER.info("relay: deliveries are recorded again")
+            self._acks_failing = False
+            return True
 
     async def _beat(self, client: aiomqtt.Client) -> None:
         while True:

@@ -39,7 +39,7 @@ import aiohttp
 
 from .aio import first_of
 from .messages import HEARTBEAT_TYPE, KIND_HEARTBEAT, Priority
-from .outbox import AsyncOutbox, Pending
+from .outbox import AsyncOutbox, OutboxError, Pending
 from .settings import WebhookSettings
 from .signing import webhook_headers
 
@@ -185,7 +185,14 @@ class WebhookSink:
                 if not await self._send_until_done(session, row):
                     return
                 after[int(row.message.priority)] = row.id
-                await self._outbox.ack(self.name, [(int(row.message.priority), row.id)])
+                try:
+                    await self._outbox.ack(self.name, [(int(row.message.priority), row.id)])
+                except OutboxError as exc:
+                    # A full disk must not stop delivery: the row stays in the outbox and is
+                    # only sent again after a restart (receivers dedupe by webhook-id).
+                    _LOGGER.warning(
+                        "relay: webhook %s: cannot record a delivery: %s", self.settings.id, exc
+                    )
                 self.delivered += 1
                 if self._stop.is_set():
                     return
