@@ -14,16 +14,19 @@ import io
 import json
 import logging
 import math
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType, hdrs, web
 
 from . import __version__
 from .alarms import UnknownAlarm
 from .auth import bearer, token_matches
-from .errors import BusError, CommandRefused, RefusalReason
+from .errors import BusError, CommandRefused, RefusalReason, StorageFailing
 from .events import EventType
+from .log_filters import AIOHTTP_LOG_GUARD, RateLimitedReport, guard_aiohttp_logs
 from .openapi import OPENAPI
 
 if TYPE_CHECKING:
@@ -36,6 +39,7 @@ WS_QUEUE_LIMIT = 256
 _PUBLIC = frozenset({"/api/v1/health", "/api/v1/openapi.json"})
 _BRIDGE: web.AppKey[Bridge] = web.AppKey("bridge")
 _HUB: web.AppKey[Hub] = web.AppKey("hub")
+_REFUSALS: web.AppKey[RateLimitedReport] = web.AppKey("refusals")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -57,9 +61,25 @@ async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     bridge = request.app[_BRIDGE]
     if not token_matches(bridge.token, bearer(request.headers.get("Authorization"))):
+        _log_refusal(request)
         # Nothing about why: a guesser learns no more from a wrong token than from none.
         return _error(401, "unauthorized", "a valid bearer token is required")
     return await handler(request)
+
+
+def _log_refusal(request: web.Request) -> None:
+    """Log a refused request, at most once per interval.
+
+    A guesser's flood of 401s is then a few lines, each saying how many and from where.
+    """
+    peer = request.remote or "unknown"
+    held_back = request.app[_REFUSALS].note(peer)
+    if held_back is not None:
+        _LOGGER.warning(
+            "refused an API request without a valid token from %s%s",
+            peer,
+            f" (and {held_back})" if held_back else "",
+        )
 
 
 @web.middleware
@@ -70,23 +90,190 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:
             raise
         return _error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+    except _BadRequest as exc:
+        return exc.response()
     except Exception:
         _LOGGER.exception("API request %s %s failed", request.method, request.path)
         return _error(500, "internal_error", "the bridge could not answer; see its log")
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+class _BadRequest(Exception):
+    """Input the bridge will not act on: a 4xx saying what was wrong, and where."""
+
+    status = 400
+    error = "bad_request"
+
+    def __init__(
+        self, message: str, *, parameter: str | None = None, value: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+        self.value = value
+
+    def response(self) -> web.Response:
+        where = {"parameter": self.parameter, "value": self.value}
+        return _error(
+            self.status, self.error, str(self), **{k: v for k, v in where.items() if v is not None}
+        )
+
+
+class _UnsupportedMediaType(_BadRequest):
+    status = 415
+    error = "unsupported_media_type"
+
+
+_SHOWN_CHARACTERS = 40
+
+
+def _shown(text: str) -> str:
+    """``text`` short enough to quote in an error: the start, and how long it was."""
+    if len(text) <= _SHOWN_CHARACTERS:
+        return text
+    return f"{text[:_SHOWN_CHARACTERS]}… ({len(text)} characters)"
+
+
+# --------------------------------------------------------------------------- JSON bodies
+
+#: Deepest nesting of arrays and objects in a body; the API's own bodies are flat.
+MAX_JSON_DEPTH = 32
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _nested_too_deep(text: str) -> bool:
+    """Whether the JSON ``text`` nests deeper than :data:`MAX_JSON_DEPTH`.
+
+    Checked before parsing, because ``json.loads`` recurses once per level: 30,000 nested
+    arrays (well within the size limit) end in a RecursionError. Brackets inside strings
+    are not nesting, so the strings are cut out first.
+    """
+    depth = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if bracket[0] in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+@dataclass(frozen=True)
+class _Unrepresentable:
+    """A number in a body the bridge cannot hold, kept as text until its key is known."""
+
+    literal: str
+    expected: str
+
+
+_INTEGER_RANGE = "an integer from -2^63 to 2^63-1"
+
+
+def _json_int(literal: str) -> int | _Unrepresentable:
+    # 2^63 has 19 digits: a longer literal is out of range without converting it, and int()
+    # of thousands of digits is slow, and past 4,300 digits a ValueError.
+    if len(literal) > 20:
+        return _Unrepresentable(literal, _INTEGER_RANGE)
+    value = int(literal)
+    return value if _INT64_MIN <= value <= _INT64_MAX else _Unrepresentable(literal, _INTEGER_RANGE)
+
+
+def _json_float(literal: str) -> float | _Unrepresentable:
+    value = float(literal)  # 1e400 is inf, not an error
+    return value if math.isfinite(value) else _Unrepresentable(literal, "a finite number")
+
+
+def _json_constant(literal: str) -> _Unrepresentable:
+    # NaN, Infinity and -Infinity: Python reads them, but they are not JSON.
+    return _Unrepresentable(literal, "a finite number")
+
+
+def _first_unrepresentable(data: dict[str, Any]) -> tuple[str, _Unrepresentable] | None:
+    """The first number the bridge cannot hold, in document order, with its key path."""
+    stack: list[tuple[str, Any]] = [(key, value) for key, value in reversed(data.items())]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, _Unrepresentable):
+            return path, value
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{key}", item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend(
+                (f"{path}[{index}]", item) for index, item in reversed(list(enumerate(value)))
+            )
+    return None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """The JSON object in ``text``; a 400 naming the key of any value the bridge cannot hold."""
+    too_deep = f"the body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"
+    if _nested_too_deep(text):
+        raise _BadRequest(too_deep)
     try:
-        data = await request.json(loads=json.loads)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _BadRequest("the body must be a JSON object") from None
+        data = json.loads(
+            text, parse_int=_json_int, parse_float=_json_float, parse_constant=_json_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise _BadRequest(
+            f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    except RecursionError:  # the depth check comes first; this only keeps it a 400
+        raise _BadRequest(too_deep) from None
     if not isinstance(data, dict):
         raise _BadRequest("the body must be a JSON object")
+    found = _first_unrepresentable(data)
+    if found is not None:
+        path, number = found
+        raise _BadRequest(
+            f"'{_shown(path)}' must be {number.expected}, not {_shown(number.literal)}",
+            parameter=_shown(path),
+            value=_shown(number.literal),
+        )
     return data
 
 
-class _BadRequest(Exception):
-    pass
+def _require_json_media_type(request: web.Request) -> None:
+    """Only ``application/json`` in UTF-8: a body is never read some other way than sent.
+
+    Anything else is a 415, even if it would parse: ``text/plain`` is what a cross-site
+    form can send, and another charset would be decoded differently than it was written.
+    """
+    sent = request.headers.get(hdrs.CONTENT_TYPE)
+    if sent is None:
+        raise _UnsupportedMediaType(
+            "a request body needs 'Content-Type: application/json'", parameter="Content-Type"
+        )
+    charset = request.charset
+    if request.content_type != "application/json" or (
+        charset is not None and charset.lower() != "utf-8"
+    ):
+        raise _UnsupportedMediaType(
+            "the body must be sent as 'Content-Type: application/json' (charset utf-8 or"
+            f" none), not '{_shown(sent)}'",
+            parameter="Content-Type",
+            value=_shown(sent),
+        )
+
+
+async def _body(request: web.Request, *, required: bool = True) -> dict[str, Any]:
+    """The request's body: a JSON object, in UTF-8, sent as ``application/json``.
+
+    Without ``required``, a request without a body is an empty object.
+    """
+    if not request.body_exists:
+        if required:
+            raise _BadRequest("the body must be a JSON object")
+        return {}
+    _require_json_media_type(request)
+    raw = await request.read()  # at most client_max_size: a larger body is a 413
+    if not raw and not required:
+        return {}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _BadRequest(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    return _json_object(text)
 
 
 def _who(data: dict[str, Any], request: web.Request) -> str:
@@ -100,8 +287,11 @@ def _who(data: dict[str, Any], request: web.Request) -> str:
 
 
 async def _health(request: web.Request) -> web.Response:
+    # Always 200 while the process serves (the add-on's HEALTHCHECK restarts on failure,
+    # and a restart cures neither a full disk nor an overloaded line): the body says
+    # "degraded" and what is wrong.
     bridge = request.app[_BRIDGE]
-    return _json({"status": "ok" if bridge.running else "starting", "version": __version__})
+    return _json({**bridge.status(), "version": __version__})
 
 
 async def _openapi(request: web.Request) -> web.Response:
@@ -151,7 +341,7 @@ async def _command(request: web.Request) -> web.Response:
                 raise _BadRequest("'value' must be a finite number")
             number = float(value)
     except _BadRequest as exc:
-        return _error(400, "bad_request", str(exc))
+        return exc.response()
     bus = bridge.device_bus[device_id]
     by = f"{who} ({request.remote or 'unknown'})"
     try:
@@ -178,31 +368,55 @@ async def _alarms(request: web.Request) -> web.Response:
 async def _acknowledge(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
     try:
-        data = await _body(request) if request.can_read_body else {}
+        data = await _body(request, required=False)
         who = _who(data, request)
     except _BadRequest as exc:
-        return _error(400, "bad_request", str(exc))
+        return exc.response()
     alarm_id = request.match_info["alarm_id"]
     try:
         events = await bridge.acknowledge(alarm_id, f"{who} ({request.remote or 'unknown'})")
     except UnknownAlarm:
         return _error(404, "unknown_alarm", f"no open alarm '{alarm_id}'")
+    except StorageFailing as exc:
+        return _error(503, "storage_failing", str(exc), reason=RefusalReason.STORAGE_FAILING)
     return _json({"acknowledged": alarm_id, "events": [e.as_dict() for e in events]})
 
 
 _MAX_LIMIT = 1000
+_DEFAULT_LIMIT = 100
+_SEQ_MAX = 2**63 - 1  # SQLite's largest INTEGER
+# At most 19 digits (2^63-1 has 19), so int() never sees thousands of digits.
+_DECIMAL_INTEGER = re.compile(r"[0-9]{1,19}")
+_DECIMAL_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-def _number(query: Any, name: str) -> float | None:
+def _integer_parameter(query: Any, name: str, low: int, high: int) -> int | None:
+    """The query parameter ``name``: decimal digits making an integer from low to high."""
     text = query.get(name)
     if text is None:
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise _BadRequest(f"'{name}' must be a number") from None
+    if _DECIMAL_INTEGER.fullmatch(text) is None or not low <= int(text) <= high:
+        raise _BadRequest(
+            f"'{name}' must be an integer from {low} to {high}, not '{_shown(text)}'",
+            parameter=name,
+            value=_shown(text),
+        )
+    return int(text)
+
+
+def _time_parameter(query: Any, name: str) -> float | None:
+    """The query parameter ``name``: a finite number of seconds since the epoch."""
+    text = query.get(name)
+    if text is None:
+        return None
+    # float() alone would also take "nan", "1_000" and " 5 "; 1e400 comes out infinite.
+    value = float(text) if _DECIMAL_NUMBER.fullmatch(text) else math.nan
     if not math.isfinite(value):
-        raise _BadRequest(f"'{name}' must be a finite number")
+        raise _BadRequest(
+            f"'{name}' must be a finite number (seconds since the epoch), not '{_shown(text)}'",
+            parameter=name,
+            value=_shown(text),
+        )
     return value
 
 
@@ -215,14 +429,17 @@ def _filters(request: web.Request) -> dict[str, Any]:
             try:
                 types.append(EventType(name))
             except ValueError:
-                raise _BadRequest(f"unknown event type '{name}'") from None
-    after = _number(query, "after")
+                raise _BadRequest(
+                    f"'type' must be an event type (as in an event's 'type'), not '{_shown(name)}'",
+                    parameter="type",
+                    value=_shown(name),
+                ) from None
     return {
         "device_id": query.get("device_id"),
         "types": types,
-        "since": _number(query, "since"),
-        "until": _number(query, "until"),
-        "after_seq": int(after) if after is not None else None,
+        "since": _time_parameter(query, "since"),
+        "until": _time_parameter(query, "until"),
+        "after_seq": _integer_parameter(query, "after", 0, _SEQ_MAX),
     }
 
 
@@ -230,12 +447,10 @@ async def _events(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
     try:
         filters = _filters(request)
-        limit = _number(request.query, "limit")
-        if limit is not None and not 1 <= limit <= _MAX_LIMIT:
-            raise _BadRequest(f"'limit' must be between 1 and {_MAX_LIMIT}")
+        limit = _integer_parameter(request.query, "limit", 1, _MAX_LIMIT)
     except _BadRequest as exc:
-        return _error(400, "bad_request", str(exc))
-    events = await bridge.store.query(**filters, limit=int(limit or 100))
+        return exc.response()
+    events = await bridge.store.query(**filters, limit=_DEFAULT_LIMIT if limit is None else limit)
     return _json(
         {
             "events": [e.as_dict() for e in events],
@@ -249,7 +464,7 @@ async def _events_csv(request: web.Request) -> web.StreamResponse:
     try:
         filters = _filters(request)
     except _BadRequest as exc:
-        return _error(400, "bad_request", str(exc))
+        return exc.response()
     out = io.StringIO(newline="")
     await bridge.store.export_csv(out, **filters)
     return web.Response(
@@ -324,11 +539,30 @@ async def close_clients(app: web.Application) -> None:
         await client.socket.close(code=1001, message=b"bridge stopping")
 
 
+async def _guarded_logs(app: web.Application) -> AsyncIterator[None]:
+    """While the app serves: the token kept out of aiohttp's log, and no 401 uncounted."""
+    bridge = app[_BRIDGE]
+    # aiohttp quotes a malformed request, headers and all, in its log. The token is read
+    # at each record, so it is redacted whatever the bridge loads.
+    forget_token = guard_aiohttp_logs(lambda: bridge.token)
+    try:
+        yield
+    finally:
+        held_back = app[_REFUSALS].held_back()
+        if held_back:
+            _LOGGER.warning("refused API requests without a valid token: %s", held_back)
+        for line in AIOHTTP_LOG_GUARD.held_back():
+            _LOGGER.warning("%s", line)
+        forget_token()
+
+
 def create_app(bridge: Bridge) -> web.Application:
     """The aiohttp application of API v1."""
     app = web.Application(middlewares=[_errors, _auth], client_max_size=64 * 1024)
     app[_BRIDGE] = bridge
     app[_HUB] = Hub()
+    app[_REFUSALS] = RateLimitedReport()
+    app.cleanup_ctx.append(_guarded_logs)
     app.router.add_get("/api/v1/health", _health)
     app.router.add_get("/api/v1/openapi.json", _openapi)
     app.router.add_get("/api/v1/info", _info)

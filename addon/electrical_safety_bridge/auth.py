@@ -15,6 +15,7 @@ from pathlib import Path
 
 TOKEN_FILE = "api_token"
 BRIDGE_ID_FILE = "bridge_id"
+REDACTED = "**REDACTED**"
 
 
 def _create_private(path: Path, text: str) -> None:
@@ -74,8 +75,8 @@ def bearer(header: str | None) -> str | None:
 
 
 def redact(text: str, *secrets_to_hide: str) -> str:
-    """The text with every secret replaced by ``**REDACTED**``."""
+    """The text with every secret replaced by :data:`REDACTED`."""
     for secret in secrets_to_hide:
         if secret:
-            text = text.replace(secret, "**REDACTED**")
+            text = text.replace(secret, REDACTED)
     return text

@@ -11,6 +11,11 @@ _ERROR = {
         "error": {"type": "string"},
         "message": {"type": "string"},
         "reason": {"type": "string"},
+        "parameter": {
+            "type": "string",
+            "description": "the query parameter, body key (a.b[0]) or header that was wrong",
+        },
+        "value": {"type": "string", "description": "the value refused, shortened if long"},
     },
 }
 
@@ -20,18 +25,55 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 _ERRORS = {
-    "400": _json({"$ref": "#/components/schemas/Error"}, "bad input"),
+    "400": _json(
+        {"$ref": "#/components/schemas/Error"},
+        "bad input: a value out of range or of the wrong kind (named in 'parameter')",
+    ),
     "401": _json({"$ref": "#/components/schemas/Error"}, "missing or wrong token"),
     "404": _json({"$ref": "#/components/schemas/Error"}, "no such device or alarm"),
 }
+# What every JSON body is held to, besides its own schema.
+_BODY_RULES = (
+    "UTF-8 JSON sent as application/json (a charset, if given, must be utf-8); at most"
+    " 64 KiB; arrays and objects nested at most 32 deep; integers from -2^63 to 2^63-1;"
+    " no NaN or Infinity."
+)
+_BODY_ERRORS = {
+    "400": _json(
+        {"$ref": "#/components/schemas/Error"},
+        "bad input: not UTF-8, not a JSON object, nested too deep, a number out of range"
+        " (its key named in 'parameter'), or a field of the wrong kind",
+    ),
+    "413": _json({"$ref": "#/components/schemas/Error"}, "the body is larger than 64 KiB"),
+    "415": _json(
+        {"$ref": "#/components/schemas/Error"},
+        "the body is not application/json, or its charset is not utf-8",
+    ),
+}
+_INT64_MAX = 2**63 - 1
 _DEVICE_ID = {"name": "device_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ALARM_ID = {"name": "alarm_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _EVENT_FILTERS = [
     {"name": "device_id", "in": "query", "schema": {"type": "string"}},
     {"name": "type", "in": "query", "schema": {"type": "string"}},
-    {"name": "since", "in": "query", "schema": {"type": "number"}},
-    {"name": "until", "in": "query", "schema": {"type": "number"}},
-    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {
+        "name": "since",
+        "in": "query",
+        "description": "seconds since the epoch, a finite decimal number (events at or after)",
+        "schema": {"type": "number"},
+    },
+    {
+        "name": "until",
+        "in": "query",
+        "description": "seconds since the epoch, a finite decimal number (events before)",
+        "schema": {"type": "number"},
+    },
+    {
+        "name": "after",
+        "in": "query",
+        "description": "decimal digits: events with a higher seq (the last page's next_after)",
+        "schema": {"type": "integer", "minimum": 0, "maximum": _INT64_MAX},
+    },
 ]
 _OBJECT = {"type": "object"}
 
@@ -84,6 +126,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "A command (reset, mute, self_test, trip, close) or a setpoint write",
                 "requestBody": {
                     "required": True,
+                    "description": _BODY_RULES,
                     "content": {
                         "application/json": {
                             "schema": {
@@ -103,7 +146,7 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "200": _json(_OBJECT, "the outcome: confirmed, unconfirmed or failed"),
-                    "400": _ERRORS["400"],
+                    **_BODY_ERRORS,
                     "401": _ERRORS["401"],
                     "404": _ERRORS["404"],
                     "409": _json(
@@ -126,6 +169,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Acknowledge an alarm, recording who",
                 "requestBody": {
                     "required": False,
+                    "description": _BODY_RULES,
                     "content": {
                         "application/json": {
                             "schema": {
@@ -139,9 +183,13 @@ OPENAPI: dict[str, Any] = {
                 },
                 "responses": {
                     "200": _json(_OBJECT, "acknowledged, and stored"),
-                    "400": _ERRORS["400"],
+                    **_BODY_ERRORS,
                     "401": _ERRORS["401"],
                     "404": _ERRORS["404"],
+                    "503": _json(
+                        {"$ref": "#/components/schemas/Error"},
+                        "the event store cannot write (reason storage_failing)",
+                    ),
                 },
             }
         },

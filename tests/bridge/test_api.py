@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import functools
 import io
 import json
 from collections.abc import AsyncIterator
@@ -65,6 +66,7 @@ async def running_bridge(tmp_path: Path) -> AsyncIterator[Running]:
     models.append(("unverified", 3, unverified))
     sim = SimulatedBus([SimulatedUnit(p, u) for _, u, p in models])
     server = await sim.serve_tcp("127.0.0.1", 0)
+    assert server.port is not None
     settings_ = BusSettings(
         "line",
         TcpLine("127.0.0.1", server.port),
@@ -180,7 +182,7 @@ async def test_info_names_the_bridge_and_its_buses(api: Running) -> None:
 
 async def test_close_during_an_alarm_is_a_409_with_a_reason(api: Running) -> None:
     api.sim.unit(1).set("residual_current", 480)
-    await wait_for(lambda: api.bridge.alarms.open_alarms("arcm"))
+    await wait_for(lambda: bool(api.bridge.alarms.open_alarms("arcm")))
     status, body = await api.post("/devices/arcm/commands", {"command": "close", "who": "tenant"})
     assert status == 409
     assert body["error"] == "refused"
@@ -192,7 +194,7 @@ async def test_close_during_an_alarm_is_a_409_with_a_reason(api: Running) -> Non
 
 async def test_acknowledge_records_who_and_is_stored(api: Running) -> None:
     api.sim.unit(2).set("alarm_status", "alarm")
-    await wait_for(lambda: api.bridge.alarms.open_alarms("asj"))
+    await wait_for(lambda: bool(api.bridge.alarms.open_alarms("asj")))
     status, alarms = await api.get("/alarms")
     (alarm,) = [a for a in alarms["alarms"] if a["device_id"] == "asj"]
     status, body = await api.post(f"/alarms/{alarm['id']}/acknowledge", {"who": "landlord"})
@@ -245,7 +247,9 @@ async def test_setpoint_write_over_the_api_is_read_back(api: Running) -> None:
 
 async def test_garbled_json_body_is_a_400(api: Running) -> None:
     async with api.session.post(
-        api.url + "/devices/arcm/commands", headers=api.auth, data=b"{not json"
+        api.url + "/devices/arcm/commands",
+        headers={**api.auth, "Content-Type": "application/json"},
+        data=b"{not json",
     ) as response:
         assert response.status == 400
         assert (await response.json())["error"] == "bad_request"
@@ -255,13 +259,10 @@ async def test_garbled_json_body_is_a_400(api: Running) -> None:
 
 
 async def test_events_page_filter_and_export(api: Running) -> None:
+    readings = api.bridge.buses["line"].units["asj"].readings
     for state in ("alarm", "normal", "alarm"):
         api.sim.unit(2).set("alarm_status", state)
-        await wait_for(
-            lambda s=state: (
-                api.bridge.buses["line"].units["asj"].readings["alarm_status"].value == s
-            )
-        )
+        await wait_for(functools.partial(lambda s: readings["alarm_status"].value == s, state))
     await wait_for(lambda: api.bridge.last_seq >= 5)
     status, first = await api.get("/events", params={"limit": "2"})
     assert status == 200 and len(first["events"]) == 2

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BridgeError
-from ..sqlite_files import SerialWorker, create_schema, switch_to_wal
+from ..sqlite_files import SerialWorker, create_schema, make_owner_only, switch_to_wal
 from .messages import KIND_TELEMETRY, Message, Priority, gap_message
 
 SCHEMA_VERSION = 1
@@ -128,6 +128,7 @@ class Outbox:
         self.metrics = OutboxMetrics()
         self._clock = clock
         self._lock = threading.Lock()
+        make_owner_only(self.path)
         try:
             conn = sqlite3.connect(self.path, autocommit=True, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -462,11 +463,14 @@ class Outbox:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
+                    conn.execute("COMMIT")
                 except BaseException:
+                    # A COMMIT that fails (a full disk) leaves the transaction open: roll it
+                    # back too, or every later write on this connection would fail.
                     if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                        with contextlib.suppress(sqlite3.Error):
+                            conn.execute("ROLLBACK")
                     raise
-                conn.execute("COMMIT")
             finally:
                 if not durable:
                     conn.execute("PRAGMA synchronous = FULL")
