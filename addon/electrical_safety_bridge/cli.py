@@ -17,7 +17,15 @@ from pathlib import Path
 
 from .bus import Bus, BusSettings, DeviceSpec, line_for
 from .errors import BridgeError, FileProblems, ProfileError, ProfileIncomplete
-from .profile import catalogue, find_profile, load_profile_file
+from .profile import (
+    CatalogueEntry,
+    Profile,
+    catalogue,
+    find_profile,
+    load_profile_file,
+    unreadable_model_note,
+    user_entries,
+)
 from .scan import scan
 from .transport import ModbusTransport
 
@@ -55,36 +63,91 @@ def _print_problems(exc: FileProblems, heading: str) -> int:
     return 1
 
 
-def _profile_check(args: argparse.Namespace) -> int:
-    try:
-        profile = load_profile_file(Path(args.file))
-    except ProfileIncomplete as exc:
-        return _print_problems(
-            exc,
-            f"a template: {len(exc.missing)} fields must be filled in from the "
-            "device manual before it can be used",
+def _report_broken(error: ProfileError, *, model_unknown: bool = False) -> int:
+    """A profile file that cannot be used, every problem on its own line; exit status 1."""
+    if isinstance(error, ProfileIncomplete):
+        heading = (
+            f"a template: {len(error.missing)} fields must be filled in from the "
+            "device manual before it can be used"
         )
-    except ProfileError as exc:
-        return _print_problems(exc, f"{len(exc.problems)} problem(s)")
+    else:
+        heading = f"{len(error.problems)} problem(s)"
+    _print_problems(error, heading)
+    if model_unknown:
+        print(f"  {unreadable_model_note()}", file=sys.stderr)
+    return 1
+
+
+def _report_ok(origin: str, profile: Profile) -> None:
     flags = "verified" if profile.verified else "UNVERIFIED: read-only, never writes"
     print(
-        f"{args.file}: OK: {profile.manufacturer} {profile.model} ({flags}), "
+        f"{origin}: OK: {profile.manufacturer} {profile.model} ({flags}), "
         f"{len(profile.channels)} channels, {len(profile.setpoints)} setpoints, "
         f"commands: {', '.join(sorted(profile.commands)) or 'none'}"
     )
-    return 0
+
+
+def _check_entries(entries: Sequence[CatalogueEntry]) -> int:
+    """Check every file of a profile folder: a broken one is shown, never skipped."""
+    status = 0
+    for entry in entries:
+        if entry.profile is not None:
+            _report_ok(entry.origin, entry.profile)
+        else:
+            assert entry.error is not None
+            status = _report_broken(entry.error, model_unknown=entry.model_unknown)
+    return status
+
+
+def _profile_check(args: argparse.Namespace) -> int:
+    status = 0
+    for name in args.files:
+        path = Path(name)
+        if path.is_dir():
+            entries = user_entries(path)
+            if not entries:
+                print(f"{path}: no profile files (*.yaml, *.yml) in this folder", file=sys.stderr)
+            status = max(status, _check_entries(entries))
+            continue
+        try:
+            _report_ok(name, load_profile_file(path))
+        except ProfileError as exc:
+            status = _report_broken(exc)
+    return status
+
+
+def _list_status(entry: CatalogueEntry) -> str:
+    if entry.profile is not None:
+        return "verified" if entry.profile.verified else "unverified"
+    if isinstance(entry.error, ProfileIncomplete):
+        return f"template: {len(entry.error.missing)} fields to fill"
+    if entry.model_unknown:
+        return "INVALID: blocks every model"
+    return "INVALID"
 
 
 def _profile_list(args: argparse.Namespace) -> int:
     user = Path(args.user_dir) if args.user_dir else None
+    broken = 0
     for entry in catalogue(user):
-        if entry.profile is not None:
-            status = "verified" if entry.profile.verified else "unverified"
-        elif isinstance(entry.error, ProfileIncomplete):
-            status = f"template: {len(entry.error.missing)} fields to fill"
-        else:
-            status = "INVALID: see `profile check`"
-        print(f"{entry.model:<24} {entry.group:<10} {status:<32} {entry.origin}")
+        print(f"{entry.model:<24} {entry.group:<10} {_list_status(entry):<32} {entry.origin}")
+        if entry.group != "user" or entry.error is None:
+            continue  # a built-in template is listed, not a problem of this folder
+        # A user's file that cannot be used says why, here: the bridge refuses to start
+        # a device of its model rather than fall back to the built-in map.
+        broken += 1
+        for problem in entry.error.problems:
+            print(f"    {problem}")
+        if entry.model_unknown:
+            print(f"    {unreadable_model_note()}")
+    if broken:
+        print(
+            f"{broken} user profile file(s) cannot be used: the bridge refuses to start a"
+            " device of the model they are for (of any model, where that cannot be read)"
+            " until they are fixed or removed",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -186,8 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     profile = commands.add_parser("profile", help="check and list device profiles")
     profile_commands = profile.add_subparsers(dest="profile_command", required=True)
-    check = profile_commands.add_parser("check", help="validate a profile file")
-    check.add_argument("file")
+    check = profile_commands.add_parser(
+        "check", help="validate profile files, or every profile file of a folder"
+    )
+    check.add_argument("files", nargs="+", metavar="FILE_OR_FOLDER")
     listing = profile_commands.add_parser("list", help="list built-in and user profiles")
     listing.add_argument("--user-dir", help="folder of user profiles (override built-ins)")
 

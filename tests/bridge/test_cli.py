@@ -83,6 +83,109 @@ def test_profile_list_shows_builtin_and_user_profiles(tmp_path: Path) -> None:
     assert "unverified" in lines["ASJ"]
 
 
+def write_config(tmp_path: Path, profiles: Path, *models: str) -> Path:
+    devices = "".join(
+        f"      - {{id: d{n}, unit: {n}, profile: {m}}}\n" for n, m in enumerate(models, 1)
+    )
+    path = tmp_path / "bridge.yaml"
+    path.write_text(
+        f"data_dir: {tmp_path / 'data'}\nprofile_dir: {profiles}\napi: {{port: 0}}\n"
+        f"buses:\n  - id: b\n    tcp: 127.0.0.1:9\n    devices:\n{devices}",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "(top level): must be a mapping of profile keys, but the file is empty"),
+        (b"\x00\x01\x02\xff", "cannot read: not UTF-8 text"),
+        (b"model: ASJ\nchannels: [\n", "not valid YAML"),
+    ],
+    ids=["empty", "binary", "syntax error"],
+)
+def test_run_with_a_broken_user_override_exits_1_naming_the_file(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    broken = profiles / "mine.yaml"
+    broken.write_bytes(content)
+    config = write_config(tmp_path, profiles, "ASJ")
+    result = bridge("run", "--config", str(config))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{config}: ")
+    assert any(
+        line.strip().startswith(f"buses[0].devices[0].profile: {broken}: ") and reason in line
+        for line in lines
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+    assert "serving" not in result.stdout
+    assert not (tmp_path / "data").exists(), "a refused start must not create the data folder"
+
+
+def test_profile_list_shows_broken_user_files_with_their_error(tmp_path: Path) -> None:
+    user = tmp_path / "profiles"
+    user.mkdir()
+    (user / "blob.yaml").write_bytes(b"\x89PNG\r\n")
+    override = (BUILTIN / "acrel_asj.yaml").read_text(encoding="utf-8")
+    (user / "asj.yaml").write_text(override.replace("kind: residual_current\n", "kind: x\n", 1))
+    result = bridge("profile", "list", "--user-dir", str(user))
+    assert result.returncode == 1
+    out = result.stdout.splitlines()
+    blob = next(i for i, line in enumerate(out) if line.endswith(str(user / "blob.yaml")))
+    assert "INVALID: blocks every model" in out[blob]
+    assert out[blob + 1].strip().startswith("cannot read: not UTF-8 text")
+    assert out[blob + 2].strip().startswith("model: cannot be read from this file")
+    asj = next(i for i, line in enumerate(out) if line.endswith(str(user / "asj.yaml")))
+    assert out[asj].split()[:3] == ["ASJ", "user", "INVALID"]
+    assert out[asj + 1].strip().startswith("channels[0].kind: value must be one of")
+    assert "2 user profile file(s) cannot be used" in result.stderr
+
+
+def test_profile_check_of_a_folder_shows_every_file(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text((BUILTIN / "acrel_asj.yaml").read_text(encoding="utf-8"))
+    (tmp_path / "list.yml").write_text("- model: ASJ\n")
+    result = bridge("profile", "check", str(tmp_path))
+    assert result.returncode == 1
+    assert f"{tmp_path / 'good.yaml'}: OK: Acrel ASJ" in result.stdout
+    assert f"{tmp_path / 'list.yml'}: 1 problem(s):" in result.stderr
+    assert "must be a mapping of profile keys, but found a list" in result.stderr
+    assert "model: cannot be read from this file" in result.stderr
+
+
+def test_profile_check_of_a_binary_file_names_it(tmp_path: Path) -> None:
+    blob = tmp_path / "blob.yaml"
+    blob.write_bytes(b"\xff\xd8\xff\xe0")
+    result = bridge("profile", "check", str(blob))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"{blob}: 1 problem(s):",
+        "  cannot read: not UTF-8 text (invalid start byte at byte 0)",
+    ]
+
+
+def test_read_with_a_broken_user_override_refuses_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "asj.yaml").write_text("model: ASJ\nmodel: ASJ\n")
+    result = bridge(
+        "read",
+        "--tcp",
+        "127.0.0.1:9",
+        "--unit",
+        "1",
+        "--profile",
+        "ASJ",
+        "--user-dir",
+        str(tmp_path),
+    )
+    assert result.returncode == 1
+    assert f"{tmp_path / 'asj.yaml'}: " in result.stderr
+    assert "model: duplicate key on line 2 (first given on line 1)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_usage_error_exits_2() -> None:
     result = bridge("read", "--unit", "1", "--profile", "ASJ")
     assert result.returncode == 2

@@ -229,6 +229,16 @@ def test_template_profile_is_refused_as_incomplete() -> None:
     assert problem.startswith("buses[0].devices[0].profile:")
 
 
+def test_template_profile_names_its_file_and_every_field_on_one_line() -> None:
+    problem = only_problem(config(tcp_bus("b", device("d", 1, "ASCP200 (template)"))))
+    template = ROOT / "addon/electrical_safety_bridge/profiles/templates/acrel_ascp_template.yaml"
+    assert problem.startswith(
+        f"buses[0].devices[0].profile: {template}: a template, to fill in from the device"
+        " manual: channels[0] (breaker).address, channels[0] (breaker).bit, "
+    )
+    assert problem.endswith("commands.close.address, commands.close.value")
+
+
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
@@ -354,11 +364,21 @@ def test_yaml_tab_indentation_error_gives_its_line(tmp_path: Path) -> None:
     assert "not valid YAML" in problem
 
 
-@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just words\n"])
-def test_top_level_must_be_a_mapping(tmp_path: Path, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("", "the file is empty"),
+        ("# nothing yet\n", "the file is empty"),
+        ("- a\n- b\n", "found a list"),
+        ("just words\n", "found 'just words'"),
+    ],
+)
+def test_top_level_must_be_a_mapping(tmp_path: Path, text: str, found: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
-    assert caught.value.problems == ["(top level): must be a mapping"]
+    assert caught.value.problems == [
+        f"(top level): must be a mapping of configuration keys, but {found}"
+    ]
 
 
 def test_missing_file_cannot_be_read(tmp_path: Path) -> None:
@@ -386,6 +406,170 @@ def test_undecodable_file_is_a_config_error(tmp_path: Path) -> None:
     assert caught.value.source == str(path)
     (problem,) = caught.value.problems
     assert problem.startswith("cannot read: not UTF-8")
+
+
+# --------------------------------------------------------------------------- duplicate keys
+
+
+def test_a_top_level_key_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    text = VALID_YAML.replace("data_dir: /var/lib/bridge\n", "", 1)
+    path = write(tmp_path, f"data_dir: /var/lib/bridge\n{text}data_dir: /tmp/elsewhere\n")
+    last = len(path.read_text(encoding="utf-8").splitlines())
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.source == str(path)
+    assert caught.value.problems == [
+        f"data_dir: duplicate key on line {last} (first given on line 1)"
+    ]
+
+
+def test_a_nested_key_given_twice_is_refused_with_its_path(tmp_path: Path) -> None:
+    text = VALID_YAML.replace(
+        "    offline_after: 30\n", "    offline_after: 30\n    offline_after: 90\n"
+    )
+    line = text.splitlines().index("    offline_after: 90") + 1
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert caught.value.problems == [
+        f"buses[0].offline_after: duplicate key on line {line} (first given on line {line - 1})"
+    ]
+
+
+def test_a_key_given_twice_on_one_line_names_both_columns(tmp_path: Path) -> None:
+    text = VALID_YAML.replace("{id: aim-2, unit: 2,", "{id: aim-2, unit: 2, unit: 3,")
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "unit: 3" in t)
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    (problem,) = caught.value.problems
+    assert problem.startswith(f"buses[0].devices[1].unit: duplicate key on line {line}, column ")
+    assert "(first given in column " in problem
+
+
+def test_duplicate_keys_are_reported_with_every_other_problem(tmp_path: Path) -> None:
+    text = VALID_YAML.replace("  port: 9000\n", "  port: 9000\n  port: 70000\n")
+    text = text.replace("    offline_after: 100\n", "    offline_after: 500\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    paths = [p.split(":", 1)[0] for p in caught.value.problems]
+    # The last of two values is the one validated, as PyYAML would have kept it.
+    assert paths == ["api.port", "api.port", "buses[1].offline_after"], caught.value.problems
+    assert "duplicate key on line 5" in caught.value.problems[0]
+
+
+def test_anchors_and_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    text = VALID_YAML.replace(
+        "poll: {alarm: 0.5, telemetry: 5, slow: 120}",
+        "poll: &fast {alarm: 0.5, telemetry: 5, slow: 120}",
+    ).replace("poll: {alarm: 0.05}", "poll: {<<: *fast, alarm: 0.05}")
+    rtu = load_config(write(tmp_path, text)).buses[2].settings
+    assert rtu.intervals == PollIntervals(alarm=0.05, telemetry=5.0, slow=120.0)
+
+
+# --------------------------------------------------------------------------- user profiles
+
+ASJ_PROFILE = (
+    ROOT / "addon" / "electrical_safety_bridge" / "profiles" / "builtin" / "acrel_asj.yaml"
+).read_text(encoding="utf-8")
+
+
+def config_with_profiles(tmp_path: Path, *models: str, bus: str = "tcp: 127.0.0.1:502") -> Path:
+    """A configuration whose profile folder is tmp_path/profiles, one device per model."""
+    (tmp_path / "profiles").mkdir(exist_ok=True)
+    devices = "".join(
+        f"      - {{id: d{n}, unit: {n}, profile: {model}}}\n" for n, model in enumerate(models, 1)
+    )
+    return write(
+        tmp_path,
+        f"data_dir: {tmp_path / 'data'}\nprofile_dir: {tmp_path / 'profiles'}\n"
+        f"buses:\n  - id: b\n    {bus}\n    devices:\n{devices}",
+    )
+
+
+def test_a_broken_user_override_stops_the_configuration_naming_file_and_reason(
+    tmp_path: Path,
+) -> None:
+    path = config_with_profiles(tmp_path, "ASJ", "AIM-R100")
+    override = tmp_path / "profiles" / "my_asj.yaml"
+    override.write_text(ASJ_PROFILE.replace("address: 0x0000", "address: 0x10000", 1))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.source == str(path)
+    (problem,) = caught.value.problems
+    assert problem == (
+        f"buses[0].devices[0].profile: {override}: channels[0].address:"
+        " must be between 0 and 0xFFFF (got 65536)"
+    )
+
+
+def test_a_broken_file_of_unknown_model_stops_every_device(tmp_path: Path) -> None:
+    path = config_with_profiles(tmp_path, "ASJ", "AIM-R100", "asj")
+    empty = tmp_path / "profiles" / "new.yaml"
+    empty.write_text("")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.problems == [
+        f"buses[0].devices[0].profile: {empty}: (top level): must be a mapping of profile keys,"
+        " but the file is empty",
+        f"buses[0].devices[0].profile: {empty}: model: cannot be read from this file, so it may"
+        " be meant for any model ('ASJ' too) and no device gets a profile until it is fixed or"
+        " removed",
+        f"buses[0].devices[1].profile: {empty}: (top level): must be a mapping of profile keys,"
+        " but the file is empty",
+        f"buses[0].devices[1].profile: {empty}: model: cannot be read from this file, so it may"
+        " be meant for any model ('AIM-R100' too) and no device gets a profile until it is fixed"
+        " or removed",
+        f"buses[0].devices[2].profile: {empty}: (top level): must be a mapping of profile keys,"
+        " but the file is empty",
+        f"buses[0].devices[2].profile: {empty}: model: cannot be read from this file, so it may"
+        " be meant for any model ('asj' too) and no device gets a profile until it is fixed or"
+        " removed",
+    ]
+
+
+def test_a_profile_problem_shared_by_devices_is_told_once(tmp_path: Path) -> None:
+    path = config_with_profiles(tmp_path, "ASJ", "ASJ", "ASJ")
+    (tmp_path / "profiles" / "asj.yaml").write_text("model: ASJ\nchannels: [\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    first, *others = caught.value.problems
+    assert first.startswith(f"buses[0].devices[0].profile: {tmp_path / 'profiles' / 'asj.yaml'}:")
+    assert "not valid YAML" in first
+    assert others == [
+        f"buses[0].devices[{n}].profile: 'ASJ' cannot be used either"
+        " (see buses[0].devices[0].profile)"
+        for n in (1, 2)
+    ]
+
+
+def test_profile_problems_are_reported_with_the_configurations_own(tmp_path: Path) -> None:
+    path = config_with_profiles(tmp_path, "ASJ", bus="tcp: nowhere")
+    (tmp_path / "profiles" / "asj.yaml").write_bytes(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problems = caught.value.problems
+    assert problems[0].startswith("buses[0].tcp: must be HOST:PORT")
+    assert problems[1] == (
+        f"buses[0].devices[0].profile: {tmp_path / 'profiles' / 'asj.yaml'}:"
+        " cannot read: not UTF-8 text (invalid start byte at byte 0)"
+    )
+    assert len(problems) == 3  # and the note that its model cannot be read
+
+
+def test_a_valid_override_is_used(tmp_path: Path) -> None:
+    path = config_with_profiles(tmp_path, "ASJ", "AIM-R100")
+    override = tmp_path / "profiles" / "asj.yaml"
+    override.write_text(ASJ_PROFILE.replace("verified: true", "verified: false"))
+    asj, aim = load_config(path).buses[0].devices
+    assert (asj.profile.origin, asj.profile.verified) == (str(override), False)
+    assert aim.profile.verified
+
+
+def test_a_missing_profile_folder_is_said_out_loud(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = config(tcp_bus(), profile_dir=str(tmp_path / "typo"))
+    assert parse_config(data, "bridge.yaml").buses[0].devices[0].profile.model == "ASJ"
+    assert f"profile_dir {tmp_path / 'typo'} does not exist" in caplog.text
 
 
 # --------------------------------------------------------------------------- CLI

@@ -12,6 +12,7 @@ import yaml
 
 from electrical_safety_bridge.errors import ProfileError, ProfileIncomplete
 from electrical_safety_bridge.profile import (
+    BrokenUserProfile,
     Channel,
     ChannelKind,
     CommandName,
@@ -26,6 +27,7 @@ from electrical_safety_bridge.profile import (
     load_profile_file,
     load_profile_text,
     parse_profile,
+    resolve_profile,
 )
 
 PROFILES = Path(__file__).parents[2] / "addon" / "electrical_safety_bridge" / "profiles"
@@ -756,8 +758,9 @@ def test_duplicate_yaml_key_is_refused_with_both_lines(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         load_profile_file(path)
     (problem,) = caught.value.problems
-    assert problem.startswith(f"line {first + 1}, column ")
-    assert f"duplicate key 'address' (first given on line {first})" in problem
+    assert problem == (
+        f"channels[0].address: duplicate key on line {first + 1} (first given on line {first})"
+    )
 
 
 def test_yaml_anchors_and_merge_keys_still_work() -> None:
@@ -922,3 +925,234 @@ def test_find_profile_raises_the_template_error_for_a_template() -> None:
     with pytest.raises(ProfileIncomplete) as caught:
         find_profile("arcm300 (TEMPLATE)")
     assert "channels[0] (residual_current).address" in caught.value.missing
+
+
+# --------------------------------------------------------------------------- broken user overrides
+#
+# A broken file in the user folder must never be skipped in silence with the built-in map
+# running in its place: the user would believe their own map is in use.
+
+ASJ_TEXT = (PROFILES / "builtin" / "acrel_asj.yaml").read_text(encoding="utf-8")
+
+
+def asj_with(old: str, new: str) -> str:
+    """The shipped ASJ map with one change, as a user's edited copy would be."""
+    assert old in ASJ_TEXT
+    return ASJ_TEXT.replace(old, new, 1)
+
+
+#: (file content, a reason the error must give, whether the model can still be told)
+BROKEN_OVERRIDES: dict[str, tuple[str | bytes, str, bool]] = {
+    "empty": ("", "(top level): must be a mapping of profile keys, but the file is empty", False),
+    "only comments": ("# my ASJ map, to do\n", "the file is empty", False),
+    "syntax error": (
+        asj_with("    type: u16\n", "    type: [u16\n"),
+        "not valid YAML",
+        True,
+    ),
+    "duplicate key": (
+        asj_with("    address: 0x0000\n", "    address: 0x0000\n    address: 0x0010\n"),
+        "channels[0].address: duplicate key on line ",
+        True,
+    ),
+    "missing model": (
+        asj_with("model: ASJ\n", ""),
+        "model: required key not provided",
+        False,
+    ),
+    "a list": ("- model: ASJ\n", "must be a mapping of profile keys, but found a list", False),
+    "a scalar": (
+        "my asj map\n",
+        "must be a mapping of profile keys, but found 'my asj map'",
+        False,
+    ),
+    "binary": (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "cannot read: not UTF-8 text", False),
+    "control characters": (
+        b"\x00\x00\x00\x01\nmodel: ASJ\n",
+        "line 1, column 1: not valid YAML: character #x0000 is not allowed",
+        True,
+    ),
+    "schema error": (
+        asj_with("    kind: residual_current\n", "    kind: leakage\n"),
+        "channels[0].kind: value must be one of",
+        True,
+    ),
+    "unreadable model": (
+        asj_with("model: ASJ\n", "model: [ASJ\n"),
+        "not valid YAML",
+        False,
+    ),
+}
+
+
+def write_override(folder: Path, content: str | bytes, name: str = "my_override.yaml") -> Path:
+    path = folder / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "reason", "model_known"), BROKEN_OVERRIDES.values(), ids=list(BROKEN_OVERRIDES)
+)
+def test_broken_user_override_raises_naming_the_file_and_the_reason(
+    tmp_path: Path, content: str | bytes, reason: str, model_known: bool
+) -> None:
+    # The file name says nothing about the model: the loader must not rely on it.
+    path = write_override(tmp_path, content)
+    with pytest.raises(ProfileError) as caught:
+        find_profile("ASJ", user_folder=tmp_path)
+    error = caught.value
+    assert error.source == str(path)
+    assert str(error).startswith(f"{path}: ")
+    assert any(reason in problem for problem in error.problems), error.problems
+    if not model_known:
+        assert isinstance(error, BrokenUserProfile)
+        assert error.problems[-1].startswith("model: cannot be read from this file")
+        assert "may be meant for any model ('ASJ' too)" in error.problems[-1]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason", "model_known"), BROKEN_OVERRIDES.values(), ids=list(BROKEN_OVERRIDES)
+)
+def test_a_broken_file_of_unknown_model_blocks_every_model_and_one_of_known_model_only_its_own(
+    tmp_path: Path, content: str | bytes, reason: str, model_known: bool
+) -> None:
+    path = write_override(tmp_path, content)
+    if model_known:
+        # It says it is the ASJ map: another model is not its business.
+        assert find_profile("AIM-R100", user_folder=tmp_path).origin.endswith("acrel_aim_r100.yaml")
+        return
+    for model in ("AIM-R100", "SIM-ARCM", "NO-SUCH-MODEL"):
+        with pytest.raises(BrokenUserProfile) as caught:
+            find_profile(model, user_folder=tmp_path)
+        assert caught.value.source == str(path)
+        assert f"('{model}' too)" in str(caught.value)
+
+
+def test_the_model_of_a_file_with_a_syntax_error_is_read_from_its_model_line(
+    tmp_path: Path,
+) -> None:
+    write_override(tmp_path, "manufacturer: Me\nmodel: 'ASJ'  # my copy\nchannels: [\n")
+    (entry,) = [e for e in catalogue(tmp_path) if e.group == "user"]
+    assert (entry.model, entry.claimed_models) == ("ASJ", ("ASJ",))
+    assert entry.error is not None
+
+
+def test_a_model_given_twice_blocks_both_models(tmp_path: Path) -> None:
+    write_override(tmp_path, asj_with("model: ASJ\n", "model: ASJ\nmodel: AIM-R100\n"))
+    for model in ("ASJ", "AIM-R100"):
+        with pytest.raises(ProfileError, match="model: duplicate key on line 5"):
+            find_profile(model, user_folder=tmp_path)
+    assert find_profile("SIM-ARCM", user_folder=tmp_path).model == "SIM-ARCM"
+
+
+def test_a_model_line_survives_text_that_is_not_utf8(tmp_path: Path) -> None:
+    latin1 = "manufacturer: Acrel\nmodel: ASJ\nnotes: caf\xe9\n".encode("latin-1")
+    path = write_override(tmp_path, latin1)
+    with pytest.raises(ProfileError) as caught:
+        find_profile("asj", user_folder=tmp_path)
+    assert str(caught.value).startswith(f"{path}: cannot read: not UTF-8 text")
+    assert find_profile("AIM-R100", user_folder=tmp_path).model == "AIM-R100"
+
+
+def test_a_user_template_left_incomplete_blocks_its_model(tmp_path: Path) -> None:
+    text = (PROFILES / "templates" / "acrel_ascp_template.yaml").read_text(encoding="utf-8")
+    write_override(tmp_path, text)
+    with pytest.raises(ProfileIncomplete) as caught:
+        find_profile("ASCP200 (template)", user_folder=tmp_path)
+    assert caught.value.source == str(tmp_path / "my_override.yaml")
+
+
+def test_several_broken_files_are_all_named(tmp_path: Path) -> None:
+    schema = write_override(tmp_path, BROKEN_OVERRIDES["schema error"][0], "a_asj.yaml")
+    empty = write_override(tmp_path, "", "b_notes.yaml")
+    with pytest.raises(BrokenUserProfile) as caught:
+        find_profile("ASJ", user_folder=tmp_path)
+    error = caught.value
+    assert error.source == str(tmp_path)
+    assert list(error.by_file) == [str(schema), str(empty)]
+    assert any(p.startswith("a_asj.yaml: channels[0].kind: ") for p in error.problems)
+    assert any(p.startswith("b_notes.yaml: (top level): ") for p in error.problems)
+
+
+def test_two_user_files_for_one_model_use_neither(tmp_path: Path) -> None:
+    first = write_override(tmp_path, ASJ_TEXT, "asj.yaml")
+    second = write_override(
+        tmp_path, ASJ_TEXT.replace("verified: true", "verified: false"), "z.yml"
+    )
+    with pytest.raises(ProfileError) as caught:
+        find_profile("ASJ", user_folder=tmp_path)
+    assert caught.value.source == str(first)
+    (problem,) = caught.value.problems
+    assert problem == (
+        f"model: 'ASJ' is also the model of {second}; keep one file per model in the user folder"
+    )
+
+
+def test_a_file_name_in_capitals_is_still_a_user_profile(tmp_path: Path) -> None:
+    path = write_override(tmp_path, "", "ASJ.YAML")
+    with pytest.raises(BrokenUserProfile, match=re.escape(str(path))):
+        find_profile("ASJ", user_folder=tmp_path)
+
+
+def test_a_profile_folder_that_is_not_a_folder_blocks_every_model(tmp_path: Path) -> None:
+    folder = write_override(tmp_path, ASJ_TEXT, "profiles")
+    with pytest.raises(BrokenUserProfile) as caught:
+        find_profile("AIM-R100", user_folder=folder)
+    assert caught.value.source == str(folder)
+    assert caught.value.problems[0].startswith("cannot read the folder: ")
+
+
+def test_a_profile_given_by_path_is_nobodys_override(tmp_path: Path) -> None:
+    write_override(tmp_path, "")
+    path = PROFILES / "simulated" / "sim_aafd.yaml"
+    assert find_profile(str(path), user_folder=tmp_path).model == "SIM-AAFD"
+
+
+def test_a_valid_override_next_to_unrelated_valid_files_is_used(tmp_path: Path) -> None:
+    write_override(tmp_path, ASJ_TEXT.replace("verified: true", "verified: false"), "asj.yaml")
+    entries = catalogue(tmp_path)
+    assert not resolve_profile("ASJ", entries).verified
+    assert resolve_profile("AIM-R100", entries).verified
+
+
+def test_a_binary_profile_names_its_file(tmp_path: Path) -> None:
+    path = write_override(tmp_path, b"\x00\x01\xfe\xff", "blob.yaml")
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert (
+        str(caught.value) == f"{path}: cannot read: not UTF-8 text (invalid start byte at byte 2)"
+    )
+
+
+def test_every_duplicate_key_is_reported_at_once_with_the_other_problems(tmp_path: Path) -> None:
+    text = asj_with("    address: 0x0000\n", "    address: 0x0000\n    address: 0x0010\n")
+    text = text.replace("manufacturer: Acrel\n", "manufacturer: Acrel\nmanufacturer: Me\n", 1)
+    text = text.replace("kind: residual_current_relay", "kind: toaster", 1)
+    path = write_override(tmp_path, text)
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert [p.split(":", 1)[0] for p in caught.value.problems] == [
+        "manufacturer",
+        "channels[0].address",
+        "kind",
+    ]
+    assert (
+        caught.value.problems[0] == "manufacturer: duplicate key on line 4 (first given on line 3)"
+    )
+
+
+def test_a_schema_error_shows_the_bad_value(tmp_path: Path) -> None:
+    data = minimal()
+    data["channels"][0]["kind"] = "leakage"
+    data["channels"][0]["address"] = "4AH"
+    problems = problems_of(data, tmp_path)
+    assert any(
+        p.startswith("channels[0].kind: ") and p.endswith("(got 'leakage')") for p in problems
+    )
+    assert any(
+        p.startswith("channels[0].address: ") and p.endswith("(got '4AH')") for p in problems
+    )
