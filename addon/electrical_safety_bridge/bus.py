@@ -72,6 +72,7 @@ from .transport import Line, ModbusTransport, SerialLine, TcpLine, Transport
 _LOGGER = logging.getLogger(__name__)
 
 ILLEGAL_DATA_ADDRESS = 0x02
+_READ_WRITE_MULTIPLE = 23
 #: A detector must raise its alarm within 30 s of the test (GB 50166: residual current
 #: and arc-fault detectors; 40 s for temperature, which a self-test does not exercise).
 SELF_TEST_WINDOW_S = 30.0
@@ -222,6 +223,19 @@ class LineLoad:
             "alarm_line_share": ALARM_LINE_SHARE,
             "overloaded": self.overloaded,
         }
+
+
+def _write_target(request: ModbusPDU) -> tuple[int, int]:
+    """First register and count a write request writes to.
+
+    Function 23 (read/write multiple registers) keeps its write in ``write_address`` and
+    ``write_registers``; its ``address`` is the read's. Coil writes count one per coil.
+    """
+    if request.function_code == _READ_WRITE_MULTIPLE:
+        written = getattr(request, "write_registers", None) or [0]
+        return int(getattr(request, "write_address", 0)), max(1, len(written))
+    values = getattr(request, "registers", None) or getattr(request, "bits", None) or [0]
+    return int(getattr(request, "address", 0)), max(1, len(values))
 
 
 def _jsonable(reading: Reading | None) -> Any:
@@ -462,12 +476,13 @@ class Bus:
         async def send() -> ModbusPDU:
             if writes and unit is not None:
                 try:
+                    address, count = _write_target(request)
                     authorise_forwarded_write(
                         unit.spec.profile,
                         unit.spec.id,
                         function,
-                        int(getattr(request, "address", 0)),
-                        max(1, len(getattr(request, "registers", None) or [0])),
+                        address,
+                        count,
                         self.alarms.open_alarms(unit.spec.id),
                     )
                 except CommandRefused as exc:

@@ -6,19 +6,30 @@ this module the service trusts :class:`BridgeConfig`.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
-import yaml
 
 from .bus import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
-from .errors import FileProblems, ProfileError
-from .profile import find_profile
+from .errors import FileProblems, ProfileError, ProfileIncomplete
+from .gateway import DEFAULT_IDLE_TIMEOUT
+from .profile import BrokenUserProfile, Profile, ProfileNotFound, catalogue, resolve_profile
 from .relay.settings import BROKER_SCHEMA, RELAY_SCHEMA, RelayConfig, relay_config
 from .transport import Line, SerialLine, TcpLine
-from .validation import each, error_lines, finite, integer, yaml_problem
+from .validation import (
+    YamlProblems,
+    each,
+    error_lines,
+    finite,
+    integer,
+    load_yaml_file,
+    not_a_mapping,
+)
+
+_LOGGER = logging.getLogger(__name__)
 
 DEFAULT_API_PORT = 8765
 
@@ -35,6 +46,7 @@ class GatewayConfig:
     tcp_port: int | None = None
     rtu_over_tcp_port: int | None = None
     allow_writes: bool = False
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT  # seconds without a request before closing
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +157,10 @@ CONFIG_SCHEMA = vol.Schema(
             # Other masters only read unless the user opts in; even then the profile
             # rules and the close interlock apply to their writes.
             vol.Optional("allow_writes", default=False): bool,
+            # A client that sends nothing for this long is disconnected (gateway.py).
+            vol.Optional("idle_timeout", default=DEFAULT_IDLE_TIMEOUT): vol.All(
+                finite, vol.Range(min=1.0, max=86400.0)
+            ),
         },
         vol.Required("buses"): vol.All(each(_BUS), vol.Length(min=1)),
         # Off-site relay (relay/settings.py). `mqtt` is the add-on's Supervisor broker
@@ -168,13 +184,85 @@ def _line(bus: dict[str, Any]) -> Line:
     return TcpLine(host, port, rtu=rtu, baudrate=bus.get("baudrate"))
 
 
+class _DeviceProfiles:
+    """Resolves the devices' profiles against one reading of the profile folders.
+
+    A profile's problems are reported in full at the first device using that profile name;
+    later ones point back to it, so that sixteen detectors of one model do not print them
+    sixteen times.
+    """
+
+    def __init__(self, profile_dir: Path | None) -> None:
+        if profile_dir is not None and not profile_dir.exists():
+            # Not an error: the add-on always passes its folder, made empty on first start.
+            # Said out loud, so that a mistyped folder is not mistaken for overrides in use.
+            _LOGGER.warning(
+                "profile_dir %s does not exist: only built-in profiles are used", profile_dir
+            )
+        self._entries = catalogue(profile_dir)
+        self._first_failure: dict[str, str] = {}
+
+    def resolve(self, model: str, where: str, problems: list[str]) -> Profile | None:
+        """The profile of ``model`` for the device at ``where``; None after noting a problem."""
+        if model in self._first_failure:
+            problems.append(
+                f"{where}: '{model}' cannot be used either (see {self._first_failure[model]})"
+            )
+            return None
+        try:
+            return resolve_profile(model, self._entries)
+        except ProfileError as exc:
+            self._first_failure[model] = where
+            problems += [f"{where}: {line}" for line in _profile_problems(exc)]
+            return None
+
+
+def _profile_problems(exc: ProfileError) -> list[str]:
+    """One ``<file>: <key path>: <reason>`` line per problem: the user sees what to edit."""
+    if isinstance(exc, ProfileNotFound):
+        return exc.problems  # no file to name: the model itself is unknown
+    if isinstance(exc, BrokenUserProfile):
+        return [f"{file}: {line}" for file, lines in exc.by_file.items() for line in lines]
+    if isinstance(exc, ProfileIncomplete):
+        # A template lists dozens of empty fields: one line, not one each.
+        return [
+            f"{exc.source}: a template, to fill in from the device manual: {', '.join(exc.missing)}"
+        ]
+    return [f"{exc.source}: {line}" for line in exc.problems]
+
+
+def _raw_profile_problems(data: Any) -> list[str]:
+    """The profile problems of a configuration that failed its schema, as far as it can be read.
+
+    A user fixing the schema should not then meet a second round of problems that were
+    there all along, such as a broken user profile.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("buses"), list):
+        return []
+    folder = data.get("profile_dir")
+    profiles = _DeviceProfiles(Path(folder) if isinstance(folder, str) else None)
+    problems: list[str] = []
+    for index, bus in enumerate(data["buses"]):
+        devices = bus.get("devices") if isinstance(bus, dict) else None
+        for number, device in enumerate(devices if isinstance(devices, list) else []):
+            model = device.get("profile") if isinstance(device, dict) else None
+            if isinstance(model, str) and model:
+                profiles.resolve(model, f"buses[{index}].devices[{number}].profile", problems)
+    return problems
+
+
 def parse_config(data: Any, source: str) -> BridgeConfig:
-    """Validate parsed YAML and resolve every device's profile, or raise ConfigError."""
+    """Validate parsed YAML and resolve every device's profile, or raise ConfigError.
+
+    The configuration's own problems and its profiles' problems are reported together.
+    """
     try:
         valid = CONFIG_SCHEMA(data)
     except vol.MultipleInvalid as exc:
-        raise ConfigError(source, error_lines(exc)) from None
+        # The configuration may hold secrets (relay keys, broker password): no values shown.
+        raise ConfigError(source, error_lines(exc) + _raw_profile_problems(data)) from None
     profile_dir = Path(valid["profile_dir"]) if "profile_dir" in valid else None
+    profiles = _DeviceProfiles(profile_dir)
     problems: list[str] = []
     seen: dict[str, str] = {}
     buses: list[BusConfig] = []
@@ -197,10 +285,8 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
                     f"{path}.unit: unit {device['unit']} is already {units[device['unit']]}"
                 )
             units[device["unit"]] = device["id"]
-            try:
-                profile = find_profile(device["profile"], profile_dir)
-            except ProfileError as exc:
-                problems.append(f"{path}.profile: {'; '.join(exc.problems)}")
+            profile = profiles.resolve(device["profile"], f"{path}.profile", problems)
+            if profile is None:
                 continue
             devices.append(DeviceSpec(device["id"], device["unit"], profile, device.get("name")))
         poll = bus["poll"]
@@ -230,6 +316,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
             tcp_port=gateway.get("tcp_port"),
             rtu_over_tcp_port=gateway.get("rtu_over_tcp_port"),
             allow_writes=gateway["allow_writes"],
+            idle_timeout=gateway["idle_timeout"],
         ),
         bridge_id=valid.get("bridge_id"),
         advertise=valid["api"].get("advertise"),
@@ -238,18 +325,28 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
 
 
 def load_config(path: Path) -> BridgeConfig:
-    """Read and validate a configuration file."""
+    """Read and validate a configuration file; a key given twice is refused, like in profiles."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(source, [f"cannot read: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(source, [f"cannot read: not UTF-8 text ({exc.reason})"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, [yaml_problem(exc)]) from None
-    if not isinstance(data, dict):
-        raise ConfigError(source, ["(top level): must be a mapping"])
+        data = load_yaml_file(path)
+    except YamlProblems as exc:
+        if not exc.parsed:
+            raise ConfigError(source, exc.problems) from None
+        # Only keys were duplicated: validate the rest too, so every problem shows at once.
+        raise ConfigError(source, exc.problems + _problems_of(exc.document, source)) from None
+    problem = not_a_mapping(data, "configuration keys")
+    if problem is not None:
+        raise ConfigError(source, [problem])
     return parse_config(data, source)
+
+
+def _problems_of(data: Any, source: str) -> list[str]:
+    """What else is wrong with a configuration, as lines; none when nothing is."""
+    problem = not_a_mapping(data, "configuration keys")
+    if problem is not None:
+        return [problem]
+    try:
+        parse_config(data, source)
+    except ConfigError as exc:
+        return exc.problems
+    return []

@@ -6,10 +6,21 @@ so that the line keeps one master (design.md, "One owner per bus"). Two listener
 * **Modbus TCP** (MBAP framing: transaction id, protocol 0, length, unit id);
 * **RTU over TCP** (raw RTU frames with their CRC, as serial-to-Ethernet converters carry).
 
-Every request is decoded, routed by its unit id to the :class:`~.bus.Bus` that has that
-unit, queued there at command priority by :meth:`Bus.forward` and sent **once**: the
-gateway never retries, a write from another master is that master's to repeat
-(reference/addon_relay.md §2.6 item 8; mbusd and modbus-proxy both retry writes).
+**What passes is an allowlist.** Read-only (the default), the gateway forwards only the
+read functions: read coils (01), discrete inputs (02), holding registers (03), input
+registers (04) and read device identification (43 with MEI type 14). With ``allow_writes``
+the write functions 05, 06, 15, 16, 22 and 23 pass too, on to :meth:`Bus.forward`, which
+applies the verified-profile rule and the close interlock and records each write. Every
+other function (diagnostics 08, whose "force listen only" would silence a detector, the
+event counters 11/12, 17, the file records 20/21, the FIFO 24, other MEI types of 43, any
+unknown code, and writes while writes are off) is answered exception **0x01** (illegal
+function) by the gateway itself and never reaches the line. Each refusal is counted in
+:class:`GatewayStats` and logged at warning level once per client address and function.
+
+Every forwarded request is decoded, routed by its unit id to the :class:`~.bus.Bus` that
+has that unit, queued there by :meth:`Bus.forward` and sent **once**: the gateway never
+retries, a write from another master is that master's to repeat (reference/addon_relay.md
+§2.6 item 8; mbusd and modbus-proxy both retry writes).
 
 What a client gets back:
 
@@ -21,36 +32,61 @@ What a client gets back:
 * exception **0x0A** (gateway path unavailable) when the line is down, the bus's queue is
   full, the unit id is on more than one bus (routing would be a guess), or for unit 0: a
   broadcast would reach every unit on the line, and a broadcast has no answer to wait for;
-* exception **0x01** (illegal function) for a function pymodbus cannot decode, **0x03**
-  (illegal data value) for a known function whose data is malformed or whose count is
-  beyond the Modbus limits (Modbus application protocol v1.1b3, §7 and §6.1-6.4); such
-  requests never reach the line.
+* exception **0x01** (illegal function) for a function outside the allowlist and for a
+  write :meth:`Bus.forward` refuses (unverified profile, close interlock), and **0x03**
+  (illegal data value) for an allowed function whose data is malformed, beyond the Modbus
+  limits (Modbus application protocol v1.1b3, §6 and §7), or not exactly what pymodbus
+  would put on the line (a request must encode back to the client's own bytes, so that
+  the device gets what the client sent); such requests never reach the line;
+* exception **0x04** (server device failure) when pymodbus cannot carry a request or its
+  answer; the line itself stays open.
 
-Each connection is answered strictly in order, one request on the line at a time, so
-responses never cross between clients; concurrent clients are serialized by the bus queue.
-A connection reads ahead at most ``max_pipelined`` requests, then stops reading (TCP flow
-control does the rest). When a client goes away, its request waiting in the bus queue is
-cancelled and never sent, and what it had read ahead is dropped.
+Each connection is answered strictly in order, one request of it on the line at a time, so
+responses never cross between clients; the bus takes the requests of its clients in turn.
 
-Framing and CRC are pymodbus's (``FramerSocket`` / ``FramerRTU`` with a server-side
-``DecodePDU``). The gateway calls the framer's ``decode`` and the decoder itself rather than
-``handleFrame``, which composes the same two steps, because it needs the frame's length
-and transaction id even when the PDU inside cannot be decoded, to answer that request
-and skip exactly it. pymodbus's RTU framer reports a whole buffer as used once it finds a
-frame; the gateway locates the frame it returned in the buffer, so a second request that
-arrived in the same TCP segment is kept and answered too. Garbage is discarded by the
-framers; a Modbus TCP stream that cannot be framed (wrong protocol id, impossible length)
-cannot be resynchronised and its connection is closed.
+**Connections are bounded** (mbusd's lessons, reference/addon_relay.md §2.2 and §2.6):
+
+* at most ``max_clients`` connections (default 16) over both listeners together. When
+  they are all open, a new connection closes the one idle longest, provided it has been
+  idle at least ``eviction_grace`` seconds (default 5 s); otherwise the new connection is
+  refused (closed at once). So idle connections cannot lock other masters out;
+* a connection idle for ``idle_timeout`` seconds (default 300 s; None: never) is closed.
+  Idle means no complete request received and none being answered: a trickle of partial
+  frames does not keep a connection open, a slow answer from the bus does not close it.
+  A client that takes no answer for that long (its socket does not drain) is closed too,
+  since a connection with an answer pending is never idle, and never evicted;
+* a connection reads ahead at most ``max_pipelined`` requests (default 8), then stops
+  reading (TCP flow control does the rest);
+* a Modbus TCP stream that cannot be framed (protocol id not 0, a length field outside
+  2..254) cannot be resynchronised: the requests read before it are answered, then the
+  connection is closed.
+
+When a client goes away, its request waiting in the bus queue is cancelled and never sent,
+and what it had read ahead is dropped.
+
+Framing: the MBAP header is read here (7 bytes); RTU frames are sized by pymodbus for the
+functions the gateway forwards and by their CRC (the shortest prefix with a valid one) for
+the others, whose sizes pymodbus does not know (FC 43/13, unknown codes) or may get wrong
+(FC 08 echoes any amount of data). Garbage before a frame of a forwarded function is
+skipped; a frame of another function is recognised only at the start of the unread data
+(where the client's data starts, or right after the previous frame), so one that follows
+garbage goes unanswered, like the garbage: searching every offset for a valid CRC would
+cost a CRC search per byte of garbage. PDUs are decoded by pymodbus's server-side
+``DecodePDU``; the gateway calls it itself, rather than a framer's ``handleFrame``,
+because it needs the frame's length and transaction id even when the PDU inside cannot be
+decoded, to answer that request and skip exactly it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import functools
 import logging
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
@@ -58,15 +94,33 @@ from typing import Any, Final, Self
 from pymodbus.constants import ExcCodes
 from pymodbus.framer import FramerBase, FramerRTU, FramerSocket, FramerType
 from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
+from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
+from pymodbus.pdu.register_message import ReadWriteMultipleRegistersRequest
 
 from .bus import Bus
 from .commands import WRITE_FUNCTIONS
 from .errors import BusBusy, BusError, CommandRefused, DeviceTimeout
+from .events import BridgeEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_MAX_CLIENTS: Final = 16
 DEFAULT_MAX_PIPELINED: Final = 8
+#: Seconds without a request before a connection is closed. Longer than mbusd's 60 s, which
+#: breaks masters that poll less often (reference/addon_relay.md §2.6 item 14); idle
+#: connections cannot lock others out anyway, because a new client replaces the idlest.
+DEFAULT_IDLE_TIMEOUT: Final = 300.0
+#: When every slot is taken, a connection idle at least this long gives way to a new one.
+DEFAULT_EVICTION_GRACE: Final = 5.0
+
+#: Functions that only read: coils (01), discrete inputs (02), holding registers (03) and
+#: input registers (04). Forwarded in every mode.
+READ_FUNCTIONS: Final = frozenset({1, 2, 3, 4})
+#: Function 43 (encapsulated interface transport) carries several MEI types; only type 14,
+#: read device identification, is a read. The others (13: CANopen) are refused.
+ENCAPSULATED_INTERFACE: Final = 0x2B
+READ_DEVICE_IDENTIFICATION: Final = 0x0E
+
 #: The longest frame either framing can carry (pymodbus's bound, 264 bytes). A buffer this
 #: long that holds no frame holds garbage.
 MAX_ADU_BYTES: Final = FramerBase.MAX_SIZE
@@ -75,10 +129,42 @@ BROADCAST_UNIT: Final = 0
 _READ_SIZE: Final = 1024
 #: StreamReader limit: its transport pauses reading at twice this many unread bytes.
 _STREAM_LIMIT: Final = 4096
-#: Largest quantity each read function allows (Modbus application protocol v1.1b3 §6.1-6.4).
-_MAX_READ_COUNT: Final = {1: 2000, 2: 2000, 3: 125, 4: 125}
+#: MBAP: transaction id, protocol id, length (2 bytes each), unit id. The length counts the
+#: unit id and the PDU: at least a function code, at most a 253-byte PDU.
+_MBAP_HEADER_BYTES: Final = 7
+_MBAP_LENGTH_RANGE: Final = range(2, 255)
+#: An RTU frame: unit id, function code, at most 252 data bytes, CRC.
+_RTU_MIN_BYTES: Final = 4
+_RTU_MAX_BYTES: Final = 256
+#: Largest quantity each function allows (Modbus application protocol v1.1b3 §6.1-6.4,
+#: §6.11, §6.12).
+_MAX_COUNT: Final = {1: 2000, 2: 2000, 3: 125, 4: 125, 15: 1968, 16: 123}
+#: Function 23 reads up to 125 registers and writes up to 121 (§6.17).
+_MAX_READ_WRITE_COUNTS: Final = (125, 121)
+#: Read device identification codes: basic, regular, extended, one object (§6.21).
+_READ_DEVICE_ID_CODES: Final = range(1, 5)
+#: Refusals are logged once per (client address, function); beyond this many pairs they
+#: are logged at debug level only, so that a scanner cannot grow the set without bound.
+_MAX_LOGGED_REFUSALS: Final = 1024
 
 _LISTENER_NAMES: Final = {FramerType.SOCKET: "tcp", FramerType.RTU: "rtu-over-tcp"}
+_FUNCTION_NAMES: Final = {
+    5: "write single coil",
+    6: "write single register",
+    7: "read exception status",
+    8: "diagnostics",
+    11: "get comm event counter",
+    12: "get comm event log",
+    15: "write multiple coils",
+    16: "write multiple registers",
+    17: "report server id",
+    20: "read file record",
+    21: "write file record",
+    22: "mask write register",
+    23: "read/write multiple registers",
+    24: "read FIFO queue",
+    43: "encapsulated interface transport",
+}
 
 
 @dataclass(slots=True)
@@ -86,13 +172,19 @@ class GatewayStats:
     """Counters for the health page and tests."""
 
     accepted: int = 0  # connections accepted since start
-    refused: int = 0  # connections refused because max_clients were connected
+    refused: int = 0  # connections refused: max_clients open and none idle long enough
+    evicted: int = 0  # idle connections closed to let a new client in
+    idle_closed: int = 0  # connections closed after idle_timeout
+    framing_errors: int = 0  # Modbus TCP connections closed because they could not be framed
     requests: int = 0  # requests decoded from clients
     answered: int = 0  # responses written back, gateway exceptions included
     forwarded: int = 0  # responses that came from a device
     timeouts: int = 0  # answered 0x0B: the unit was silent, or is on none of several buses
     unavailable: int = 0  # answered 0x0A (line down, queue full, broadcast, ambiguous unit)
-    rejected: int = 0  # answered 0x01 or 0x03 without using the line
+    failed: int = 0  # answered 0x04: pymodbus could not carry the request or its answer
+    rejected: int = 0  # answered 0x01 or 0x03 without using the line (all reasons)
+    functions_refused: int = 0  # of those: a function outside the allowlist (0x01)
+    writes_refused: int = 0  # of those: a write while writes are off (0x01)
     dropped: int = 0  # requests of clients that left before their answer
 
     def as_dict(self) -> dict[str, Any]:
@@ -100,14 +192,27 @@ class GatewayStats:
         return {
             "accepted": self.accepted,
             "refused": self.refused,
+            "evicted": self.evicted,
+            "idle_closed": self.idle_closed,
+            "framing_errors": self.framing_errors,
             "requests": self.requests,
             "answered": self.answered,
             "forwarded": self.forwarded,
             "timeouts": self.timeouts,
             "unavailable": self.unavailable,
+            "failed": self.failed,
             "rejected": self.rejected,
+            "functions_refused": self.functions_refused,
+            "writes_refused": self.writes_refused,
             "dropped": self.dropped,
         }
+
+
+class _Blocked(enum.Enum):
+    """Why the allowlist refuses a request."""
+
+    FUNCTION = "function"  # not a read, nor a write the gateway may forward
+    WRITE = "write"  # a write while writes are off
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +224,12 @@ class _Request:
     function_code: int
     pdu: ModbusPDU | None
     refusal: int | None = None
+    blocked: _Blocked | None = None
+    function_name: str = ""
+
+
+class _FramingError(Exception):
+    """A Modbus TCP stream that cannot be framed; the connection is closed."""
 
 
 def _exception(request: _Request, code: int) -> ExceptionResponse:
@@ -130,11 +241,88 @@ def _exception(request: _Request, code: int) -> ExceptionResponse:
     )
 
 
-def _peer(writer: asyncio.StreamWriter) -> str:
+def _peer(writer: asyncio.StreamWriter) -> tuple[str, str]:
+    """The client's ``host:port`` and its host alone."""
     peer = writer.get_extra_info("peername")
     if isinstance(peer, tuple) and len(peer) >= 2:
-        return f"{peer[0]}:{peer[1]}"
-    return str(peer)
+        return f"{peer[0]}:{peer[1]}", str(peer[0])
+    return str(peer), str(peer)
+
+
+def _function_name(function: int, payload: bytes) -> str:
+    """For logs, in the Modbus specification's decimal numbering: ``function 08
+    (diagnostics)``, ``function 43/13 (encapsulated interface transport)``."""
+    number = f"{function:02d}"
+    if function == ENCAPSULATED_INTERFACE and len(payload) > 1:
+        number += f"/{payload[1]}"
+    name = _FUNCTION_NAMES.get(function, f"{function:#04x}, unknown")
+    return f"function {number} ({name})"
+
+
+def _crc_ok(frame: bytes) -> bool:
+    """Whether an RTU frame ends in the CRC of what precedes it."""
+    crc = int.from_bytes(frame[-2:], "big")
+    return bool(FramerRTU.check_CRC(frame[:-2], crc))
+
+
+def _shortest_crc_frame(data: bytes) -> int:
+    """The length of the shortest RTU frame at the head of ``data``, judged by its CRC
+    alone (0: none). One CRC computed byte by byte, so a whole search costs what checking
+    one 256-byte frame does."""
+    table = FramerRTU.crc16_table
+    crc = 0xFFFF
+    for index in range(min(len(data), _RTU_MAX_BYTES) - 2):
+        crc = ((crc >> 8) & 0xFF) ^ table[(crc ^ data[index]) & 0xFF]
+        # The CRC goes on the wire low byte first; a frame has a unit id and a function.
+        if index >= 1 and data[index + 1] == crc & 0xFF and data[index + 2] == crc >> 8:
+            return index + 3
+    return 0
+
+
+def _mbap_frame(buffer: bytes) -> tuple[int, int, int, bytes]:
+    """Bytes used at the head of ``buffer`` (0: wait for more), unit, transaction id, PDU.
+
+    Raises _FramingError for a header no Modbus TCP client sends.
+    """
+    if len(buffer) < _MBAP_HEADER_BYTES:
+        return 0, 0, 0, b""
+    transaction_id = int.from_bytes(buffer[0:2], "big")
+    protocol = int.from_bytes(buffer[2:4], "big")
+    length = int.from_bytes(buffer[4:6], "big")
+    if protocol != 0:
+        raise _FramingError(f"protocol id {protocol}, not 0")
+    if length not in _MBAP_LENGTH_RANGE:
+        raise _FramingError(f"length field {length}, outside 2..254")
+    used = 6 + length
+    if len(buffer) < used:
+        return 0, 0, 0, b""
+    return used, buffer[6], transaction_id, buffer[_MBAP_HEADER_BYTES:used]
+
+
+def _well_formed(pdu: ModbusPDU, payload: bytes) -> bool:
+    """Whether pymodbus would send exactly the client's PDU, within the Modbus limits."""
+    try:
+        # A request that does not encode back to its own bytes would reach the device
+        # changed: pymodbus decodes a coil value of 0x1234 as "on" and sends 0xFF00, and
+        # re-counts a byte count that disagrees with the quantity.
+        if bytes([pdu.function_code]) + pdu.encode() != payload:
+            return False
+    except Exception:  # pymodbus's encoders raise ValueError, struct.error and its own
+        return False
+    limit = _MAX_COUNT.get(pdu.function_code)
+    if limit is not None and not 1 <= pdu.count <= limit:
+        return False
+    if isinstance(pdu, ReadWriteMultipleRegistersRequest):
+        most_read, most_written = _MAX_READ_WRITE_COUNTS
+        return 1 <= pdu.read_count <= most_read and 1 <= pdu.write_count <= most_written
+    if isinstance(pdu, ReadDeviceInformationRequest):
+        return pdu.read_code in _READ_DEVICE_ID_CODES
+    return True
+
+
+def _finished_true(task: asyncio.Task[bool]) -> bool:
+    """Whether ``task`` is done and returned True (not cancelled, no exception)."""
+    return task.done() and not task.cancelled() and task.exception() is None and task.result()
 
 
 class Gateway:
@@ -144,8 +332,9 @@ class Gateway:
     picks a free port (read the real one from :attr:`tcp_port` / :attr:`rtu_port` after
     :meth:`start`). Bind ``host`` to one address: with a name that resolves to several and
     port 0, each address would get its own port and only the first is reported.
-    ``idle_timeout`` closes a connection that sent nothing for that many seconds (off by
-    default: a master polling every few minutes is normal).
+    ``allow_writes`` lets the write functions through (see the module docstring for the
+    allowlist and the connection bounds: ``max_clients``, ``max_pipelined``,
+    ``idle_timeout``, None for never, and ``eviction_grace``).
     """
 
     def __init__(
@@ -157,8 +346,10 @@ class Gateway:
         *,
         max_clients: int = DEFAULT_MAX_CLIENTS,
         max_pipelined: int = DEFAULT_MAX_PIPELINED,
-        idle_timeout: float | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        eviction_grace: float = DEFAULT_EVICTION_GRACE,
         allow_writes: bool = False,
+        record: Callable[[BridgeEvent], None] | None = None,
     ) -> None:
         if not buses:
             raise ValueError("a gateway needs at least one bus")
@@ -166,12 +357,19 @@ class Gateway:
             raise ValueError("give tcp_port, rtu_port or both")
         if max_clients < 1 or max_pipelined < 1:
             raise ValueError("max_clients and max_pipelined must be at least 1")
+        if idle_timeout is not None and not idle_timeout > 0:
+            raise ValueError("idle_timeout must be positive (or None: never)")
+        if not eviction_grace >= 0:
+            raise ValueError("eviction_grace must not be negative")
         self.buses: tuple[Bus, ...] = tuple(buses)
         self.host = host
         self.max_clients = max_clients
         self.max_pipelined = max_pipelined
         self.idle_timeout = idle_timeout
+        self.eviction_grace = eviction_grace
         self.allow_writes = allow_writes
+        # The event log: each refused (client address, function), once, as a refused command.
+        self._record = record or (lambda event: None)
         self.stats = GatewayStats()
         self._wanted: dict[FramerType, int | None] = {
             FramerType.SOCKET: tcp_port,
@@ -179,8 +377,10 @@ class Gateway:
         }
         self._ports: dict[FramerType, int] = {}
         self._servers: list[asyncio.Server] = []
-        self._connections: set[asyncio.Task[Any]] = set()
+        self._connections: dict[asyncio.Task[Any], _Connection] = {}
+        self._evicted: set[asyncio.Task[Any]] = set()  # cancelled, still closing
         self._problems: set[str] = set()
+        self._logged_refusals: set[tuple[str, str]] = set()
         self._routes: dict[int, tuple[Bus, ...]] = {}
 
     # ------------------------------------------------------------------ public
@@ -222,8 +422,9 @@ class Gateway:
             await self.stop()
             raise
         _LOGGER.info(
-            "Modbus gateway listening on %s",
+            "Modbus gateway listening on %s (%s)",
             ", ".join(f"{_LISTENER_NAMES[k]} {self.host}:{p}" for k, p in self._ports.items()),
+            "reads and writes" if self.allow_writes else "read-only",
         )
 
     async def stop(self) -> None:
@@ -231,7 +432,7 @@ class Gateway:
         servers, self._servers = self._servers, []
         for server in servers:
             server.close()
-        connections = list(self._connections)
+        connections = [*self._connections, *self._evicted]
         for task in connections:
             task.cancel()
         await asyncio.gather(*connections, return_exceptions=True)
@@ -251,6 +452,65 @@ class Gateway:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    # ------------------------------------------------------------------ the allowlist
+
+    def _why_blocked(self, function: int, payload: bytes) -> _Blocked | None:
+        """Why a request may not pass (None: it may). ``payload`` is its PDU."""
+        if function in READ_FUNCTIONS:
+            return None
+        if function == ENCAPSULATED_INTERFACE:
+            # The MEI type decides. A PDU too short to carry one is a malformed request
+            # of this function (0x03), not another function.
+            if len(payload) < 2 or payload[1] == READ_DEVICE_IDENTIFICATION:
+                return None
+            return _Blocked.FUNCTION
+        if function in WRITE_FUNCTIONS:
+            return None if self.allow_writes else _Blocked.WRITE
+        return _Blocked.FUNCTION
+
+    def _refuse(self, request: _Request, host: str) -> ExceptionResponse:
+        """Count and log (once per client address and function) a request not allowed."""
+        self.stats.rejected += 1
+        if request.blocked is _Blocked.WRITE:
+            self.stats.writes_refused += 1
+            why = "writes through the gateway are off (allow_writes)"
+        else:
+            self.stats.functions_refused += 1
+            allowed = "reads (01-04, 43/14)"
+            if self.allow_writes:
+                allowed += " and writes (05, 06, 15, 16, 22, 23)"
+            why = f"the gateway forwards only {allowed}"
+        key = (host, request.function_name)
+        if key in self._logged_refusals or len(self._logged_refusals) >= _MAX_LOGGED_REFUSALS:
+            _LOGGER.debug("Modbus gateway: refused %s from %s", request.function_name, host)
+        else:
+            self._logged_refusals.add(key)
+            self._record(
+                BridgeEvent(
+                    EventType.COMMAND,
+                    time.time(),
+                    data={
+                        "command": f"gateway {request.function_name}",
+                        "outcome": "refused",
+                        "reason": "writes_disabled"
+                        if request.blocked is _Blocked.WRITE
+                        else "function_not_allowed",
+                        "message": f"{why}; answered exception 01, nothing was sent",
+                        "unit": request.unit,
+                        "who": f"modbus gateway client {host}",
+                    },
+                )
+            )
+            _LOGGER.warning(
+                "Modbus gateway: refused %s from %s: %s; answered exception 01 (illegal "
+                "function), nothing was sent. Further ones from %s are logged at debug level",
+                request.function_name,
+                host,
+                why,
+                host,
+            )
+        return _exception(request, ExcCodes.ILLEGAL_FUNCTION)
 
     # ------------------------------------------------------------------ routing
 
@@ -284,8 +544,10 @@ class Gateway:
             return ExcCodes.GATEWAY_PATH_UNAVIABLE
         return buses[0]
 
-    async def _handle(self, request: _Request, peer: str = "unknown") -> ModbusPDU:
+    async def _handle(self, request: _Request, peer: str, host: str) -> ModbusPDU:
         """The answer to one request: the device's, or an exception."""
+        if request.blocked is not None:
+            return self._refuse(request, host)
         if request.refusal is not None or request.pdu is None:
             self.stats.rejected += 1
             return _exception(request, request.refusal or ExcCodes.ILLEGAL_FUNCTION)
@@ -298,11 +560,6 @@ class Gateway:
             return _exception(request, route)
         bus = route
         name = bus.settings.id
-        if request.pdu.function_code in WRITE_FUNCTIONS and not self.allow_writes:
-            # Read-only unless the user opts in: another master's write would bypass the
-            # profile review and the alarm history a person sees in Home Assistant.
-            self.stats.rejected += 1
-            return _exception(request, ExcCodes.ILLEGAL_FUNCTION)
         try:
             response = await bus.forward(request.pdu, who=f"modbus gateway client {peer}")
         except CommandRefused as exc:
@@ -329,8 +586,20 @@ class Gateway:
                 f"down:{name}", "Modbus gateway: bus %s is down (%s); answering 0x0A", name, exc
             )
             return _exception(request, ExcCodes.GATEWAY_PATH_UNAVIABLE)
+        except ValueError as exc:
+            # pymodbus could not carry this request (ModbusTransport.execute): the line is
+            # fine, only this request failed.
+            self.stats.failed += 1
+            self._problem(
+                f"unsendable:{name}:{request.function_name}",
+                "Modbus gateway: %s could not be sent on bus %s (%s); answering 0x04",
+                request.function_name,
+                name,
+                exc,
+            )
+            return _exception(request, ExcCodes.DEVICE_FAILURE)
         except Exception as exc:
-            self.stats.unavailable += 1
+            self.stats.failed += 1
             self._error_once(
                 f"error:{name}", exc, "Modbus gateway: forwarding to bus %s failed", name
             )
@@ -338,6 +607,10 @@ class Gateway:
         for key in (f"busy:{name}", f"down:{name}", f"error:{name}"):
             self._solved(key, "Modbus gateway: bus %s answers again", name)
         self.stats.forwarded += 1
+        if isinstance(response, ReadDeviceInformationResponse):
+            # pymodbus's encoder counts the objects it writes on top of this field, which
+            # holds the device's count once decoded: the client would read it doubled.
+            response.number_of_objects = 0
         response.transaction_id = request.transaction_id
         response.dev_id = request.unit
         return response
@@ -365,20 +638,51 @@ class Gateway:
 
     # ------------------------------------------------------------------ connections
 
+    def _evict_idlest(self, listener: str, peer: str) -> bool:
+        """Close the connection idle longest, if idle at least the grace; whether one was."""
+        now = asyncio.get_running_loop().time()
+        idle_enough = [
+            (idle, task, connection)
+            for task, connection in self._connections.items()
+            if (idle := connection.idle_for(now)) is not None and idle >= self.eviction_grace
+        ]
+        if not idle_enough:
+            return False
+        idle, task, connection = max(idle_enough, key=lambda candidate: candidate[0])
+        # Out of the count now, so that the new client takes its slot; the task's own
+        # clean-up closes the socket.
+        del self._connections[task]
+        task.cancel()
+        self._evicted.add(task)
+        task.add_done_callback(self._evicted.discard)
+        self.stats.evicted += 1
+        self._problem(
+            "evicting",
+            "Modbus gateway: all %d connections (max_clients) are open; closed %s, idle "
+            "for %.0f s, to let a %s client from %s in",
+            self.max_clients,
+            connection.peer,
+            idle,
+            listener,
+            peer,
+        )
+        return True
+
     async def _accept(
         self, kind: FramerType, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        peer = _peer(writer)
+        peer, host = _peer(writer)
         listener = _LISTENER_NAMES[kind]
-        if len(self._connections) >= self.max_clients:
+        if len(self._connections) >= self.max_clients and not self._evict_idlest(listener, peer):
             self.stats.refused += 1
             self._problem(
                 "full",
                 "Modbus gateway: refused a %s client from %s: %d clients are connected, the "
-                "limit (max_clients)",
+                "limit (max_clients), and none has been idle for %g s",
                 listener,
                 peer,
                 len(self._connections),
+                self.eviction_grace,
             )
             writer.close()
             with contextlib.suppress(OSError):
@@ -386,18 +690,18 @@ class Gateway:
             return
         task = asyncio.current_task()
         assert task is not None  # asyncio runs each client callback in its own task
-        self._connections.add(task)
+        connection = _Connection(self, kind, reader, writer, peer, host)
+        self._connections[task] = connection
         self.stats.accepted += 1
         sock = writer.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         _LOGGER.debug("Modbus gateway: %s client %s connected", listener, peer)
-        connection = _Connection(self, kind, reader, writer)
         try:
             await connection.serve()
         finally:
-            self._connections.discard(task)
+            self._connections.pop(task, None)
             self.stats.dropped += connection.received - connection.answered
             writer.close()
             with contextlib.suppress(OSError):
@@ -411,6 +715,7 @@ class Gateway:
             )
             if len(self._connections) < self.max_clients:
                 self._solved("full", "Modbus gateway: accepting clients again")
+                self._solved("evicting", "Modbus gateway: connections below max_clients again")
 
 
 class _Connection:
@@ -422,25 +727,41 @@ class _Connection:
         kind: FramerType,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        peer: str,
+        host: str,
     ) -> None:
         self.gateway = gateway
         self.kind = kind
         self.reader = reader
         self.writer = writer
+        self.peer = peer
+        self.host = host
         self.decoder = DecodePDU(is_server=True)
         self.framer: FramerBase = (
             FramerRTU(self.decoder) if kind is FramerType.RTU else FramerSocket(self.decoder)
         )
         self.received = 0
         self.answered = 0
+        #: Loop time of the last complete request or answer (or of the connection).
+        self.last_active = asyncio.get_running_loop().time()
+
+    def idle_for(self, now: float) -> float | None:
+        """Seconds since the last request or answer; None while a request is unanswered."""
+        if self.received > self.answered:
+            return None
+        return now - self.last_active
 
     async def serve(self) -> None:
         """Read and answer until the client leaves; then drop what it left behind."""
-        requests: asyncio.Queue[_Request] = asyncio.Queue(self.gateway.max_pipelined)
+        requests: asyncio.Queue[_Request | None] = asyncio.Queue(self.gateway.max_pipelined)
         reading = asyncio.create_task(self._read(requests))
         answering = asyncio.create_task(self._answer(requests))
         try:
             await asyncio.wait({reading, answering}, return_when=asyncio.FIRST_COMPLETED)
+            # After a framing error, _read queued an end mark behind the requests it read:
+            # answer those, then the answering task returns (or fails if the client left).
+            if _finished_true(reading):
+                await asyncio.wait({answering})
         finally:
             # Cancelling the answering task cancels its Bus.forward: a request still in the
             # bus queue is never sent.
@@ -458,73 +779,169 @@ class _Connection:
                 )
 
     async def _receive(self) -> bytes:
+        """The client's next bytes; b"" when it left or was idle for idle_timeout."""
         timeout = self.gateway.idle_timeout
-        try:
-            if timeout is None:
-                return await self.reader.read(_READ_SIZE)
-            return await asyncio.wait_for(self.reader.read(_READ_SIZE), timeout)
-        except TimeoutError:
-            _LOGGER.debug("Modbus gateway: closing a connection idle for %g s", timeout)
-            return b""
-        except ConnectionError:
-            return b""
+        loop = asyncio.get_running_loop()
+        while True:
+            wait: float | None = None
+            if timeout is not None:
+                idle = self.idle_for(loop.time())
+                wait = timeout if idle is None else timeout - idle
+                if wait <= 0:
+                    self.gateway.stats.idle_closed += 1
+                    _LOGGER.debug(
+                        "Modbus gateway: closing %s, idle for %g s (idle_timeout)",
+                        self.peer,
+                        timeout,
+                    )
+                    return b""
+            try:
+                return await asyncio.wait_for(self.reader.read(_READ_SIZE), wait)
+            except TimeoutError:
+                continue  # check again: a request may have been answered meanwhile
+            except ConnectionError:
+                return b""
 
-    async def _read(self, requests: asyncio.Queue[_Request]) -> None:
+    async def _read(self, requests: asyncio.Queue[_Request | None]) -> bool:
+        """Frame and queue requests until the client leaves (False: drop what is queued)
+        or its Modbus TCP stream cannot be framed (True: answer what is queued, then close).
+        """
         buffer = b""
         while data := await self._receive():
             buffer += data
             while buffer:
-                used, request = self._frame(buffer)
+                try:
+                    used, request = self._frame(buffer)
+                except _FramingError as exc:
+                    self.gateway.stats.framing_errors += 1
+                    _LOGGER.info(
+                        "Modbus gateway: closing the Modbus TCP connection of %s: %s",
+                        self.peer,
+                        exc,
+                    )
+                    await requests.put(None)
+                    return True
                 if not used:
                     break
                 buffer = buffer[used:]
                 if request is not None:
                     self.received += 1
+                    self.last_active = asyncio.get_running_loop().time()
                     self.gateway.stats.requests += 1
                     await requests.put(request)  # full: stop reading, TCP pushes back
             if len(buffer) >= MAX_ADU_BYTES:
-                if self.kind is FramerType.SOCKET:
-                    _LOGGER.debug(
-                        "Modbus gateway: closing a Modbus TCP stream that cannot be framed"
-                    )
-                    return
-                buffer = b""  # RTU: no frame starts anywhere in it; hunt afresh
+                buffer = b""  # RTU only (MBAP bounds a frame): no frame in it; hunt afresh
+        return False
 
     def _frame(self, buffer: bytes) -> tuple[int, _Request | None]:
         """Bytes used at the head of ``buffer`` (0: wait for more) and the request found."""
-        try:
-            used, unit, tid, payload = self.framer.decode(buffer)
-        except Exception:  # a frame pymodbus cannot size (e.g. FC 43, unknown MEI type)
-            return len(buffer), None
-        if not used or not payload:
-            return used, None
-        if self.kind is FramerType.RTU:
-            # pymodbus reports the whole buffer as used; keep what follows this frame.
-            frame = bytes([unit]) + payload
-            start = buffer.find(frame)
-            if start >= 0:
-                used = start + len(frame) + 2  # the CRC, already checked by the framer
-        function = payload[0]
-        pdu = self.decoder.decode(payload)
-        if pdu is None or pdu.isError():
-            known = function in self.decoder.pdu_table
-            code = ExcCodes.ILLEGAL_VALUE if known else ExcCodes.ILLEGAL_FUNCTION
-            return used, _Request(unit, tid, function, None, code)
-        limit = _MAX_READ_COUNT.get(function)
-        if limit is not None and not 1 <= pdu.count <= limit:
-            return used, _Request(unit, tid, function, None, ExcCodes.ILLEGAL_VALUE)
-        pdu.dev_id = unit
-        pdu.transaction_id = tid
-        return used, _Request(unit, tid, function, pdu)
+        if self.kind is FramerType.SOCKET:
+            used, unit, transaction_id, payload = _mbap_frame(buffer)
+            if not used:
+                return 0, None
+            return used, self._request(unit, transaction_id, payload)
+        start, end = self._rtu_frame(buffer)
+        if not end:
+            return start, None  # skip the garbage before a frame, then wait for its end
+        return end, self._request(buffer[start], 0, buffer[start + 1 : end - 2])
 
-    async def _answer(self, requests: asyncio.Queue[_Request]) -> None:
-        while True:
-            request = await requests.get()
-            response = await self.gateway._handle(request, _peer(self.writer))
-            self.writer.write(self.framer.buildFrame(response))
-            await self.writer.drain()
+    def _rtu_frame(self, buffer: bytes) -> tuple[int, int]:
+        """Where the first RTU frame in ``buffer`` starts and ends; end 0: none complete.
+
+        The functions the gateway forwards are sized by pymodbus and confirmed by their
+        CRC, anywhere in the buffer: that is how garbage before a frame is skipped. Any
+        other function is delimited by the shortest valid CRC, looked for only at the head
+        of the buffer, where a client's frame starts: searching every offset of a stream of
+        garbage would cost a CRC search per byte.
+        """
+        last_start = len(buffer) - _RTU_MIN_BYTES
+        for start in range(last_start + 1):
+            size = self._rtu_size(buffer[start : start + _RTU_MAX_BYTES])
+            if size == 0:
+                return start, 0  # a forwarded function, not all of it here yet
+            if size is None:
+                if start == 0 and (size := _shortest_crc_frame(buffer)):
+                    return 0, size
+                continue
+            if len(buffer) - start < size:
+                return start, 0
+            if _crc_ok(buffer[start : start + size]):
+                return start, start + size
+        return max(0, last_start + 1), 0  # keep a tail short enough to start a frame
+
+    def _rtu_size(self, data: bytes) -> int | None:
+        """The RTU size of a request of a function the gateway may forward (0: need more
+        bytes to tell); None for any other function, or if pymodbus cannot size it."""
+        function = data[1]
+        if function not in READ_FUNCTIONS | WRITE_FUNCTIONS | {ENCAPSULATED_INTERFACE}:
+            return None
+        try:
+            pdu_class = self.decoder.lookupPduClass(data)
+            return None if pdu_class is None else int(pdu_class.calculateRtuFrameSize(data))
+        except Exception:  # e.g. FC 43 without a MEI type: too short to look up
+            return None
+
+    def _request(self, unit: int, transaction_id: int, payload: bytes) -> _Request:
+        """What to do with one framed PDU: forward it, or answer an exception."""
+        function = payload[0]
+        name = _function_name(function, payload)
+        blocked = self.gateway._why_blocked(function, payload)
+        if blocked is not None:
+            return _Request(
+                unit, transaction_id, function, None, blocked=blocked, function_name=name
+            )
+        try:
+            pdu = self.decoder.decode(payload)
+        except Exception:  # DecodePDU catches most; a new pymodbus may raise others
+            pdu = None
+        if pdu is None or pdu.isError() or not _well_formed(pdu, payload):
+            return _Request(
+                unit, transaction_id, function, None, ExcCodes.ILLEGAL_VALUE, function_name=name
+            )
+        pdu.dev_id = unit
+        pdu.transaction_id = transaction_id
+        return _Request(unit, transaction_id, function, pdu, function_name=name)
+
+    async def _answer(self, requests: asyncio.Queue[_Request | None]) -> None:
+        while (request := await requests.get()) is not None:
+            response = await self.gateway._handle(request, self.peer, self.host)
+            try:
+                frame = self.framer.buildFrame(response)
+            except Exception as exc:  # an answer pymodbus decoded but cannot encode again
+                self.gateway.stats.failed += 1
+                self.gateway._error_once(
+                    f"encode:{request.function_name}",
+                    exc,
+                    "Modbus gateway: the answer to %s cannot be passed on; answering 0x04",
+                    request.function_name,
+                )
+                frame = self.framer.buildFrame(_exception(request, ExcCodes.DEVICE_FAILURE))
+            self.writer.write(frame)
+            try:
+                await asyncio.wait_for(self.writer.drain(), self.gateway.idle_timeout)
+            except TimeoutError:
+                # A client that does not take its answers would otherwise hold its slot
+                # for good: it is never idle (an answer is pending), so never evicted.
+                self.gateway.stats.idle_closed += 1
+                _LOGGER.debug(
+                    "Modbus gateway: closing %s: it took no answer for %g s (idle_timeout)",
+                    self.peer,
+                    self.gateway.idle_timeout,
+                )
+                raise
             self.answered += 1
+            self.last_active = asyncio.get_running_loop().time()
             self.gateway.stats.answered += 1
 
 
-__all__ = ["DEFAULT_MAX_CLIENTS", "DEFAULT_MAX_PIPELINED", "Gateway", "GatewayStats"]
+__all__ = [
+    "DEFAULT_EVICTION_GRACE",
+    "DEFAULT_IDLE_TIMEOUT",
+    "DEFAULT_MAX_CLIENTS",
+    "DEFAULT_MAX_PIPELINED",
+    "ENCAPSULATED_INTERFACE",
+    "READ_DEVICE_IDENTIFICATION",
+    "READ_FUNCTIONS",
+    "Gateway",
+    "GatewayStats",
+]

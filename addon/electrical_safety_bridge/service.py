@@ -194,6 +194,8 @@ class Bridge:
                 tcp_port=gateway_config.tcp_port,
                 rtu_port=gateway_config.rtu_over_tcp_port,
                 allow_writes=gateway_config.allow_writes,
+                idle_timeout=gateway_config.idle_timeout,
+                record=self._emit,
             )
             await self.gateway.start()
         if self._should_advertise():
@@ -473,6 +475,8 @@ class Bridge:
             "gateway": {
                 "tcp_port": getattr(self.gateway, "tcp_port", None),
                 "rtu_over_tcp_port": getattr(self.gateway, "rtu_port", None),
+                "clients": getattr(self.gateway, "clients", 0),
+                "stats": self.gateway.stats.as_dict() if self.gateway is not None else None,
             },
         }
 

@@ -15,7 +15,7 @@ from typing import Protocol
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
-from pymodbus.pdu import ModbusPDU
+from pymodbus.pdu import DecodePDU, ModbusPDU
 
 from .errors import BusError, DeviceException, DeviceTimeout
 
@@ -204,13 +204,39 @@ class ModbusTransport:
         """Send any request PDU once; an exception reply is returned, not raised.
 
         Used by the gateway, which hands the device's own answer back to its client.
+        Only a lost connection closes the line (BusError). A failure that belongs to this
+        one request raises ValueError and leaves the line open: a request pymodbus cannot
+        encode, or whose encoding would not decode back to the same request (the device
+        would get something else: FC 43 with an MEI type pymodbus does not know is sent
+        as a bare function code), is refused before anything is sent; anything else
+        pymodbus raises while the line stays connected is that request's failure too.
         """
         client = self._ready(response_timeout)
+        function = request.function_code
+        try:
+            payload = bytes([function]) + request.encode()
+            echo = DecodePDU(is_server=True).decode(payload)
+            faithful = (
+                echo is not None
+                and type(echo) is type(request)
+                and bytes([function]) + echo.encode() == payload
+            )
+        except Exception as exc:  # pymodbus's encoders raise ValueError, struct.error, ...
+            raise ValueError(f"function {function:#04x}: pymodbus cannot encode it: {exc}") from exc
+        if not faithful:
+            raise ValueError(
+                f"function {function:#04x}: pymodbus cannot send this request as it is"
+            )
         try:
             response: ModbusPDU = await client.execute(False, request)
         except ModbusIOException as exc:
             raise DeviceTimeout(f"unit {request.dev_id} did not answer") from exc
-        except (OSError, ModbusException) as exc:
+        except (OSError, ConnectionException) as exc:
             self.close()
             raise BusError(f"{self.line.describe()}: {exc}") from exc
+        except Exception as exc:
+            if not client.connected:
+                self.close()
+                raise BusError(f"{self.line.describe()}: {exc}") from exc
+            raise ValueError(f"function {function:#04x} to unit {request.dev_id}: {exc}") from exc
         return response
