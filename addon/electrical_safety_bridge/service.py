@@ -51,6 +51,8 @@ STORAGE_CHECK_S = 2.0
 #: While the store cannot write, held events are tried again this often (and at each new
 #: event).
 HELD_RETRY_S = 2.0
+#: The status is pushed on every change, and every this many storage checks (30 s) anyway.
+STATUS_EVERY_CHECKS = 15
 #: Events that change what the bridge's status says (pushed as a ``status`` message).
 _STATUS_EVENTS = frozenset(
     {
@@ -396,8 +398,14 @@ class Bridge:
             broadcast(self._app, {"type": "status", "status": self.status()})
 
     async def _watch_storage(self) -> None:
+        """Check the free space, and push the status now and then: the measured figures
+        (alarm round, free space, held events) move without any state changing."""
+        checks = 0
         while True:
             await asyncio.sleep(STORAGE_CHECK_S)
+            checks += 1
+            if self._app is not None and checks % STATUS_EVERY_CHECKS == 0:
+                broadcast(self._app, {"type": "status", "status": self.status()})
             try:
                 changed = await asyncio.to_thread(self.storage.check)
             except Exception:  # a bug here must not end the watch

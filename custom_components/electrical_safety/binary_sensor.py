@@ -1,4 +1,5 @@
-"""Binary sensors: per-channel alarm, warning and wiring fault, flags, communication, buses."""
+"""Binary sensors: per-channel alarm, warning and wiring fault, flags, communication; and
+the bridge's own: each bus up and not overloaded, and its storage."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import BridgeEntity, ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .kinds import CONDITION_ROLES, channel_naming, channel_spec, platform_of
-from .models import BridgeData, Channel, Device, DeviceState
+from .models import BridgeData, Bus, Channel, Device, DeviceState, StorageStatus
 
 PARALLEL_UPDATES = 0
 
@@ -38,6 +40,7 @@ class BridgeBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A binary sensor of the bridge."""
 
     is_on_fn: Callable[[BridgeData], bool | None]
+    attributes_fn: Callable[[BridgeData], dict[str, Any] | None] = lambda _: None
 
 
 def _flag(state: DeviceState, key: str) -> bool | None:
@@ -65,12 +68,13 @@ def _alarm_attributes(device: Device, channel: Channel, kind: str) -> dict[str, 
 class _Role:
     """How one latched condition of a channel reads."""
 
-    is_on: Callable[[DeviceState, str], bool]
+    is_on: Callable[[DeviceState, str], bool | None]
     attributes: Callable[[Device, Channel], dict[str, Any] | None]
 
 
 _ROLES: dict[str, _Role] = {
     "alarm": _Role(
+        # None (unknown) while the bridge cannot decide it: never a reassuring "off".
         is_on=lambda state, key: state.alarms.get(key, False),
         attributes=lambda device, channel: _alarm_attributes(device, channel, "alarm"),
     ),
@@ -161,6 +165,10 @@ def _device_binary_sensors(
     yield ChannelBinarySensor(coordinator, device, COMMUNICATION, "device")
 
 
+def _bus(data: BridgeData, bus_id: str) -> Bus | None:
+    return next((b for b in data.info.buses if b.id == bus_id), None)
+
+
 def bus_description(bus_id: str) -> BridgeBinarySensorEntityDescription:
     """Whether one of the bridge's buses is up."""
     return BridgeBinarySensorEntityDescription(
@@ -168,15 +176,64 @@ def bus_description(bus_id: str) -> BridgeBinarySensorEntityDescription:
         translation_key="bus",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
-        is_on_fn=lambda data: next((b.up for b in data.info.buses if b.id == bus_id), None),
+        is_on_fn=lambda data: bus.up if (bus := _bus(data, bus_id)) is not None else None,
     )
+
+
+def overloaded_description(bus_id: str) -> BridgeBinarySensorEntityDescription:
+    """Whether a bus's alarm polls need more of the line than their interval leaves."""
+
+    def is_on(data: BridgeData) -> bool | None:
+        bus = _bus(data, bus_id)
+        return None if bus is None or bus.schedule is None else bus.schedule.overloaded
+
+    return BridgeBinarySensorEntityDescription(
+        key=f"bus_{bus_id}_overloaded",
+        translation_key="bus_overloaded",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=is_on,
+    )
+
+
+def _timestamp(value: float | None) -> str | None:
+    return None if value is None else dt_util.utc_from_timestamp(value).isoformat()
+
+
+def _storage_attributes(storage: StorageStatus) -> dict[str, Any]:
+    return {
+        "state": storage.state,
+        "error": storage.error,
+        "held_events": storage.held_events,
+        "free_bytes": storage.free_bytes,
+        "since": _timestamp(storage.since),
+    }
+
+
+STORAGE = BridgeBinarySensorEntityDescription(
+    key="storage",
+    translation_key="storage",
+    device_class=BinarySensorDeviceClass.PROBLEM,
+    is_on_fn=lambda data: None if data.info.storage is None else data.info.storage.problem,
+    attributes_fn=lambda data: (
+        None if data.info.storage is None else _storage_attributes(data.info.storage)
+    ),
+)
 
 
 def _bridge_binary_sensors(
     coordinator: ElectricalSafetyCoordinator,
 ) -> Iterable[BinarySensorEntity]:
-    for bus in coordinator.data.info.buses:
-        yield BridgeBinarySensor(coordinator, bus_description(bus.id), placeholders={"bus": bus.id})
+    info = coordinator.data.info
+    if info.storage is not None:
+        yield BridgeBinarySensor(coordinator, STORAGE)
+    for bus in info.buses:
+        placeholders = {"bus": bus.id}
+        yield BridgeBinarySensor(coordinator, bus_description(bus.id), placeholders=placeholders)
+        if bus.schedule is not None:
+            yield BridgeBinarySensor(
+                coordinator, overloaded_description(bus.id), placeholders=placeholders
+            )
 
 
 async def async_setup_entry(
@@ -224,3 +281,8 @@ class BridgeBinarySensor(BridgeEntity, BinarySensorEntity):
     def is_on(self) -> bool | None:
         """The state as last pushed."""
         return self.entity_description.is_on_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Details, where the description has them."""
+        return self.entity_description.attributes_fn(self.coordinator.data)

@@ -25,6 +25,22 @@ WS_HEARTBEAT = 30.0
 WS_MAX_MESSAGE = 4 * 1024 * 1024
 
 
+#: The bridge's answers that refuse a request before anything was done, by HTTP status and
+#: ``error``; the reason (``alarm_active``, ``storage_failing``…) says why.
+_REFUSALS = frozenset(
+    {
+        *(
+            (status, error)
+            for status in (404, 409)
+            for error in ("refused", "unknown_device", "unknown_alarm")
+        ),
+        # An acknowledgement the bridge could not record (a full disk) is not done; a
+        # command refused for that reason is a 409 "refused" like any other.
+        (503, "storage_failing"),
+    }
+)
+
+
 class BridgeError(Exception):
     """Base class of every error of this client."""
 
@@ -42,7 +58,8 @@ class BridgeResponseError(BridgeError):
 
 
 class BridgeRefusedError(BridgeError):
-    """The bridge refused a command before anything was written (HTTP 409/404)."""
+    """The bridge refused a request before anything was written (HTTP 409/404, or 503
+    while it cannot record it)."""
 
     def __init__(self, reason: str, message: str) -> None:
         self.reason = reason
@@ -101,16 +118,7 @@ class BridgeClient:
             data = json.loads(text) if text else None
         except ValueError:
             raise BridgeResponseError(f"HTTP {status}: not JSON") from None
-        if (
-            status in (404, 409)
-            and isinstance(data, dict)
-            and data.get("error")
-            in (
-                "refused",
-                "unknown_device",
-                "unknown_alarm",
-            )
-        ):
+        if isinstance(data, dict) and (status, data.get("error")) in _REFUSALS:
             reason = data.get("reason") or data.get("error")
             raise BridgeRefusedError(str(reason), str(data.get("message") or reason))
         if status >= 400:

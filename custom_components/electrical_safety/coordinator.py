@@ -7,6 +7,12 @@ socket breaks, every entity becomes unavailable, the loss is logged once, and th
 reconnects with a doubling, capped delay. Events that happened while the socket was down
 are fetched from the bridge's log after the next snapshot, so an alarm raised during a
 blip still reaches the event entities, in order and once.
+
+An event the bridge could not store (a full disk) arrives without a ``seq``: it is
+dispatched at once, and its id remembered, so that its stored copy, pushed later with the
+same id, only moves the position in the log on. ``status`` messages carry the bridge's
+health (its storage, each line's load); they update the bridge's entities and raise or
+clear the storage and overload repair issues.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -43,7 +50,17 @@ from .const import (
     RECONNECT_MIN,
     REPLAY_LIMIT,
 )
-from .models import BridgeData, BridgeEvent, DeviceState, EventType
+from .models import (
+    BridgeData,
+    BridgeEvent,
+    BridgeInfo,
+    BridgeStatus,
+    BusSchedule,
+    DeviceState,
+    EventType,
+    StorageState,
+    StorageStatus,
+)
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
 type EventListener = Callable[[BridgeEvent], None]
@@ -62,6 +79,36 @@ def unreachable_issue_id(entry_id: str) -> str:
 def unverified_issue_id(entry_id: str, device_id: str) -> str:
     """The repair issue of a device read with an unverified profile."""
     return f"unverified_profile_{entry_id}_{device_id}"
+
+
+def storage_issue_id(entry_id: str, state: str) -> str:
+    """The repair issue of the bridge's storage in trouble: on its reserve, or failing.
+
+    Two issues, not one: a person who dismissed "the disk is full" still hears of "events
+    can no longer be stored".
+    """
+    return f"storage_{state}_{entry_id}"
+
+
+def overloaded_issue_id(entry_id: str, bus_id: str) -> str:
+    """The repair issue of a line whose alarm polls cannot keep their interval."""
+    return f"bus_overloaded_{entry_id}_{bus_id}"
+
+
+#: Ids of unstored events remembered until their stored copy arrives. An event beyond it
+#: (a bridge restarted while failing never stores what it held) is forgotten; were its
+#: stored copy to come after all, it would be dispatched twice rather than never.
+UNSTORED_MEMORY = 1000
+
+
+def _seconds(value: float | None) -> str:
+    """A duration for a message: ``0.08``, ``1.5``, ``2``."""
+    return "?" if value is None else f"{round(value, 2):g}"
+
+
+def _size(value: int | None) -> str:
+    """Free space for a message, in MiB: ``0.4 MiB``."""
+    return "?" if value is None else f"{value / 1048576:.1f} MiB"
 
 
 class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
@@ -89,8 +136,11 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self._down = False
         self._listeners_by_event: list[EventListener] = []
         self._seen_seq: int | None = None
+        #: Ids of events dispatched unstored, whose stored copy has not arrived yet.
+        self._unstored: OrderedDict[str, None] = OrderedDict()
         self._unreachable_timer: CALLBACK_TYPE | None = None
         self._unverified: set[str] = set()
+        self._overloaded: set[str] = set()
 
     @property
     def bridge_id(self) -> str:
@@ -176,6 +226,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
                 self._async_on_device_state(message["device"])
             elif kind == "event":
                 self._async_on_event(BridgeEvent.from_dict(message["event"]))
+            elif kind == "status":
+                self._async_on_status(message["status"])
             # Anything else ("pong", or a newer bridge's message) needs nothing from us.
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             LOGGER.warning("Ignoring a message from the bridge that could not be read: %s", err)
@@ -204,7 +256,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             LOGGER.warning("Could not fetch the events missed while disconnected: %s", err)
             return
         for event in events:
-            if event.seq <= until:
+            if event.seq is not None and event.seq <= until:
                 self._async_on_event(event)
 
     @callback
@@ -217,10 +269,28 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self.async_set_updated_data(dataclasses.replace(self.data, devices=devices))
 
     @callback
+    def _async_on_status(self, raw: Mapping[str, Any]) -> None:
+        info = self.data.info.with_status(BridgeStatus.from_dict(raw))
+        self.async_set_updated_data(dataclasses.replace(self.data, info=info))
+        self._async_sync_health_issues(info)
+
+    @callback
     def _async_on_event(self, event: BridgeEvent) -> None:
-        if self._seen_seq is not None and event.seq <= self._seen_seq:
-            return  # already dispatched (a replay overlapping the live stream)
-        self._seen_seq = event.seq
+        if event.seq is None:
+            # Not stored yet (a full disk): an alarm must not wait for the disk.
+            if event.id in self._unstored:
+                return
+            self._unstored[event.id] = None
+            if len(self._unstored) > UNSTORED_MEMORY:
+                self._unstored.popitem(last=False)
+        else:
+            if self._seen_seq is not None and event.seq <= self._seen_seq:
+                return  # already dispatched (a replay overlapping the live stream)
+            self._seen_seq = event.seq
+            if event.id in self._unstored:
+                # The stored copy of an event dispatched when it was pushed unstored.
+                del self._unstored[event.id]
+                return
         bus = event.data.get("bus")
         if event.type in (EventType.BUS_UP, EventType.BUS_DOWN) and isinstance(bus, str):
             info = self.data.info.with_bus(bus, event.type == EventType.BUS_UP)
@@ -330,3 +400,71 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
                 translation_placeholders={"device": device.name, "model": device.model or "?"},
             )
         self._unverified = unverified
+        self._async_sync_health_issues(data.info)
+
+    @callback
+    def _async_sync_health_issues(self, info: BridgeInfo) -> None:
+        """Raise or clear the storage and line-overload issues, as the bridge reports."""
+        entry_id = self.config_entry.entry_id
+        storage = info.storage
+        trouble: StorageState | None = None
+        if storage is not None and storage.problem:
+            # A problem state this version does not know is taken for the milder one.
+            if storage.state == StorageState.FAILING:
+                trouble = StorageState.FAILING
+            else:
+                trouble = StorageState.ON_RESERVE
+            self._async_raise_storage_issue(storage, trouble)
+        for state in (StorageState.ON_RESERVE, StorageState.FAILING):
+            if state is not trouble:
+                ir.async_delete_issue(self.hass, DOMAIN, storage_issue_id(entry_id, state))
+
+        overloaded = {
+            bus.id: bus.schedule
+            for bus in info.buses
+            if bus.schedule is not None and bus.schedule.overloaded
+        }
+        for bus_id in self._overloaded - set(overloaded):
+            ir.async_delete_issue(self.hass, DOMAIN, overloaded_issue_id(entry_id, bus_id))
+        for bus_id, schedule in overloaded.items():
+            self._async_raise_overload_issue(bus_id, schedule)
+        self._overloaded = set(overloaded)
+
+    @callback
+    def _async_raise_storage_issue(self, storage: StorageStatus, state: StorageState) -> None:
+        failing = state is StorageState.FAILING
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            storage_issue_id(self.config_entry.entry_id, state),
+            is_fixable=False,
+            # On the reserve, events are still stored; failing, they are only held in memory.
+            severity=ir.IssueSeverity.ERROR if failing else ir.IssueSeverity.WARNING,
+            translation_key="storage_failing" if failing else "storage_on_reserve",
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "error": storage.error or "?",
+                "held": str(storage.held_events),
+                "free": _size(storage.free_bytes),
+            },
+        )
+
+    @callback
+    def _async_raise_overload_issue(self, bus_id: str, schedule: BusSchedule) -> None:
+        share = schedule.alarm_line_share
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            overloaded_issue_id(self.config_entry.entry_id, bus_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="bus_overloaded",
+            translation_placeholders={
+                "title": self.config_entry.title,
+                "bus": bus_id,
+                "round": _seconds(schedule.alarm_round_s),
+                "share": "?" if share is None else f"{share * 100:.0f}",
+                "interval": _seconds(schedule.alarm_interval_s),
+                "effective": _seconds(schedule.effective_alarm_interval_s),
+            },
+        )

@@ -115,9 +115,9 @@ def async_add_entities_as_devices_appear(
             prefix = f"{coordinator.bridge_id}:{gone}:"
             added.difference_update({u for u in added if u.startswith(prefix)})
         candidates: list[Entity] = []
-        buses = tuple(bus.id for bus in coordinator.data.info.buses)
-        if for_bridge is not None and layouts.get(None) != buses:
-            layouts[None] = buses
+        bridge_layout = coordinator.data.info.layout
+        if for_bridge is not None and layouts.get(None) != bridge_layout:
+            layouts[None] = bridge_layout
             candidates.extend(for_bridge(coordinator))
         for device in devices.values():
             if layouts.get(device.id) != device.layout:

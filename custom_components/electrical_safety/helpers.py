@@ -2,8 +2,9 @@
 
 Every switch, button and number action, and every service action, goes through
 :func:`async_bridge_call` and :func:`check_outcome`: a refused close says *why* (an alarm
-still active, or not acknowledged yet), a write the device does not confirm says so, and
-a lost token starts re-authentication.
+still active, or not acknowledged yet), a command or acknowledgement refused because the
+bridge could not record it (a full disk) says what to free, a write the device does not
+confirm says so, and a lost token starts re-authentication.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ REFUSALS: Mapping[str, str] = {
     "profile_unverified": "command_refused_profile_unverified",
     "value_out_of_range": "setpoint_out_of_range",
     "unknown_alarm": "alarm_not_open",
+    "storage_failing": "refused_storage_failing",
 }
 
 

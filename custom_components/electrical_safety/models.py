@@ -79,7 +79,21 @@ class EventType(StrEnum):
     WIRING_FAULT_CLEARED = "wiring_fault_cleared"
     BUS_DOWN = "bus_down"
     BUS_UP = "bus_up"
+    BUS_OVERLOADED = "bus_overloaded"
+    BUS_OVERLOAD_CLEARED = "bus_overload_cleared"
+    STORAGE_FAILING = "storage_failing"
+    STORAGE_RECOVERED = "storage_recovered"
     SELF_TEST = "self_test"
+
+
+class StorageState(StrEnum):
+    """How well the bridge's data folder takes writes: the bridge's ``StorageState``."""
+
+    OK = "ok"
+    #: The disk is full; events are stored in the room of the released reserve.
+    ON_RESERVE = "on_reserve"
+    #: Writes fail; events are held in memory, pushed unstored, and commands are refused.
+    FAILING = "failing"
 
 
 def _str(raw: Mapping[str, Any], key: str) -> str:
@@ -109,6 +123,17 @@ def _mapping(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
 def _list(raw: Mapping[str, Any], key: str) -> list[Any]:
     value = raw.get(key)
     return list(value) if isinstance(value, list) else []
+
+
+def _int(raw: Mapping[str, Any], key: str) -> int | None:
+    value = raw.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _opt_bool(raw: Mapping[str, Any], key: str) -> bool | None:
+    """True, False, or None for unknown (null, missing, or not a flag)."""
+    value = raw.get(key)
+    return value if isinstance(value, bool) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +246,8 @@ class DeviceState:
     online: bool = False
     values: Mapping[str, Value] = field(default_factory=dict)
     setpoint_values: Mapping[str, Value] = field(default_factory=dict)
-    alarms: Mapping[str, bool] = field(default_factory=dict)
+    #: None: unknown (not read yet, or derived from a setpoint or value not read yet).
+    alarms: Mapping[str, bool | None] = field(default_factory=dict)
     warnings: Mapping[str, bool] = field(default_factory=dict)
     wiring_faults: Mapping[str, str] = field(default_factory=dict)
     open_alarms: tuple[Alarm, ...] = ()
@@ -234,7 +260,8 @@ class DeviceState:
             online=bool(raw.get("online")),
             values=_mapping(raw, "values"),
             setpoint_values=_mapping(raw, "setpoint_values"),
-            alarms={k: bool(v) for k, v in _mapping(raw, "alarms").items()},
+            # Null is "cannot be decided yet", never "no alarm".
+            alarms={k: None if v is None else bool(v) for k, v in _mapping(raw, "alarms").items()},
             warnings={k: bool(v) for k, v in _mapping(raw, "warnings").items() if v},
             wiring_faults={
                 k: v if isinstance(v, str) else "fault"
@@ -302,17 +329,109 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageStatus:
+    """Whether the bridge can store its events (``info.storage``, and ``status`` messages)."""
+
+    state: str
+    problem: bool
+    since: float | None
+    error: str | None
+    held_events: int
+    free_bytes: int | None
+    reserve_bytes: int | None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> StorageStatus:
+        """Parse the bridge's storage status."""
+        state = _opt_str(raw, "state") or StorageState.OK
+        problem = raw.get("problem")
+        return cls(
+            state=state,
+            # A newer bridge's state this version does not know is a problem too.
+            problem=problem if isinstance(problem, bool) else state != StorageState.OK,
+            since=_number(raw, "since"),
+            error=_opt_str(raw, "error"),
+            held_events=_int(raw, "held_events") or 0,
+            free_bytes=_int(raw, "free_bytes"),
+            reserve_bytes=_int(raw, "reserve_bytes"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BusSchedule:
+    """How well one line keeps its alarm interval (``buses[].schedule``)."""
+
+    alarm_interval_s: float | None
+    effective_alarm_interval_s: float | None
+    alarm_round_s: float | None
+    alarm_line_share: float | None
+    overloaded: bool
+    alarm_gap_max_s: float | None
+    queued_commands: int | None
+    queued_gateway_requests: int | None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> BusSchedule:
+        """Parse a bus's schedule (also the fields of a ``status`` message's bus)."""
+        return cls(
+            alarm_interval_s=_number(raw, "alarm_interval_s"),
+            effective_alarm_interval_s=_number(raw, "effective_alarm_interval_s"),
+            alarm_round_s=_number(raw, "alarm_round_s"),
+            alarm_line_share=_number(raw, "alarm_line_share"),
+            overloaded=bool(raw.get("overloaded")),
+            alarm_gap_max_s=_number(raw, "alarm_gap_max_s"),
+            queued_commands=_int(raw, "queued_commands"),
+            queued_gateway_requests=_int(raw, "queued_gateway_requests"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Bus:
     """One line of the bridge."""
 
     id: str
     line: str | None
-    up: bool
+    #: None until the bridge has tried the line.
+    up: bool | None
+    #: None from a bridge that does not report its load.
+    schedule: BusSchedule | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Bus:
         """Parse one entry of ``info.buses``."""
-        return cls(id=_str(raw, "id"), line=_opt_str(raw, "line"), up=bool(raw.get("up")))
+        schedule = raw.get("schedule")
+        return cls(
+            id=_str(raw, "id"),
+            line=_opt_str(raw, "line"),
+            up=_opt_bool(raw, "up"),
+            schedule=BusSchedule.from_dict(schedule) if isinstance(schedule, Mapping) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeStatus:
+    """A ``status`` message: the bridge's health, pushed whenever it changes."""
+
+    status: str | None
+    problems: tuple[str, ...]
+    storage: StorageStatus | None
+    #: bus id → (up, schedule).
+    buses: Mapping[str, tuple[bool | None, BusSchedule]]
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> BridgeStatus:
+        """Parse the ``status`` of a ``status`` message (or ``GET /health``)."""
+        storage = raw.get("storage")
+        return cls(
+            status=_opt_str(raw, "status"),
+            problems=tuple(str(p) for p in _list(raw, "problems")),
+            storage=StorageStatus.from_dict(storage) if isinstance(storage, Mapping) else None,
+            buses={
+                str(bus_id): (_opt_bool(bus, "up"), BusSchedule.from_dict(bus))
+                for bus_id, bus in _mapping(raw, "buses").items()
+                if isinstance(bus, Mapping)
+            },
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,18 +443,29 @@ class BridgeInfo:
     api_version: int | None
     buses: tuple[Bus, ...]
     last_seq: int | None
+    #: None from a bridge that does not report its storage.
+    storage: StorageStatus | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> BridgeInfo:
         """Parse the bridge's info."""
         api_version = raw.get("api_version")
-        last_seq = raw.get("last_seq")
+        storage = raw.get("storage")
         return cls(
             bridge_id=_str(raw, "bridge_id"),
             version=_opt_str(raw, "version"),
             api_version=api_version if isinstance(api_version, int) else None,
             buses=tuple(Bus.from_dict(b) for b in _list(raw, "buses")),
-            last_seq=last_seq if isinstance(last_seq, int) else None,
+            last_seq=_int(raw, "last_seq"),
+            storage=StorageStatus.from_dict(storage) if isinstance(storage, Mapping) else None,
+        )
+
+    @property
+    def layout(self) -> tuple[object, ...]:
+        """What the bridge's own entities are built from."""
+        return (
+            self.storage is not None,
+            tuple((b.id, b.schedule is not None) for b in self.buses),
         )
 
     def with_bus(self, bus_id: str, up: bool) -> BridgeInfo:
@@ -345,12 +475,32 @@ class BridgeInfo:
             buses=tuple(dataclasses.replace(b, up=up) if b.id == bus_id else b for b in self.buses),
         )
 
+    def with_status(self, status: BridgeStatus) -> BridgeInfo:
+        """This info updated by a ``status`` message. A bus it names that the info does
+        not have yet is left for the next snapshot, which describes it."""
+        buses = []
+        for bus in self.buses:
+            if bus.id in status.buses:
+                up, schedule = status.buses[bus.id]
+                bus = dataclasses.replace(bus, up=up, schedule=schedule)
+            buses.append(bus)
+        return dataclasses.replace(
+            self,
+            buses=tuple(buses),
+            storage=status.storage if status.storage is not None else self.storage,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class BridgeEvent:
-    """One entry of the bridge's event log."""
+    """One entry of the bridge's event log.
 
-    seq: int
+    ``seq`` is None for an event the bridge could not store yet (a full disk): it is pushed
+    at once with ``"stored": false`` and pushed again, with the same ``id`` and its ``seq``,
+    once stored.
+    """
+
+    seq: int | None
     id: str
     type: str
     at: float | None
@@ -362,11 +512,16 @@ class BridgeEvent:
     def from_dict(cls, raw: Mapping[str, Any]) -> BridgeEvent:
         """Parse an event of ``GET /events`` or of an ``event`` message."""
         seq = raw.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool):
+        if seq is None and raw.get("stored") is False:
+            # Not stored yet: its id is what ties it to the stored copy that follows.
+            event_id = _str(raw, "id")
+        elif isinstance(seq, int) and not isinstance(seq, bool):
+            event_id = _opt_str(raw, "id") or str(seq)
+        else:
             raise ValueError(f"an event needs an integer 'seq', not {seq!r}")
         return cls(
             seq=seq,
-            id=_opt_str(raw, "id") or str(seq),
+            id=event_id,
             type=_str(raw, "type"),
             at=_number(raw, "at"),
             device_id=_opt_str(raw, "device_id"),

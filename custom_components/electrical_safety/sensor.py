@@ -1,4 +1,5 @@
-"""Sensors: measurements, named states, read-only setpoints and open alarms."""
+"""Sensors: measurements, named states, read-only setpoints and open alarms; and each of
+the bridge's buses' alarm round (how much line time one alarm poll of every unit takes)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory, Platform
+from homeassistant.const import EntityCategory, Platform, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -29,7 +30,7 @@ from .kinds import (
     setpoint_naming,
     setpoint_spec,
 )
-from .models import Alarm, BridgeData, Channel, Device, Setpoint, Value, numeric
+from .models import Alarm, BridgeData, BusSchedule, Channel, Device, Setpoint, Value, numeric
 
 PARALLEL_UPDATES = 0
 
@@ -148,6 +149,55 @@ BRIDGE_OPEN_ALARMS = BridgeSensorEntityDescription(
 )
 
 
+def _schedule(data: BridgeData, bus_id: str) -> BusSchedule | None:
+    return next((b.schedule for b in data.info.buses if b.id == bus_id), None)
+
+
+def _schedule_attributes(schedule: BusSchedule) -> dict[str, Any]:
+    return {
+        "alarm_interval": schedule.alarm_interval_s,
+        "effective_alarm_interval": schedule.effective_alarm_interval_s,
+        "longest_alarm_gap": schedule.alarm_gap_max_s,
+    }
+
+
+def alarm_round_description(bus_id: str) -> BridgeSensorEntityDescription:
+    """The line time one round of alarm polls of a bus takes, as last reported.
+
+    The bridge reports it with every change of the bus's load or state (and in each
+    snapshot), not continuously.
+    """
+
+    def value(data: BridgeData) -> StateType:
+        schedule = _schedule(data, bus_id)
+        return None if schedule is None else schedule.alarm_round_s
+
+    def attributes(data: BridgeData) -> dict[str, Any] | None:
+        schedule = _schedule(data, bus_id)
+        return None if schedule is None else _schedule_attributes(schedule)
+
+    return BridgeSensorEntityDescription(
+        key=f"bus_{bus_id}_alarm_round",
+        translation_key="bus_alarm_round",
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_display_precision=3,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=value,
+        attributes_fn=attributes,
+    )
+
+
+def _bridge_sensors(coordinator: ElectricalSafetyCoordinator) -> Iterable[SensorEntity]:
+    yield BridgeSensor(coordinator, BRIDGE_OPEN_ALARMS)
+    for bus in coordinator.data.info.buses:
+        if bus.schedule is not None:
+            yield BridgeSensor(
+                coordinator, alarm_round_description(bus.id), placeholders={"bus": bus.id}
+            )
+
+
 def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[Any]:
     for channel in device.channels:
         if platform_of(device, channel) is Platform.SENSOR:
@@ -177,12 +227,9 @@ async def async_setup_entry(
     entry: ElectricalSafetyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add sensors for every detector, now and as detectors appear."""
+    """Add sensors for every detector and bus, now and as they appear."""
     async_add_entities_as_devices_appear(
-        entry,
-        async_add_entities,
-        _device_sensors,
-        lambda coordinator: [BridgeSensor(coordinator, BRIDGE_OPEN_ALARMS)],
+        entry, async_add_entities, _device_sensors, _bridge_sensors
     )
 
 

@@ -13,9 +13,12 @@ import pytest
 import pytest_socket
 from homeassistant.const import Platform
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import paths, props
+from syrupy.types import PropertyFilter, PropertyName, PropertyPath
 
 from custom_components.electrical_safety.const import DOMAIN
 
@@ -23,6 +26,16 @@ from .rig import BRIDGE_ID, DEFAULT_UNITS, Rig, running_rig
 
 HA_WAIT_S = 15.0  # bound on a pushed change reaching a Home Assistant state
 RECHECK_S = 0.05
+
+#: What the bridge measures, which changes from run to run: the line time of its alarm
+#: polls (the state of the alarm-round sensors) and the free space of its data folder.
+MEASURED_STATE_SUFFIX = "_alarm_round"
+MEASURED_ATTRIBUTES = props("free_bytes", "longest_alarm_gap")
+_STATE = paths("state")
+
+
+def _measured_state(*, prop: PropertyName, path: PropertyPath) -> bool:
+    return MEASURED_ATTRIBUTES(prop=prop, path=path) or _STATE(prop=prop, path=path)
 
 
 @pytest.fixture(autouse=True)
@@ -145,6 +158,27 @@ async def loaded_entry(
     coordinator = config_entry.runtime_data
     await wait_until(hass, lambda: coordinator.connected, "the WebSocket's snapshot")
     return config_entry
+
+
+async def snapshot_entities(
+    hass: HomeAssistant,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    config_entry_id: str,
+) -> None:
+    """``snapshot_platform``, leaving out what the bridge measures (see MEASURED_*)."""
+    entries = er.async_entries_for_config_entry(entity_registry, config_entry_id)
+    assert entries
+    assert len({entry.domain for entry in entries}) == 1, "load one platform"
+    for entry in entries:
+        assert entry == snapshot(name=f"{entry.entity_id}-entry")
+        assert entry.disabled_by is None, "enable every entity"
+        state = hass.states.get(entry.entity_id)
+        assert state, f"no state for {entry.entity_id}"
+        exclude: PropertyFilter = MEASURED_ATTRIBUTES
+        if entry.entity_id.endswith(MEASURED_STATE_SUFFIX):
+            exclude = _measured_state
+        assert state == snapshot(name=f"{entry.entity_id}-state", exclude=exclude)
 
 
 async def wait_until(

@@ -42,6 +42,14 @@ DEFAULT_UNITS: tuple[tuple[str, int, str], ...] = (
 NAMES = {"arcm-1": "Kitchen", "aafd-2": "Bedroom"}
 #: A user profile: the simulator's ARCM map, not verified (the bridge never writes to it).
 UNVERIFIED_MODEL = "SIM-UNVERIFIED"
+#: A user profile: the AIM-R100 whose loop currents read a sentinel when their sensor is
+#: open or shorted (as its "last event value" register does), so that a loop's alarm,
+#: derived from that current, cannot be decided while the sensor is faulty.
+SENTINEL_MODEL = "SIM-AIM-SENTINEL"
+#: Seconds between two alarm polls. The rig's line (four units over TCP) needs a few
+#: milliseconds a round: well under the 75 % of it that would make the bridge call the line
+#: overloaded, even on a busy machine.
+ALARM_POLL_S = 0.1
 
 
 def free_port() -> int:
@@ -94,6 +102,17 @@ def unverified_profile() -> str:
     return text.replace("verified: true", "verified: false", 1)
 
 
+def sentinel_profile() -> str:
+    """The AIM-R100 profile with sentinels on its loop currents, as a user profile."""
+    source = ROOT / "addon/electrical_safety_bridge/profiles/builtin/acrel_aim_r100.yaml"
+    text = source.read_text(encoding="utf-8")
+    text = text.replace("model: AIM-R100", f"model: {SENTINEL_MODEL}", 1)
+    loop = "    kind: residual_current\n    poll: alarm"
+    assert loop in text, "the AIM-R100 profile changed: update the rig's sentinel profile"
+    sentinels = "\n    sentinels: {0xE5E5: short_circuit, 0xFAFA: open_circuit}"
+    return text.replace(loop, loop + sentinels, 1)
+
+
 @dataclass
 class Rig:
     """The simulator and the bridge of one test."""
@@ -141,6 +160,7 @@ class Rig:
     def spawn_simulator(self) -> None:
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         (self.profile_dir / "sim_unverified.yaml").write_text(unverified_profile())
+        (self.profile_dir / "sim_aim_sentinel.yaml").write_text(sentinel_profile())
         self.sim_port = free_port()
         args = [sys.executable, "-m", "electrical_safety_bridge", "simulate"]
         for _, unit, model in self.units:
@@ -170,7 +190,7 @@ class Rig:
                 {
                     "id": "line-1",
                     "tcp": f"127.0.0.1:{self.sim_port}",
-                    "poll": {"alarm": 0.05, "telemetry": 0.1, "slow": 0.5},
+                    "poll": {"alarm": ALARM_POLL_S, "telemetry": 0.1, "slow": 0.5},
                     "offline_after": self.offline_after,
                     "devices": devices,
                 }

@@ -1,16 +1,17 @@
-"""Binary sensors: alarms, pre-warnings, wiring faults, status flags, communication, buses."""
+"""Binary sensors: alarms, pre-warnings, wiring faults, status flags, communication, buses
+(the bridge's storage and the buses' load: test_storage.py and test_overload.py)."""
 
 from __future__ import annotations
 
 import pytest
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import wait_for_state
-from .rig import Rig
+from .conftest import snapshot_entities, wait_for_state
+from .rig import SENTINEL_MODEL, Rig
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ async def test_binary_sensors(
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
+    await snapshot_entities(hass, entity_registry, snapshot, loaded_entry.entry_id)
 
 
 async def test_an_alarm_carries_its_latched_record(
@@ -73,6 +74,33 @@ async def test_a_wiring_fault_is_not_an_alarm(
     assert state.attributes["fault"] == "open_circuit"
     assert state.attributes["latched"] is True
     assert hass.states.get("binary_sensor.aim_3_residual_current_5_alarm").state == STATE_OFF
+
+
+@pytest.mark.parametrize("units", [(("aim-6", 6, SENTINEL_MODEL),)])
+async def test_an_alarm_that_cannot_be_decided_is_unknown_not_off(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
+) -> None:
+    """A loop's alarm is derived from its current; a sensor fault makes the current read a
+    sentinel, so the bridge cannot say whether the loop leaks: unknown, never "no alarm"."""
+    alarm = "binary_sensor.aim_6_residual_current_5_alarm"
+    assert hass.states.get(alarm).state == STATE_OFF
+    rig.inject(
+        {
+            "do": "wiring_fault",
+            "unit": 6,
+            "channel": "loop_5_residual_current",
+            "state": "open_circuit",
+        }
+    )
+    await wait_for_state(hass, alarm, lambda s: s.state == STATE_UNKNOWN)
+    fault = hass.states.get("binary_sensor.aim_6_residual_current_5_sensor_fault")
+    assert fault.state == STATE_ON and fault.attributes["fault"] == "open_circuit"
+    assert hass.states.get("binary_sensor.aim_6_residual_current_4_alarm").state == STATE_OFF
+
+    rig.inject(
+        {"do": "wiring_fault", "unit": 6, "channel": "loop_5_residual_current", "clear": True}
+    )
+    await wait_for_state(hass, alarm, lambda s: s.state == STATE_OFF)
 
 
 async def test_a_silent_detector_shows_in_its_communication_sensor(

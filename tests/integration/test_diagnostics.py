@@ -19,8 +19,18 @@ from custom_components.electrical_safety.const import DOMAIN
 
 from .rig import BRIDGE_ID, Rig
 
-#: What changes from run to run: ports, bus counters, the event sequence.
-VOLATILE = props("port", "stats", "last_seq", "line", "reconnects")
+#: What changes from run to run: ports, bus counters, the event sequence, and what the
+#: bridge measures (its alarm polls' line time and gaps, its data folder's free space).
+VOLATILE = props(
+    "port",
+    "stats",
+    "last_seq",
+    "line",
+    "reconnects",
+    "alarm_round_s",
+    "alarm_gap_max_s",
+    "free_bytes",
+)
 
 
 async def test_entry_diagnostics(

@@ -14,8 +14,16 @@ import yaml
 
 from custom_components.electrical_safety import kinds
 from custom_components.electrical_safety.helpers import REFUSALS
-from custom_components.electrical_safety.models import ChannelKind, CommandName, SetpointKind
+from custom_components.electrical_safety.models import (
+    ChannelKind,
+    CommandName,
+    EventType,
+    SetpointKind,
+    StorageState,
+)
+from electrical_safety_bridge import events as bridge_events
 from electrical_safety_bridge import profile as bridge_profile
+from electrical_safety_bridge import storage_guard
 
 from .rig import ROOT
 
@@ -298,6 +306,15 @@ def test_every_command_the_bridge_knows_is_a_button_or_the_breaker() -> None:
     assert set(kinds.BUTTON_COMMANDS) | kinds.BREAKER_COMMANDS == {
         c.value for c in bridge_profile.CommandName
     }
+
+
+def test_the_event_types_and_storage_states_are_the_bridges() -> None:
+    bridge_types = {t.value for t in bridge_events.EventType}
+    assert {t.value for t in EventType} <= bridge_types
+    services = yaml.safe_load((PACKAGE / "services.yaml").read_text(encoding="utf-8"))
+    options = services["get_events"]["fields"]["event_types"]["selector"]["select"]["options"]
+    assert set(options) <= bridge_types
+    assert {s.value for s in StorageState} == {s.value for s in storage_guard.StorageState}
 
 
 def test_the_bridge_hints_agree_with_the_table() -> None:

@@ -6,10 +6,12 @@ import asyncio
 import json
 import logging
 from datetime import timedelta
+from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -29,6 +31,10 @@ from .conftest import wait_for_state, wait_until
 from .rig import BRIDGE_ID, DEFAULT_UNITS, Rig, free_port
 
 RESIDUAL = "sensor.kitchen_residual_current"
+BRIDGE = "electrical_safety_bridge_127_0_0_1"
+STORAGE = f"binary_sensor.{BRIDGE}_storage"
+OVERLOADED = f"binary_sensor.{BRIDGE}_bus_line_1_overloaded"
+ROUND = f"sensor.{BRIDGE}_bus_line_1_alarm_round"
 
 
 def _logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
@@ -231,10 +237,14 @@ async def test_a_message_it_cannot_read_is_skipped(
     before = coordinator.data
     await coordinator._async_handle("not json")
     await coordinator._async_handle('{"type": "event", "event": {"seq": "x"}}')
+    # Unstored, and without the id that ties it to its stored copy.
+    await coordinator._async_handle(
+        '{"type": "event", "event": {"seq": null, "stored": false, "type": "alarm_raised"}}'
+    )
     await coordinator._async_handle('{"type": "pong"}')
     await coordinator._async_handle('{"type": "device_state", "device": {"id": "nobody"}}')
     assert coordinator.data is before
-    assert _logged(caplog, "could not be read") == 2
+    assert _logged(caplog, "could not be read") == 3
 
 
 async def test_the_coordinator_keeps_order_and_takes_older_bridges(
@@ -269,3 +279,115 @@ async def test_a_failed_replay_is_logged(
     rig.stop_bridge()
     await coordinator._async_replay(0, 10)
     assert _logged(caplog, "Could not fetch the events missed") == 1
+
+
+def _event(seq: int | None, event_id: str, **data: Any) -> str:
+    """An ``event`` message as the bridge pushes it: unstored (service.py, ``_hold``) when
+    ``seq`` is None, else stored (``StoredEvent.as_dict``)."""
+    event = {
+        "id": event_id,
+        "type": "alarm_raised",
+        "at": 1_700_000_000.0,
+        "device_id": "arcm-1",
+        "channel": "residual_current",
+        "data": {"id": f"alarm-{event_id}", "device_id": "arcm-1", "channel": "residual_current"}
+        | data,
+    }
+    if seq is None:
+        return json.dumps({"type": "event", "event": {"seq": None, **event, "stored": False}})
+    return json.dumps({"type": "event", "event": {"seq": seq, **event}})
+
+
+async def test_an_unstored_event_fires_at_once_and_its_stored_copy_does_not(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The messages of a full disk, as the bridge sends them (test_storage.py has the bridge
+    send them for real, where the tests run as root): the alarm fires when it is pushed
+    unstored; its stored copy, with the same id, only moves the place in the log on."""
+    coordinator = loaded_entry.runtime_data
+    fired: list[BridgeEvent] = []
+    coordinator.async_add_event_listener(fired.append)
+    seq = (coordinator._seen_seq or 0) + 1000  # beyond anything the shared bridge logs
+
+    await coordinator._async_handle(_event(None, "e1"))
+    await coordinator._async_handle(_event(None, "e1"))  # the same push, twice: once
+    state = hass.states.get("event.kitchen_alarms")
+    assert state.attributes["event_type"] == "alarm_raised"
+    assert state.attributes["alarm_id"] == "alarm-e1"
+    assert state.attributes["seq"] is None
+    assert [(e.id, e.seq) for e in fired] == [("e1", None)]
+
+    await coordinator._async_handle(_event(seq, "e1"))
+    assert [(e.id, e.seq) for e in fired] == [("e1", None)]
+    assert coordinator._seen_seq == seq
+    assert hass.states.get("event.kitchen_alarms") == state
+    await coordinator._async_handle(_event(seq + 1, "e2"))  # a stored event as ever
+    assert [(e.id, e.seq) for e in fired] == [("e1", None), ("e2", seq + 1)]
+
+    # Held events a restarted bridge never stored are forgotten, the oldest first; were
+    # one's stored copy to come after all, it would fire again rather than never.
+    with patch("custom_components.electrical_safety.coordinator.UNSTORED_MEMORY", 2):
+        for event_id in ("h1", "h2", "h3"):
+            await coordinator._async_handle(_event(None, event_id))
+    assert list(coordinator._unstored) == ["h2", "h3"]
+    await coordinator._async_handle(_event(seq + 2, "h1"))
+    await coordinator._async_handle(_event(seq + 3, "h2"))
+    assert [e.id for e in fired][-4:] == ["h1", "h2", "h3", "h1"]
+
+
+async def test_status_messages_of_older_and_newer_bridges(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    bridge_rig: Rig,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """What the bridge leaves out is kept or unknown; what this version does not know
+    yet is read the safe way."""
+    coordinator = loaded_entry.runtime_data
+    entry_id = loaded_entry.entry_id
+    storage = coordinator.data.info.storage
+    assert storage is not None and not storage.problem
+
+    async def status(body: dict[str, Any]) -> None:
+        await coordinator._async_handle(json.dumps({"type": "status", "status": body}))
+
+    # A bus the last snapshot did not describe waits for the next one; no storage in it
+    # leaves the storage as it was.
+    await status({"status": "ok", "problems": [], "buses": {"line-9": {"up": True}}})
+    assert [bus.id for bus in coordinator.data.info.buses] == ["line-1"]
+    assert coordinator.data.info.storage == storage
+
+    # A storage state this version does not know is a problem all the same (the bridge
+    # says so), reported as the milder of the two; missing numbers show as "?".
+    await status({"storage": {"state": "read_only", "problem": True}})
+    assert hass.states.get(STORAGE).state == STATE_ON
+    issue = issue_registry.async_get_issue(DOMAIN, f"storage_on_reserve_{entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders["free"] == "?"
+    assert issue.translation_placeholders["error"] == "?"
+    await status({"buses": {"line-1": {"up": None, "overloaded": True}}})
+    assert hass.states.get(OVERLOADED).state == STATE_ON
+    assert hass.states.get(f"binary_sensor.{BRIDGE}_bus_line_1").state == STATE_UNKNOWN
+    issue = issue_registry.async_get_issue(DOMAIN, f"bus_overloaded_{entry_id}_line-1")
+    assert issue is not None
+    assert {issue.translation_placeholders[k] for k in ("round", "share", "effective")} == {"?"}
+
+    # A bridge from before storage and load were reported: they are unknown, and their
+    # issues go.
+    info = bridge_rig.get("/info")
+    del info["storage"]
+    for bus in info["buses"]:
+        del bus["schedule"]
+    snapshot = {
+        "type": "snapshot",
+        "info": info,
+        "devices": bridge_rig.get("/devices")["devices"],
+        "last_seq": info["last_seq"],
+    }
+    await coordinator._async_handle(json.dumps(snapshot))
+    assert hass.states.get(STORAGE).state == STATE_UNKNOWN
+    assert hass.states.get(STORAGE).attributes.get("state") is None
+    assert hass.states.get(OVERLOADED).state == STATE_UNKNOWN
+    assert hass.states.get(ROUND).state == STATE_UNKNOWN
+    assert hass.states.get(f"binary_sensor.{BRIDGE}_bus_line_1").state == STATE_ON
+    assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]

@@ -6,10 +6,10 @@ import pytest
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import wait_for_state
+from .conftest import snapshot_entities, wait_for_state
 from .rig import Rig
 
 
@@ -22,7 +22,7 @@ async def test_sensors(
     snapshot: SnapshotAssertion,
 ) -> None:
     """Every sensor of the four simulated detectors, with classes, units and states."""
-    await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
+    await snapshot_entities(hass, entity_registry, snapshot, loaded_entry.entry_id)
 
 
 @pytest.mark.parametrize("platforms", [[Platform.SENSOR]])
