@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,36 +21,15 @@ from pymodbus.framer import FramerType
 from electrical_safety_bridge.bus import ALARM_LINE_SHARE, Bus, BusSettings, DeviceSpec
 from electrical_safety_bridge.events import BridgeEvent, EventType
 from electrical_safety_bridge.gateway import Gateway
-from electrical_safety_bridge.profile import Profile, find_profile
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 from electrical_safety_bridge.transport import SerialLine
 
 from .conftest import wait_for
+from .test_bus import Rig, profile
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 BAUD = 9600
-
-
-@functools.cache
-def profile(model: str) -> Profile:
-    return find_profile(model)
-
-
-@dataclass
-class Line:
-    """A simulated 9600-baud line with wire timing, and the bridge's bus on it."""
-
-    sim: SimulatedBus
-    bus: Bus
-    events: list[BridgeEvent] = field(default_factory=list)
-
-    def of_type(self, event_type: EventType, device_id: str | None = None) -> list[BridgeEvent]:
-        return [
-            e
-            for e in self.events
-            if e.type is event_type and (device_id is None or e.device_id == device_id)
-        ]
 
 
 @contextlib.asynccontextmanager
@@ -63,7 +40,7 @@ async def line(
     simulated: set[int] | None = None,
     offline_after: float = 60.0,
     on_change: Callable[[Bus, str], None] | None = None,
-) -> AsyncIterator[Line]:
+) -> AsyncIterator[Rig]:
     """``devices`` as (id, unit, model); only units in ``simulated`` answer (all by default)."""
     answering = {u for _, u, _ in devices} if simulated is None else simulated
     sim = SimulatedBus(
@@ -87,7 +64,7 @@ async def line(
         holder.append(bus)
         task = asyncio.create_task(bus.run())
         try:
-            yield Line(sim, bus, events)
+            yield Rig(sim, bus, events)
         finally:
             bus.stop()
             await asyncio.wait_for(task, timeout=10)

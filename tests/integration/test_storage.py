@@ -11,10 +11,6 @@ says why.
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +25,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.electrical_safety.const import DOMAIN
+from tests.small_disk import fill, mounted_small_disk
 
 from .conftest import wait_for_state, wait_until
 from .rig import Rig, running_rig
@@ -48,41 +45,12 @@ def rig(
     offline_after: float,
 ) -> Iterator[Rig]:
     """The rig, its bridge's data folder on a small tmpfs of its own."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs to fill needs root (CI runs the tests as root)")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={TMPFS_SIZE},mode=0700", "tmpfs", str(data_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        with running_rig(tmp_path, units, offline_after) as running:
-            assert running.data_dir == data_dir
-            yield running
-    finally:
-        subprocess.run(["umount", "-l", str(data_dir)], check=False)
-
-
-def fill(disk: Path, name: str) -> None:
-    """Write a file until the disk has no room left."""
-    block = b"\xa5" * 65536
-    with (disk / name).open("ab") as out:
-        while True:
-            try:
-                out.write(block)
-                out.flush()
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                break
-    # Whatever a block could not take, byte by byte.
-    with (disk / name).open("ab", buffering=0) as out, contextlib.suppress(OSError):
-        while out.write(b"\xa5"):
-            pass
+    with (
+        mounted_small_disk(tmp_path / "data", TMPFS_SIZE) as data_dir,
+        running_rig(tmp_path, units, offline_after) as running,
+    ):
+        assert running.data_dir == data_dir
+        yield running
 
 
 async def test_a_full_disk_is_shown_and_no_alarm_is_lost_or_fired_twice(
