@@ -115,8 +115,9 @@ class Bridge:
         self._tasks: list[asyncio.Task[Any]] = []
         self._bus_tasks: list[asyncio.Task[None]] = []
         self.storage = StorageGuard(config.data_dir, reserve_bytes=storage_reserve_bytes)
-        # Ids of held events already pushed as not yet stored.
-        self._pushed_unstored: set[str] = set()
+        # Held events already pushed as not yet stored, by id: a client that connects
+        # meanwhile gets them in its snapshot.
+        self._pushed_unstored: dict[str, dict[str, Any]] = {}
 
     @property
     def store(self) -> AsyncEventStore:
@@ -330,7 +331,7 @@ class Bridge:
                 _LOGGER.exception("dropping a malformed %s event", event.type.value)
                 if event_id not in self._pushed_unstored:
                     await self._count_written(1)
-                self._pushed_unstored.discard(event_id)
+                self._pushed_unstored.pop(event_id, None)
             except StoreError as exc:
                 self._store_failed(str(exc), len(held))
                 return stored, True
@@ -350,16 +351,17 @@ class Bridge:
             if self.relay is not None:
                 self.relay.offer(event)
             self._announce(event)
-        self._pushed_unstored.difference_update(event.id for event in stored)
+        for event in stored:
+            self._pushed_unstored.pop(event.id, None)
         await self._count_written(counted)
 
     async def _hold(self, held: list[tuple[str, BridgeEvent]]) -> None:
         """Push the held events nobody has heard of yet, marked as not yet stored."""
         fresh = [(i, e) for i, e in held if i not in self._pushed_unstored]
         for event_id, event in fresh:
-            self._pushed_unstored.add(event_id)
+            message = {"seq": None, "id": event_id, **event.as_dict(), "stored": False}
+            self._pushed_unstored[event_id] = message
             if self._app is not None:
-                message = {"seq": None, "id": event_id, **event.as_dict(), "stored": False}
                 broadcast(self._app, {"type": "event", "event": message})
             if self.console is not None:
                 self.console(event)
@@ -548,6 +550,8 @@ class Bridge:
             "devices": self.devices(),
             "alarms": [a.as_dict() for a in self.alarms.open_alarms()],
             "last_seq": self.last_seq,
+            # Events the full disk keeps out of the store, oldest first (pushed unstored).
+            "held_events": list(self._pushed_unstored.values()),
         }
 
 

@@ -247,6 +247,10 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             await self._async_replay(missed_after, data.last_seq)
         if data.last_seq is not None:
             self._seen_seq = max(self._seen_seq or 0, data.last_seq)
+        # Events a full disk keeps out of the bridge's store: heard now, or never until they
+        # are stored. Those already dispatched are recognised by id.
+        for raw in message.get("held_events") or []:
+            self._async_on_event(BridgeEvent.from_dict(raw))
 
     async def _async_replay(self, after: int, until: int) -> None:
         """Dispatch the events that happened between the last one seen and the snapshot."""

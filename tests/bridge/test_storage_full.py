@@ -222,6 +222,14 @@ async def test_with_even_the_reserve_used_up_alarms_are_pushed_held_and_written_
         # The alarms are latched and shown, though not stored yet.
         alarms = (await running.get("/alarms"))["alarms"]
         assert {a["device_id"] for a in alarms} == {"arcm", "asj"}
+        # A client that connects now hears of the held events in its snapshot.
+        async with running.session.ws_connect(
+            running.url + "/ws", headers=running.auth
+        ) as late_client:
+            snapshot = await late_client.receive_json()
+        held_ids = {e["id"] for e in snapshot["held_events"]}
+        assert {e["id"] for e in unstored} <= held_ids
+        assert all(e["stored"] is False for e in snapshot["held_events"])
 
         # Nothing is done unrecorded: a command and an acknowledgement are refused.
         status, refused = await running.post("/devices/arcm/commands", {"command": "trip"})
@@ -240,6 +248,7 @@ async def test_with_even_the_reserve_used_up_alarms_are_pushed_held_and_written_
         )
         stored = await running.stored_events()
         stored_ids = [e["id"] for e in stored]
+        assert set(held_ids) <= set(stored_ids)  # every held event, stored under its id
         for event in unstored:
             assert event["id"] in stored_ids
         kinds = [e["type"] for e in stored]

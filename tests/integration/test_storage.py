@@ -11,9 +11,12 @@ says why.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, STATE_OFF, STATE_ON
@@ -35,6 +38,20 @@ TMPFS_SIZE = "24m"
 STORAGE = "binary_sensor.electrical_safety_bridge_127_0_0_1_storage"
 BREAKER = "switch.kitchen_breaker"
 EVENTS = "event.kitchen_alarms"
+
+
+async def bridge_snapshot(rig: Rig) -> dict[str, Any]:
+    """The first message of a new WebSocket client of the bridge: its snapshot."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(
+            f"http://127.0.0.1:{rig.api_port}/api/v1/ws",
+            headers={"Authorization": f"Bearer {rig.token}"},
+        ) as socket,
+    ):
+        message: dict[str, Any] = await socket.receive_json()
+    assert message["type"] == "snapshot"
+    return message
 
 
 @pytest.fixture
@@ -117,6 +134,18 @@ async def test_a_full_disk_is_shown_and_no_alarm_is_lost_or_fired_twice(
         )
     assert refused.value.translation_key == "refused_storage_failing"
 
+    # A Home Assistant that connects during the outage hears of the held alarm from its
+    # snapshot: the bridge's real snapshot, given to a coordinator that never heard it.
+    snapshot = await bridge_snapshot(rig)
+    held = [e for e in snapshot["held_events"] if e["data"].get("id") == alarm["alarm_id"]]
+    assert len(held) == 1
+    assert held[0]["seq"] is None and held[0]["stored"] is False
+    coordinator._unstored.clear()
+    await coordinator._async_handle(json.dumps(snapshot))
+    await wait_until(hass, lambda: len(raised) == 2, "the held alarm fired from the snapshot")
+    await coordinator._async_handle(json.dumps(snapshot))  # heard already: nothing more
+    assert len(raised) == 2
+
     # Room again: the held alarm is stored, under the id it was pushed with, and its
     # stored copy moves the integration's place in the log on without firing again.
     (rig.data_dir / "filler-2.bin").unlink()
@@ -131,7 +160,7 @@ async def test_a_full_disk_is_shown_and_no_alarm_is_lost_or_fired_twice(
     await wait_until(
         hass, lambda: (coordinator._seen_seq or 0) >= stored[0]["seq"], "the stored copy heard"
     )
-    assert len(raised) == 1, "the stored copy of an alarm already fired fires nothing"
+    assert len(raised) == 2, "the stored copy of an alarm already fired fires nothing"
     assert not coordinator._unstored
     assert issue_registry.async_get_issue(DOMAIN, failing) is None
     assert issue_registry.async_get_issue(DOMAIN, on_reserve) is None
