@@ -22,7 +22,7 @@ from syrupy.types import PropertyFilter, PropertyName, PropertyPath
 
 from custom_components.electrical_safety.const import DOMAIN
 
-from .rig import BRIDGE_ID, DEFAULT_UNITS, Rig, running_rig
+from .rig import BRIDGE_ID, DEFAULT_UNITS, BridgeEnvironmentError, Rig, bridge_python, running_rig
 
 HA_WAIT_S = 15.0  # bound on a pushed change reaching a Home Assistant state
 RECHECK_S = 0.05
@@ -36,6 +36,14 @@ _STATE = paths("state")
 
 def _measured_state(*, prop: PropertyName, path: PropertyPath) -> bool:
     return MEASURED_ATTRIBUTES(prop=prop, path=path) or _STATE(prop=prop, path=path)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Say at once, not in every test, when the bridge's environment is missing."""
+    try:
+        bridge_python()
+    except BridgeEnvironmentError as err:
+        raise pytest.UsageError(str(err)) from None
 
 
 @pytest.fixture(autouse=True)
