@@ -88,7 +88,7 @@ snapshot-update: $(HA_STAMP) $(BRIDGE_STAMP)
 	$(HA_VENV)/bin/python -m pytest -q tests/integration --snapshot-update
 
 # The bridge suite and the integration suite run one after the other (two cores).
-test: lint typecheck test-bridge test-integration
+test: lint typecheck test-bridge test-integration test-minimum
 
 $(DEMO_STAMP): $(HA_STAMP) demo/requirements.txt
 	$(HA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r demo/requirements.txt

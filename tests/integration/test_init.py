@@ -55,6 +55,7 @@ def _reauth_flows(hass: HomeAssistant) -> list:
     ]
 
 
+@pytest.mark.minimum_ha
 async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
@@ -79,6 +80,7 @@ async def test_devices(
     assert sorted(devices, key=lambda d: d.name or "") == snapshot
 
 
+@pytest.mark.minimum_ha
 async def test_an_unreachable_bridge_is_retried(hass: HomeAssistant, socket_enabled: None) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -90,6 +92,7 @@ async def test_an_unreachable_bridge_is_retried(hass: HomeAssistant, socket_enab
     assert entry.state is ConfigEntryState.SETUP_RETRY
 
 
+@pytest.mark.minimum_ha
 async def test_a_wrong_token_asks_for_a_new_one(hass: HomeAssistant, bridge_rig: Rig) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN, unique_id=BRIDGE_ID, data={**bridge_rig.entry_data(), "token": "wrong"}
@@ -214,6 +217,7 @@ async def test_devices_come_and_go_with_the_bridge(
     assert back.via_device_id == bridge.id, "a device that comes back is the bridge's again"
 
 
+@pytest.mark.minimum_ha
 async def test_detectors_are_the_bridges_as_soon_as_they_are_added(
     hass: HomeAssistant, config_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
