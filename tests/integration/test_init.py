@@ -238,8 +238,8 @@ async def test_detectors_are_the_bridges_as_soon_as_they_are_added(
 async def test_a_detector_new_to_home_assistant_is_the_bridges_at_once(
     hass: HomeAssistant, config_entry: MockConfigEntry, rig: Rig
 ) -> None:
-    """A detector Home Assistant has never seen is linked to the bridge as soon as its
-    entities are there, not at the next snapshot."""
+    """A detector Home Assistant has never seen, first reported after set-up, is the
+    bridge's as soon as its entities are there."""
     rig.stop_bridge()
     rig.start_bridge(units=DEFAULT_UNITS[:2])
     config_entry.add_to_hass(hass)
