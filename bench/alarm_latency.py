@@ -8,6 +8,9 @@ status of one unit is set, and the time until Home Assistant reports that unit's
 binary_sensor ``on`` (a ``state_changed`` event on Home Assistant's WebSocket API) is the
 latency; the bit is then cleared and its ``off`` awaited before the next sample.
 
+It runs in the bridge's environment; ``hass`` comes from Home Assistant's (``HASS_BIN``, set
+by ``make bench-latency``).
+
 Prints ``name: value`` lines: the p50, p99 and max latency in seconds, the sample count and
 the goal (design.md: p99 ≤ 1 s with 16 detectors at 9600 baud).
 """
@@ -140,7 +143,7 @@ async def measure(samples: int, units: int, out: Any) -> int:
         )
         demo.prepare_config(folder / "homeassistant", ha_port)
         hass = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("hass")),
+            demo.hass_executable(),
             "-c",
             str(folder / "homeassistant"),
             "--skip-pip",

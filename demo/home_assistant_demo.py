@@ -1,5 +1,9 @@
 """``make demo``: the bridge on a simulated bus, and Home Assistant with the integration set up.
 
+Each runs from its own environment: the bridge from the bridge's (this script's interpreter,
+``.venv-bridge``), Home Assistant from its own (``HASS_BIN``, ``.venv/bin/hass``); ``make demo``
+builds both and sets ``HASS_BIN``.
+
 1. The bridge runs ``run --demo``: four simulated detectors on a pseudo-terminal at 9600
    baud with wire timing, and a scripted story (a leak that trips a breaker, an arc burst
    within the first minute, an overheating cable, a broken CT wire, a silent unit).
@@ -33,6 +37,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "electrical_safety"
 CLIENT_ID = "http://127.0.0.1/"  # onboarding needs a client id; any URL on the host will do
+#: The variable naming Home Assistant's ``hass`` executable, in Home Assistant's environment.
+HASS_BIN = "HASS_BIN"
 
 CONFIGURATION = """\
 # Written by demo/home_assistant_demo.py. A minimal configuration: no default_config, so
@@ -86,6 +92,19 @@ async def wait_http(session: aiohttp.ClientSession, url: str, seconds: float) ->
         if loop.time() > deadline:
             raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
         await asyncio.sleep(0.5)
+
+
+def hass_executable() -> str:
+    """Home Assistant's ``hass``, from its own environment (``HASS_BIN``)."""
+    path = os.environ.get(HASS_BIN, "")
+    hint = f"run `make demo`, which builds .venv and sets it, or set {HASS_BIN}=.venv/bin/hass"
+    if not path:
+        raise SystemExit(
+            f"{HASS_BIN} is not set: Home Assistant runs from its own environment; {hint}"
+        )
+    if not os.access(path, os.X_OK):
+        raise SystemExit(f"{HASS_BIN}={path} is not an executable; {hint}")
+    return path
 
 
 def prepare_config(folder: Path, port: int) -> None:
@@ -224,10 +243,10 @@ async def add_integration(
 
 async def run(data_dir: Path, ha_port: int, bridge_port: int, duration: float) -> int:
     """Start both processes, set Home Assistant up once, and wait."""
-    python = sys.executable
+    hass_bin = hass_executable()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "addon")}
     bridge = await asyncio.create_subprocess_exec(
-        python,
+        sys.executable,
         "-m",
         "electrical_safety_bridge",
         "run",
@@ -243,7 +262,7 @@ async def run(data_dir: Path, ha_port: int, bridge_port: int, duration: float) -
     pipes = [asyncio.create_task(_pipe("bridge", bridge.stdout))]
     config_dir = data_dir / "homeassistant"
     hass = await asyncio.create_subprocess_exec(
-        str(Path(python).with_name("hass")),
+        hass_bin,
         "-c",
         str(config_dir),
         "--skip-pip",

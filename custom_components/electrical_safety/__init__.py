@@ -45,7 +45,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
     entry.runtime_data = coordinator
 
     info = coordinator.data.info
-    dr.async_get(hass).async_get_or_create(
+    bridge_device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, info.bridge_id)},
         name=entry.title,
@@ -53,6 +53,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
         model="Bridge",
         sw_version=info.version,
     )
+    # Detector devices are linked to it as their entities are added (entity.py).
+    coordinator.bridge_device_id = bridge_device.id
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # Listen only once every platform is there to hear it.
     coordinator.async_start()

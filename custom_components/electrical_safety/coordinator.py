@@ -141,6 +141,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self._unreachable_timer: CALLBACK_TYPE | None = None
         self._unverified: set[str] = set()
         self._overloaded: set[str] = set()
+        #: The bridge's own device in the device registry (set once the entry is set up).
+        self.bridge_device_id: str | None = None
 
     @property
     def bridge_id(self) -> str:
@@ -378,8 +380,26 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
     # ------------------------------------------------------------------ registries
 
     @callback
+    def async_link_to_bridge(self, device_id: str | None) -> None:
+        """Show a detector's device as connected through the bridge's device.
+
+        The link is made in the device registry (``via_device_id``, which every supported
+        Home Assistant takes), not with ``DeviceInfo(via_device=...)``, deprecated from
+        Home Assistant 2026.8. A detector's first entity links it as soon as the registry
+        has its device; ``async_sync_registries`` links those already there.
+        """
+        bridge_device_id = self.bridge_device_id
+        if device_id is None or bridge_device_id is None or device_id == bridge_device_id:
+            return
+        registry = dr.async_get(self.hass)
+        device = registry.async_get(device_id)
+        if device is not None and device.via_device_id != bridge_device_id:
+            registry.async_update_device(device_id, via_device_id=bridge_device_id)
+
+    @callback
     def async_sync_registries(self, data: BridgeData) -> None:
-        """Remove devices the bridge no longer has; raise or clear unverified-profile issues."""
+        """Remove devices the bridge no longer has, link the others to the bridge's device;
+        raise or clear unverified-profile issues."""
         entry_id = self.config_entry.entry_id
         bridge_id = data.info.bridge_id
         wanted = {(DOMAIN, bridge_id)} | {device_identifier(bridge_id, d) for d in data.devices}
@@ -388,6 +408,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             if not entry_device.identifiers & wanted:
                 LOGGER.debug("Removing %s: the bridge no longer reports it", entry_device.name)
                 registry.async_remove_device(entry_device.id)
+            else:
+                self.async_link_to_bridge(entry_device.id)
 
         unverified = {d.id for d in data.devices.values() if not d.verified}
         for device_id in self._unverified - unverified:

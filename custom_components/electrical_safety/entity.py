@@ -50,8 +50,13 @@ class ElectricalSafetyEntity(CoordinatorEntity[ElectricalSafetyCoordinator]):
             name=device.name,
             manufacturer=device.manufacturer,
             model=device.model,
-            via_device=(DOMAIN, bridge_id),
         )
+
+    async def async_added_to_hass(self) -> None:
+        """Link the detector's device to the bridge's, now that the registry has it."""
+        await super().async_added_to_hass()
+        if self.registry_entry is not None:
+            self.coordinator.async_link_to_bridge(self.registry_entry.device_id)
 
     @property
     def device(self) -> Device | None:

@@ -13,6 +13,7 @@ import pytest
 import pytest_socket
 from homeassistant.const import Platform
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -22,7 +23,7 @@ from syrupy.types import PropertyFilter, PropertyName, PropertyPath
 
 from custom_components.electrical_safety.const import DOMAIN
 
-from .rig import BRIDGE_ID, DEFAULT_UNITS, Rig, running_rig
+from .rig import BRIDGE_ID, DEFAULT_UNITS, BridgeEnvironmentError, Rig, bridge_python, running_rig
 
 HA_WAIT_S = 15.0  # bound on a pushed change reaching a Home Assistant state
 RECHECK_S = 0.05
@@ -36,6 +37,14 @@ _STATE = paths("state")
 
 def _measured_state(*, prop: PropertyName, path: PropertyPath) -> bool:
     return MEASURED_ATTRIBUTES(prop=prop, path=path) or _STATE(prop=prop, path=path)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Say at once, not in every test, when the bridge's environment is missing."""
+    try:
+        bridge_python()
+    except BridgeEnvironmentError as err:
+        raise pytest.UsageError(str(err)) from None
 
 
 @pytest.fixture(autouse=True)
@@ -158,6 +167,21 @@ async def loaded_entry(
     coordinator = config_entry.runtime_data
     await wait_until(hass, lambda: coordinator.connected, "the WebSocket's snapshot")
     return config_entry
+
+
+def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """The device identified by ``(DOMAIN, identifier)``, looked for among the devices of
+    the integration's config entries (Home Assistant 2026.8's harness refuses
+    ``DeviceRegistry.async_get_device``)."""
+    registry = dr.async_get(hass)
+    found = {
+        device.id: device
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+        if (DOMAIN, identifier) in device.identifiers
+    }
+    assert len(found) <= 1, found
+    return next(iter(found.values()), None)
 
 
 async def snapshot_entities(

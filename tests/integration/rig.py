@@ -1,7 +1,9 @@
 """A real bridge on 127.0.0.1, over a real simulator: the integration tests' only device.
 
 The simulator and the bridge run as two processes, exactly as a user runs them, so the
-integration is tested against API v1 as the bridge implements it, not against a mock.
+integration is tested against API v1 as the bridge implements it, not against a mock. They
+run on the bridge's own environment (``BRIDGE_PYTHON``, which the Makefile sets to
+``.venv-bridge/bin/python``): Home Assistant's environment never imports the bridge.
 Both are started with plain ``subprocess`` (no threads, no event loop of their own), so
 Home Assistant's test harness sees nothing lingering. Readiness is waited for by condition
 (a line on stdout, then every device online with every value read), never by a fixed sleep.
@@ -17,7 +19,6 @@ import selectors
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The variable naming the bridge environment's interpreter.
+BRIDGE_PYTHON = "BRIDGE_PYTHON"
 BRIDGE_ID = "test-bridge"
 START_S = 30.0  # bound on a process printing its ready line (imports dominate)
 READY_S = 20.0  # bound on every device being online and read
@@ -57,6 +60,27 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class BridgeEnvironmentError(RuntimeError):
+    """The bridge's interpreter is not set, or is not there."""
+
+
+def bridge_python() -> str:
+    """The interpreter of the bridge's environment, from ``BRIDGE_PYTHON``."""
+    path = os.environ.get(BRIDGE_PYTHON, "")
+    hint = (
+        "run the integration tests with `make test-integration`, which sets it, or set "
+        f"{BRIDGE_PYTHON}=.venv-bridge/bin/python (built by `make test-bridge`)"
+    )
+    if not path:
+        raise BridgeEnvironmentError(
+            f"{BRIDGE_PYTHON} is not set: the integration tests start the bridge and its "
+            f"simulator with the bridge environment's interpreter; {hint}"
+        )
+    if not os.access(path, os.X_OK):
+        raise BridgeEnvironmentError(f"{BRIDGE_PYTHON}={path} is not an executable; {hint}")
+    return path
 
 
 def _env() -> dict[str, str]:
@@ -162,7 +186,7 @@ class Rig:
         (self.profile_dir / "sim_unverified.yaml").write_text(unverified_profile())
         (self.profile_dir / "sim_aim_sentinel.yaml").write_text(sentinel_profile())
         self.sim_port = free_port()
-        args = [sys.executable, "-m", "electrical_safety_bridge", "simulate"]
+        args = [bridge_python(), "-m", "electrical_safety_bridge", "simulate"]
         for _, unit, model in self.units:
             args += ["--unit", f"{unit}:{model}"]
         args += ["--tcp", f"127.0.0.1:{self.sim_port}", "--user-dir", str(self.profile_dir)]
@@ -210,7 +234,7 @@ class Rig:
         config = self.write_config(units)
         with (self.folder / "bridge.log").open("ab") as stderr:
             self.bridge = subprocess.Popen(
-                [sys.executable, "-m", "electrical_safety_bridge", "run", "--config", str(config)],
+                [bridge_python(), "-m", "electrical_safety_bridge", "run", "--config", str(config)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=stderr,

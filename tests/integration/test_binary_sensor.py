@@ -29,6 +29,7 @@ async def test_binary_sensors(
     await snapshot_entities(hass, entity_registry, snapshot, loaded_entry.entry_id)
 
 
+@pytest.mark.minimum_ha
 async def test_an_alarm_carries_its_latched_record(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
 ) -> None:

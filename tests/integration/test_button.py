@@ -34,6 +34,7 @@ async def test_buttons(
     await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
 
 
+@pytest.mark.minimum_ha
 async def test_self_test_raises_the_detectors_alarm(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
 ) -> None:

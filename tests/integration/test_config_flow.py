@@ -23,6 +23,9 @@ from .rig import BRIDGE_ID, Rig, free_port
 
 INFO = "custom_components.electrical_safety.client.BridgeClient.info"
 
+#: Every path of the flow runs on the minimum Home Assistant too (make test-minimum).
+pytestmark = pytest.mark.minimum_ha
+
 
 @pytest.fixture(autouse=True)
 def no_setup() -> Any:

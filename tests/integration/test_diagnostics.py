@@ -17,6 +17,7 @@ from syrupy.filters import props
 
 from custom_components.electrical_safety.const import DOMAIN
 
+from .conftest import find_device
 from .rig import BRIDGE_ID, Rig
 
 #: What changes from run to run: ports, bus counters, the event sequence, and what the
@@ -55,7 +56,7 @@ async def test_device_diagnostics(
 ) -> None:
     results: dict[str, Any] = {}
     for identifier in (BRIDGE_ID, f"{BRIDGE_ID}:aafd-2"):
-        device = device_registry.async_get_device({(DOMAIN, identifier)})
+        device = find_device(hass, identifier)
         assert device is not None
         results[identifier] = await get_diagnostics_for_device(
             hass, hass_client, loaded_entry, device

@@ -39,6 +39,7 @@ def _is(event_type: str) -> Callable[[State], bool]:
     return lambda state: state.attributes.get("event_type") == event_type
 
 
+@pytest.mark.minimum_ha
 async def test_an_alarm_is_raised_acknowledged_and_cleared(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
 ) -> None:

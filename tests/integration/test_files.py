@@ -4,8 +4,10 @@ integrations): manifest, hacs.json, quality scale, translations, icons and servi
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,8 @@ from custom_components.electrical_safety.models import (
     SetpointKind,
     StorageState,
 )
-from electrical_safety_bridge import events as bridge_events
-from electrical_safety_bridge import profile as bridge_profile
-from electrical_safety_bridge import storage_guard
 
-from .rig import ROOT
+from .rig import ROOT, bridge_python
 
 PACKAGE = ROOT / "custom_components" / "electrical_safety"
 LANGUAGES = ("en", "zh-Hans", "ja")
@@ -289,43 +288,62 @@ def test_icons_name_existing_translation_keys() -> None:
 # ---------------------------------------------------------------------------- the contract
 
 
+@pytest.fixture(scope="module")
+def bridge() -> dict[str, Any]:
+    """What the bridge knows (bridge_contract.py), asked of the bridge's own environment."""
+    script = Path(__file__).with_name("bridge_contract.py")
+    done = subprocess.run(
+        [bridge_python(), str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    facts: dict[str, Any] = json.loads(done.stdout)
+    return facts
+
+
+def test_home_assistants_environment_cannot_import_the_bridge() -> None:
+    """The bridge has its own environment and pins; nothing here may lean on them."""
+    assert importlib.util.find_spec("electrical_safety_bridge") is None
+    assert importlib.util.find_spec("pymodbus") is None
+
+
 @pytest.mark.parametrize(
     ("ours", "theirs", "table"),
     [
-        (ChannelKind, bridge_profile.ChannelKind, kinds.CHANNEL_KINDS),
-        (SetpointKind, bridge_profile.SetpointKind, kinds.SETPOINT_KINDS),
+        (ChannelKind, "channel_kinds", kinds.CHANNEL_KINDS),
+        (SetpointKind, "setpoint_kinds", kinds.SETPOINT_KINDS),
     ],
 )
-def test_every_kind_the_bridge_knows_has_a_row(ours: Any, theirs: Any, table: dict) -> None:
-    assert {k.value for k in ours} == {k.value for k in theirs}
-    assert set(table) == {k.value for k in theirs}
+def test_every_kind_the_bridge_knows_has_a_row(
+    bridge: dict[str, Any], ours: Any, theirs: str, table: dict
+) -> None:
+    assert {k.value for k in ours} == set(bridge[theirs])
+    assert set(table) == set(bridge[theirs])
 
 
-def test_every_command_the_bridge_knows_is_a_button_or_the_breaker() -> None:
-    assert {c.value for c in CommandName} == {c.value for c in bridge_profile.CommandName}
-    assert set(kinds.BUTTON_COMMANDS) | kinds.BREAKER_COMMANDS == {
-        c.value for c in bridge_profile.CommandName
-    }
+def test_every_command_the_bridge_knows_is_a_button_or_the_breaker(
+    bridge: dict[str, Any],
+) -> None:
+    assert {c.value for c in CommandName} == set(bridge["commands"])
+    assert set(kinds.BUTTON_COMMANDS) | kinds.BREAKER_COMMANDS == set(bridge["commands"])
 
 
-def test_the_event_types_and_storage_states_are_the_bridges() -> None:
-    bridge_types = {t.value for t in bridge_events.EventType}
+def test_the_event_types_and_storage_states_are_the_bridges(bridge: dict[str, Any]) -> None:
+    bridge_types = set(bridge["event_types"])
     assert {t.value for t in EventType} <= bridge_types
     services = yaml.safe_load((PACKAGE / "services.yaml").read_text(encoding="utf-8"))
     options = services["get_events"]["fields"]["event_types"]["selector"]["select"]["options"]
     assert set(options) <= bridge_types
-    assert {s.value for s in StorageState} == {s.value for s in storage_guard.StorageState}
+    assert {s.value for s in StorageState} == set(bridge["storage_states"])
 
 
-def test_the_bridge_hints_agree_with_the_table() -> None:
+def test_the_bridge_hints_agree_with_the_table(bridge: dict[str, Any]) -> None:
     """The bridge's own hints (metadata.py) and our rows name the same device classes."""
-    from electrical_safety_bridge.metadata import KIND_HINTS
-
-    for kind, hints in KIND_HINTS.items():
-        spec = kinds.CHANNEL_KINDS[kind.value]
-        if hints.device_class is not None:
+    assert bridge["device_classes"]
+    for kind, device_class in bridge["device_classes"].items():
+        spec = kinds.CHANNEL_KINDS[kind]
+        if device_class is not None:
             assert spec.sensor_device_class is not None, kind
-            assert spec.sensor_device_class.value == hints.device_class, kind
+            assert spec.sensor_device_class.value == device_class, kind
 
 
 def test_no_platform_file_ladders_over_kinds() -> None:
@@ -349,7 +367,5 @@ def test_the_package_has_no_stray_files() -> None:
     assert not any(Path(n).suffix in (".pyc", ".orig", ".rej") for n in names)
 
 
-def test_manifest_zeroconf_type_is_what_the_bridge_advertises() -> None:
-    from electrical_safety_bridge.advertise import SERVICE_TYPE
-
-    assert _json("manifest.json")["zeroconf"] == [SERVICE_TYPE]
+def test_manifest_zeroconf_type_is_what_the_bridge_advertises(bridge: dict[str, Any]) -> None:
+    assert _json("manifest.json")["zeroconf"] == [bridge["service_type"]]

@@ -25,9 +25,10 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.electrical_safety import async_remove_config_entry_device
 from custom_components.electrical_safety.const import DOMAIN
+from custom_components.electrical_safety.coordinator import ElectricalSafetyCoordinator
 from custom_components.electrical_safety.models import BridgeEvent
 
-from .conftest import wait_for_state, wait_until
+from .conftest import find_device, wait_for_state, wait_until
 from .rig import BRIDGE_ID, DEFAULT_UNITS, Rig, free_port
 
 RESIDUAL = "sensor.kitchen_residual_current"
@@ -54,6 +55,7 @@ def _reauth_flows(hass: HomeAssistant) -> list:
     ]
 
 
+@pytest.mark.minimum_ha
 async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
@@ -70,12 +72,15 @@ async def test_devices(
 ) -> None:
     """One device per detector, each through the bridge's own device."""
     devices = dr.async_entries_for_config_entry(device_registry, loaded_entry.entry_id)
-    bridge = device_registry.async_get_device({(DOMAIN, BRIDGE_ID)})
+    bridge = find_device(hass, BRIDGE_ID)
     assert bridge is not None
+    assert bridge.via_device_id is None
+    assert len(devices) == len(DEFAULT_UNITS) + 1
     assert {d.via_device_id for d in devices if d.id != bridge.id} == {bridge.id}
     assert sorted(devices, key=lambda d: d.name or "") == snapshot
 
 
+@pytest.mark.minimum_ha
 async def test_an_unreachable_bridge_is_retried(hass: HomeAssistant, socket_enabled: None) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -87,6 +92,7 @@ async def test_an_unreachable_bridge_is_retried(hass: HomeAssistant, socket_enab
     assert entry.state is ConfigEntryState.SETUP_RETRY
 
 
+@pytest.mark.minimum_ha
 async def test_a_wrong_token_asks_for_a_new_one(hass: HomeAssistant, bridge_rig: Rig) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN, unique_id=BRIDGE_ID, data={**bridge_rig.entry_data(), "token": "wrong"}
@@ -191,27 +197,96 @@ async def test_devices_come_and_go_with_the_bridge(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
     rig: Rig,
-    device_registry: dr.DeviceRegistry,
     entity_registry: er.EntityRegistry,
 ) -> None:
-    aim = (DOMAIN, f"{BRIDGE_ID}:aim-3")
-    assert device_registry.async_get_device({aim}) is not None
+    aim = f"{BRIDGE_ID}:aim-3"
+    bridge = find_device(hass, BRIDGE_ID)
+    assert bridge is not None
+    assert find_device(hass, aim) is not None
     rig.stop_bridge()
     rig.start_bridge(units=DEFAULT_UNITS[:2])
-    await wait_until(hass, lambda: device_registry.async_get_device({aim}) is None, "aim-3 removed")
+    await wait_until(hass, lambda: find_device(hass, aim) is None, "aim-3 removed")
     assert hass.states.get("sensor.aim_3_residual_current_1") is None
     assert entity_registry.async_get("sensor.aim_3_residual_current_1") is None
 
     rig.stop_bridge()
     rig.start_bridge()
     await wait_for_state(hass, "sensor.aim_3_residual_current_1", lambda s: s.state == "20")
+    back = find_device(hass, aim)
+    assert back is not None
+    assert back.via_device_id == bridge.id, "a device that comes back is the bridge's again"
+
+
+@pytest.mark.minimum_ha
+async def test_detectors_are_the_bridges_as_soon_as_they_are_added(
+    hass: HomeAssistant, config_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    """Linked when their entities are added, not only when a snapshot comes (here none
+    does: the push connection is never opened)."""
+    config_entry.add_to_hass(hass)
+    with patch.object(ElectricalSafetyCoordinator, "async_start"):
+        assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not config_entry.runtime_data.connected
+    devices = dr.async_entries_for_config_entry(device_registry, config_entry.entry_id)
+    bridge = find_device(hass, BRIDGE_ID)
+    assert bridge is not None
+    assert len(devices) == len(DEFAULT_UNITS) + 1
+    assert {d.via_device_id for d in devices if d.id != bridge.id} == {bridge.id}
+
+
+async def test_a_detector_new_to_home_assistant_is_the_bridges_at_once(
+    hass: HomeAssistant, config_entry: MockConfigEntry, rig: Rig
+) -> None:
+    """A detector Home Assistant has never seen, first reported after set-up, is the
+    bridge's as soon as its entities are there."""
+    rig.stop_bridge()
+    rig.start_bridge(units=DEFAULT_UNITS[:2])
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    coordinator = config_entry.runtime_data
+    await wait_until(hass, lambda: coordinator.connected, "the WebSocket's snapshot")
+    bridge = find_device(hass, BRIDGE_ID)
+    assert bridge is not None
+    assert find_device(hass, f"{BRIDGE_ID}:aim-3") is None
+    rig.stop_bridge()
+    rig.start_bridge(units=DEFAULT_UNITS)
+    await wait_for_state(hass, "sensor.aim_3_residual_current_1", lambda s: s.state == "20")
+    for device_id, _, _ in DEFAULT_UNITS[2:]:
+        device = find_device(hass, f"{BRIDGE_ID}:{device_id}")
+        assert device is not None, device_id
+        assert device.via_device_id == bridge.id, device_id
+
+
+async def test_every_snapshot_links_the_detectors_to_the_bridge(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    rig: Rig,
+    device_registry: dr.DeviceRegistry,
+) -> None:
+    """A detector's device that lost its link (by hand, or in an older registry) gets it
+    back from the next snapshot."""
+    bridge, kitchen = find_device(hass, BRIDGE_ID), find_device(hass, f"{BRIDGE_ID}:arcm-1")
+    assert bridge is not None and kitchen is not None
+    device_registry.async_update_device(kitchen.id, via_device_id=None)
+    coordinator = loaded_entry.runtime_data
+    rig.stop_bridge()
+    await wait_until(hass, lambda: not coordinator.connected, "the bridge gone")
+    rig.start_bridge()
+
+    def linked() -> bool:
+        device = device_registry.async_get(kitchen.id)
+        return device is not None and device.via_device_id == bridge.id
+
+    await wait_until(hass, linked, "the kitchen detector linked to the bridge again")
 
 
 async def test_only_a_device_the_bridge_forgot_can_be_deleted(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
 ) -> None:
-    bridge = device_registry.async_get_device({(DOMAIN, BRIDGE_ID)})
-    live = device_registry.async_get_device({(DOMAIN, f"{BRIDGE_ID}:arcm-1")})
+    bridge = find_device(hass, BRIDGE_ID)
+    live = find_device(hass, f"{BRIDGE_ID}:arcm-1")
+    assert bridge is not None and live is not None
     gone = device_registry.async_get_or_create(
         config_entry_id=loaded_entry.entry_id, identifiers={(DOMAIN, f"{BRIDGE_ID}:gone-9")}
     )

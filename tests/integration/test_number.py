@@ -37,6 +37,7 @@ async def test_numbers(
     await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
 
 
+@pytest.mark.minimum_ha
 async def test_a_setpoint_is_written_and_read_back(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
 ) -> None:

@@ -41,6 +41,7 @@ async def test_measurements_keep_long_term_statistics(
     assert arcs is not None and arcs.attributes["state_class"] == "total_increasing"
 
 
+@pytest.mark.minimum_ha
 @pytest.mark.parametrize("platforms", [[Platform.SENSOR]])
 async def test_a_leak_is_pushed_and_counted_as_an_open_alarm(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 from custom_components.electrical_safety.const import DOMAIN
 from custom_components.electrical_safety.helpers import async_bridge_call
 
-from .conftest import wait_for_state
+from .conftest import find_device, wait_for_state
 from .rig import BRIDGE_ID, Rig
 
 
@@ -25,7 +25,7 @@ def platforms() -> list[Platform]:
 
 
 def _device_id(hass: HomeAssistant, bridge_device: str) -> str:
-    device = dr.async_get(hass).async_get_device({(DOMAIN, f"{BRIDGE_ID}:{bridge_device}")})
+    device = find_device(hass, f"{BRIDGE_ID}:{bridge_device}")
     assert device is not None
     return device.id
 

@@ -51,6 +51,7 @@ async def test_switches(
     await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
 
 
+@pytest.mark.minimum_ha
 async def test_close_is_refused_while_alarm_active_then_unacknowledged(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
 ) -> None:
