@@ -35,7 +35,7 @@ NEWEST_PYTHON ?= python3.14
 NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 
 .PHONY: test lint typecheck typecheck-bridge typecheck-integration test-bridge \
-	test-integration test-minimum test-newest snapshot-update demo demo-bridge bench \
+	test-integration test-minimum test-newest snapshot-update forward-wheel demo demo-bridge bench \
 	bench-latency clean
 
 $(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt scripts/venv scripts/python313
@@ -83,6 +83,14 @@ test-newest: $(BRIDGE_STAMP)
 	scripts/venv --python $(NEWEST_PYTHON) --upgrade $(HA_NEWEST_VENV) "$(NEWEST_HARNESS)"
 	$(HA_NEWEST_VENV)/bin/python -m pytest -q tests/integration
 
+# The newest Home Assistant's wheel, for the forward check (tests/integration/
+# test_forward_names.py reads it without installing it: it needs Python 3.14). Not part of
+# `make test`: the package registry these machines reach does not serve it.
+FORWARD_VERSION := 2026.11.0
+forward-wheel: $(HA_STAMP)
+	$(HA_VENV)/bin/python -m pip download --quiet --no-deps --only-binary=:all: \
+		--python-version 3.14 --dest .forward-wheels homeassistant==$(FORWARD_VERSION)
+
 # Rewrite the integration's snapshots for the primary target; read `git diff` before committing.
 snapshot-update: $(HA_STAMP) $(BRIDGE_STAMP)
 	$(HA_VENV)/bin/python -m pytest -q tests/integration --snapshot-update
@@ -111,5 +119,5 @@ bench-latency: $(DEMO_STAMP) $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python bench/alarm_latency.py
 
 clean:
-	rm -rf $(BRIDGE_VENV) $(HA_VENV) $(HA_MIN_VENV) $(HA_NEWEST_VENV) .mypy_cache .ruff_cache \
+	rm -rf $(BRIDGE_VENV) $(HA_VENV) $(HA_MIN_VENV) $(HA_NEWEST_VENV) .forward-wheels .mypy_cache .ruff_cache \
 		.pytest_cache
