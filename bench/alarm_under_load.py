@@ -24,13 +24,10 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
-
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.framer import FramerType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,7 +36,12 @@ from electrical_safety_bridge.bus import Bus, BusSettings, DeviceSpec
 from electrical_safety_bridge.events import BridgeEvent, EventType
 from electrical_safety_bridge.gateway import Gateway
 from electrical_safety_bridge.profile import find_profile
-from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
+from electrical_safety_bridge.simulator import (
+    PtyLink,
+    SimulatedBus,
+    SimulatedUnit,
+    other_masters,
+)
 from electrical_safety_bridge.transport import SerialLine
 
 MODEL: Final = "ASJ"
@@ -54,35 +56,6 @@ class Config:
     alarms: int
     baudrate: int
     wire_timing: bool
-
-
-@contextlib.asynccontextmanager
-async def _hammering(gateway: Gateway, unit: int, clients: int) -> AsyncIterator[list[int]]:
-    """``clients`` Modbus TCP clients reading back to back; yields answers per client."""
-    answers = [0] * clients
-    stop = asyncio.Event()
-
-    async def one(index: int) -> None:
-        assert gateway.tcp_port is not None
-        client = AsyncModbusTcpClient(
-            "127.0.0.1", port=gateway.tcp_port, framer=FramerType.SOCKET, timeout=30, retries=0
-        )
-        await client.connect()
-        try:
-            while not stop.is_set():
-                await client.read_holding_registers(0, count=4, device_id=unit)
-                answers[index] += 1
-        finally:
-            client.close()
-
-    tasks = [asyncio.create_task(one(i)) for i in range(clients)]
-    try:
-        yield answers
-    finally:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _latencies(
@@ -171,7 +144,8 @@ async def measure(config: Config) -> Figures:
             try:
                 await _until(lambda: all(u.alarm_read_at for u in bus.units.values()))
                 quiet, quiet_missed = await _latencies(sim, bus, raised, config.alarms)
-                async with _hammering(gateway, units[0], config.clients) as answers:
+                assert gateway.tcp_port is not None
+                async with other_masters(gateway.tcp_port, units[0], config.clients) as answers:
                     loaded, loaded_missed = await _latencies(sim, bus, raised, config.alarms)
                     served = list(answers)
                 status = bus.schedule_status()

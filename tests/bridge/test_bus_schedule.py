@@ -15,13 +15,11 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-from pymodbus.client import AsyncModbusTcpClient
-from pymodbus.framer import FramerType
 
 from electrical_safety_bridge.bus import ALARM_LINE_SHARE, Bus, BusSettings, DeviceSpec
 from electrical_safety_bridge.events import BridgeEvent, EventType
 from electrical_safety_bridge.gateway import Gateway
-from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
+from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit, other_masters
 from electrical_safety_bridge.transport import SerialLine
 
 from .conftest import wait_for
@@ -80,34 +78,16 @@ def alarm_bound(bus: Bus) -> float:
 
 @contextlib.asynccontextmanager
 async def hammering(bus: Bus, unit: int, clients: int) -> AsyncIterator[list[int]]:
-    """``clients`` gateway clients reading ``unit`` back to back; yields answers per client."""
+    """A gateway on ``bus`` and ``clients`` other masters reading ``unit`` back to back;
+    yields once every client has been answered."""
     gateway = Gateway([bus], tcp_port=0, max_clients=clients + 4)
     await gateway.start()
-    answers = [0] * clients
-    stop = asyncio.Event()
-
-    async def one(index: int) -> None:
-        assert gateway.tcp_port is not None
-        client = AsyncModbusTcpClient(
-            "127.0.0.1", port=gateway.tcp_port, framer=FramerType.SOCKET, timeout=10, retries=0
-        )
-        await client.connect()
-        try:
-            while not stop.is_set():
-                await client.read_holding_registers(0, count=4, device_id=unit)
-                answers[index] += 1
-        finally:
-            client.close()
-
-    tasks = [asyncio.create_task(one(i)) for i in range(clients)]
     try:
-        await wait_for(lambda: all(answers), timeout=30, what="every gateway client answered")
-        yield answers
+        assert gateway.tcp_port is not None
+        async with other_masters(gateway.tcp_port, unit, clients, response_timeout=10) as answers:
+            await wait_for(lambda: all(answers), timeout=30, what="every gateway client answered")
+            yield answers
     finally:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await gateway.stop()
 
 

@@ -8,12 +8,14 @@ pieces, each in its own module:
   dropouts and corrupted frames;
 * :class:`PtyLink` (``pty_link``): a virtual null-modem cable with a USB plug;
 * :class:`Scenario` and :func:`load_scenarios` (``scenarios``): scripted trouble;
+* :func:`other_masters` (``masters``): Modbus TCP clients hammering the bridge's gateway;
 * ``command``: the ``simulate`` command line.
 """
 
 from __future__ import annotations
 
 from .bus import BusCounters, SimulatedBus, SimulatedServer
+from .masters import other_masters
 from .pty_link import PtyLink
 from .scenarios import Scenario, ScenarioError, ScenarioKind, load_scenarios, parse_step
 from .unit import ExceptionCode, SimulatedUnit, UnitException
@@ -30,5 +32,6 @@ __all__ = [
     "SimulatedUnit",
     "UnitException",
     "load_scenarios",
+    "other_masters",
     "parse_step",
 ]
