@@ -155,8 +155,11 @@ def discovery_messages(
                     {
                         "name": f"{name} alarm",
                         "device_class": "safety",
+                        # An alarm the bridge cannot decide yet is null: 'None' makes
+                        # Home Assistant's MQTT binary sensor unknown, not "no alarm".
                         "value_template": (
-                            f"{{{{ 'ON' if value_json.data.alarms.get('{key}') else 'OFF' }}}}"
+                            f"{{% set alarm = value_json.data.alarms.get('{key}') %}}"
+                            "{{ 'None' if alarm is none else ('ON' if alarm else 'OFF') }}"
                         ),
                         **common,
                     },
