@@ -339,9 +339,8 @@ class Bridge:
         return stored, False
 
     def _store_failed(self, error: str, held: int) -> None:
-        if self.storage.write_failed(error, held):
+        if self.storage.write_failed(error, held):  # it counts the held events too
             self._storage_event()
-        self.storage.status.held = held
 
     async def _stored(self, stored: list[StoredEvent]) -> None:
         """After the durable append: the relay, the clients, the console."""
@@ -377,7 +376,7 @@ class Bridge:
         if self._app is not None:
             broadcast(self._app, {"type": "event", "event": stored.as_dict()})
             if stored.type in _STATUS_EVENTS:
-                broadcast(self._app, {"type": "status", "status": self.status()})
+                self._push_status()
         if self.console is not None and stored.id not in self._pushed_unstored:
             self.console(stored.event)
 
@@ -396,6 +395,10 @@ class Bridge:
         status = self.storage.status
         event_type = EventType.STORAGE_FAILING if status.problem else EventType.STORAGE_RECOVERED
         self._emit(BridgeEvent(event_type, time.time(), data=status.as_dict()))
+        self._push_status()
+
+    def _push_status(self) -> None:
+        """Tell every WebSocket client the bridge's status (see :meth:`status`)."""
         if self._app is not None:
             broadcast(self._app, {"type": "status", "status": self.status()})
 
@@ -406,8 +409,8 @@ class Bridge:
         while True:
             await asyncio.sleep(STORAGE_CHECK_S)
             checks += 1
-            if self._app is not None and checks % STATUS_EVERY_CHECKS == 0:
-                broadcast(self._app, {"type": "status", "status": self.status()})
+            if checks % STATUS_EVERY_CHECKS == 0:
+                self._push_status()
             try:
                 changed = await asyncio.to_thread(self.storage.check)
             except Exception:  # a bug here must not end the watch
