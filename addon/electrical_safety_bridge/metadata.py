@@ -1,4 +1,5 @@
-"""How the bridge describes its channels to clients: one table keyed by channel kind.
+"""How the bridge describes its devices to clients, as the contract's models: one table
+keyed by channel kind.
 
 The integration builds its entities from these hints; a new channel kind is one new row
 here. ``device_class`` and ``state_class`` use Home Assistant's vocabulary as plain strings
@@ -8,8 +9,8 @@ here. ``device_class`` and ``state_class`` use Home Assistant's vocabulary as pl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from .common import models as wire
 from .profile import Channel, ChannelKind, Profile, Setpoint
 
 
@@ -42,52 +43,66 @@ KIND_HINTS: dict[ChannelKind, KindHints] = {
 }
 
 
-def channel_metadata(channel: Channel) -> dict[str, Any]:
+def channel_metadata(channel: Channel) -> wire.Channel:
     """A channel as clients see it."""
     hints = KIND_HINTS[channel.kind]
-    return {
-        "key": channel.key,
-        "name": channel.name,
-        "kind": channel.kind.value,
-        "unit": channel.unit,
-        "device_class": hints.device_class,
-        "state_class": hints.state_class,
-        "diagnostic": hints.diagnostic,
-        "writable": False,
-        "states": sorted(set(channel.register.states.values())) or None,
-        "has_alarm": bool(channel.alarm),
-        "has_warning": bool(channel.warning),
-        "has_wiring_fault": bool(channel.wiring_fault or channel.register.sentinels),
-        "poll": channel.poll.value,
-    }
+    return wire.Channel(
+        key=channel.key,
+        name=channel.name,
+        kind=channel.kind,
+        unit=channel.unit,
+        device_class=hints.device_class,
+        state_class=hints.state_class,
+        diagnostic=hints.diagnostic,
+        writable=False,
+        states=tuple(sorted(set(channel.register.states.values()))),
+        has_alarm=bool(channel.alarm),
+        has_warning=bool(channel.warning),
+        has_wiring_fault=bool(channel.wiring_fault or channel.register.sentinels),
+        poll=channel.poll,
+    )
 
 
-def setpoint_metadata(setpoint: Setpoint, profile: Profile) -> dict[str, Any]:
+def setpoint_metadata(setpoint: Setpoint, profile: Profile) -> wire.Setpoint:
     """A setpoint as clients see it; writable only where the profile may write."""
-    return {
-        "key": setpoint.key,
-        "name": setpoint.name,
-        "kind": setpoint.kind.value,
-        "unit": setpoint.unit,
-        "min": setpoint.minimum,
-        "max": setpoint.maximum,
+    return wire.Setpoint(
+        key=setpoint.key,
+        name=setpoint.name,
+        kind=setpoint.kind,
+        unit=setpoint.unit,
+        minimum=setpoint.minimum,
+        maximum=setpoint.maximum,
         # The register's scale is the smallest change the device can store.
-        "step": setpoint.register.scale,
-        "writable": setpoint.writable and profile.can_write,
-    }
+        step=setpoint.register.scale,
+        writable=setpoint.writable and profile.can_write,
+    )
 
 
-def profile_metadata(profile: Profile) -> dict[str, Any]:
-    """The identity and shape of a device, from its profile."""
-    return {
-        "manufacturer": profile.manufacturer,
-        "model": profile.model,
-        "kind": profile.kind.value,
-        "manual_version": profile.manual_version,
-        "verified": profile.verified,
-        "simulated": profile.simulated,
-        "source": profile.source,
-        "channels": [channel_metadata(c) for c in profile.channels],
-        "setpoints": [setpoint_metadata(s, profile) for s in profile.setpoints],
-        "commands": sorted(profile.commands) if profile.can_write else [],
-    }
+def device_model(
+    device_id: str,
+    *,
+    name: str,
+    bus: str,
+    unit: int,
+    profile: Profile,
+    state: wire.DeviceState,
+) -> wire.Device:
+    """A device as clients see it: its identity, the shape its profile gives it, its state."""
+    return wire.Device(
+        id=device_id,
+        name=name,
+        bus=bus,
+        unit=unit,
+        manufacturer=profile.manufacturer,
+        model=profile.model,
+        kind=profile.kind,
+        manual_version=profile.manual_version,
+        verified=profile.verified,
+        simulated=profile.simulated,
+        source=profile.source,
+        channels=tuple(channel_metadata(c) for c in profile.channels),
+        setpoints=tuple(setpoint_metadata(s, profile) for s in profile.setpoints),
+        # Commands are offered only where the profile may write.
+        commands=frozenset(profile.commands) if profile.can_write else frozenset(),
+        state=state,
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -28,13 +29,16 @@ from aiohttp import web
 from . import __version__, discovery
 from .advertise import Advertiser, advertised_addresses
 from .alarms import AlarmBook, UnknownAlarm
-from .api import API_VERSION, broadcast, close_clients, create_app
+from .api import broadcast, close_clients, create_app
 from .auth import load_or_create_bridge_id, load_or_create_token
 from .bus import Bus
+from .common import models as wire
+from .common.enums import HealthStatus, MessageType
+from .common.schema import API_VERSION, MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
 from .config import BridgeConfig
 from .errors import StorageFailing
 from .events import BridgeEvent, EventType
-from .metadata import profile_metadata
+from .metadata import device_model
 from .storage_guard import DEFAULT_RESERVE_BYTES, StorageGuard
 from .store import AsyncEventStore, InvalidEvent, StoredEvent, StoreError, new_event_id
 
@@ -361,7 +365,7 @@ class Bridge:
             message = {"seq": None, "id": event_id, **event.as_dict(), "stored": False}
             self._pushed_unstored[event_id] = message
             if self._app is not None:
-                broadcast(self._app, {"type": "event", "event": message})
+                broadcast(self._app, wire.message(MessageType.EVENT, event=message))
             if self.console is not None:
                 self.console(event)
         await self._count_written(len(fresh))
@@ -374,7 +378,7 @@ class Bridge:
 
     def _announce(self, stored: StoredEvent) -> None:
         if self._app is not None:
-            broadcast(self._app, {"type": "event", "event": stored.as_dict()})
+            broadcast(self._app, wire.message(MessageType.EVENT, event=stored.as_dict()))
             if stored.type in _STATUS_EVENTS:
                 self._push_status()
         if self.console is not None and stored.id not in self._pushed_unstored:
@@ -400,7 +404,7 @@ class Bridge:
     def _push_status(self) -> None:
         """Tell every WebSocket client the bridge's status (see :meth:`status`)."""
         if self._app is not None:
-            broadcast(self._app, {"type": "status", "status": self.status()})
+            broadcast(self._app, wire.message(MessageType.STATUS, status=self.status()))
 
     async def _watch_storage(self) -> None:
         """Check the free space, and push the status now and then: the measured figures
@@ -436,7 +440,8 @@ class Bridge:
                 continue
             for device_id in sorted(dirty):
                 broadcast(
-                    self._app, {"type": "device_state", "device": self.device_state(device_id)}
+                    self._app,
+                    wire.message(MessageType.DEVICE_STATE, device=self.device_state(device_id)),
                 )
 
     async def _prune(self) -> None:
@@ -465,33 +470,40 @@ class Bridge:
         return events
 
     def info(self) -> dict[str, Any]:
-        """The bridge and its buses."""
-        return {
-            "bridge_id": self.bridge_id,
-            "version": __version__,
-            "api_version": API_VERSION,
-            # The newest stored event: a client that starts over REST and then opens the
-            # WebSocket can fetch the events in between, so that none is missed.
-            "last_seq": self.last_seq,
-            "buses": [
-                {
-                    "id": bus_id,
-                    "line": bus.settings.line.describe(),
-                    "up": bus.up,
-                    "devices": sorted(bus.units),
-                    "stats": bus.stats.as_dict(),
-                    "schedule": bus.schedule_status(),
-                }
+        """The bridge, the contract it speaks, and its buses (``GET /info``)."""
+        return self.bridge_info().to_dict()
+
+    def bridge_info(self) -> wire.BridgeInfo:
+        """The bridge, the contract it speaks, and its buses."""
+        return wire.BridgeInfo(
+            bridge_id=self.bridge_id,
+            version=__version__,
+            api_version=API_VERSION,
+            schema_version=SCHEMA_VERSION,
+            min_supported_schema_version=MIN_SUPPORTED_SCHEMA_VERSION,
+            last_seq=self.last_seq,
+            buses=tuple(
+                wire.Bus(
+                    id=bus_id,
+                    line=bus.settings.line.describe(),
+                    up=bus.up,
+                    devices=tuple(sorted(bus.units)),
+                    stats=bus.stats.as_dict(),
+                    schedule=wire.BusSchedule.from_dict(bus.schedule_status()),
+                )
                 for bus_id, bus in self.buses.items()
-            ],
-            "storage": self.storage.status.as_dict(),
-            "gateway": {
+            ),
+            storage=self._storage_status(),
+            gateway={
                 "tcp_port": getattr(self.gateway, "tcp_port", None),
                 "rtu_over_tcp_port": getattr(self.gateway, "rtu_port", None),
                 "clients": getattr(self.gateway, "clients", 0),
                 "stats": self.gateway.stats.as_dict() if self.gateway is not None else None,
             },
-        }
+        )
+
+    def _storage_status(self) -> wire.StorageStatus:
+        return wire.StorageStatus.from_dict(self.storage.status.as_dict())
 
     def status(self) -> dict[str, Any]:
         """Health in one place: ``ok``, or ``degraded`` with what is wrong."""
@@ -503,59 +515,72 @@ class Bridge:
                 problems.append(f"bus_down:{bus_id}")
             if bus.load.overloaded:
                 problems.append(f"bus_overloaded:{bus_id}")
-        return {
-            "status": ("degraded" if problems else "ok") if self.running else "starting",
-            "problems": problems,
-            "storage": self.storage.status.as_dict(),
-            "buses": {
-                bus_id: {"up": bus.up, **bus.schedule_status()}
+        health = (
+            (HealthStatus.DEGRADED if problems else HealthStatus.OK)
+            if self.running
+            else HealthStatus.STARTING
+        )
+        return wire.BridgeStatus(
+            status=health,
+            problems=tuple(problems),
+            storage=self._storage_status(),
+            buses={
+                bus_id: (bus.up, wire.BusSchedule.from_dict(bus.schedule_status()))
                 for bus_id, bus in self.buses.items()
             },
-        }
+        ).to_dict()
 
     def device_state(self, device_id: str) -> dict[str, Any]:
-        """The live state of one device."""
+        """The live state of one device (a ``device_state`` message's ``device``)."""
+        return self._device_state(device_id).to_dict()
+
+    def _device_state(self, device_id: str) -> wire.DeviceState:
         bus = self.device_bus[device_id]
         snapshot = bus.snapshot(device_id)
-        return {
-            "id": device_id,
-            "online": snapshot["online"],
-            "values": snapshot["values"],
-            "setpoint_values": snapshot["setpoints"],
-            "alarms": snapshot["alarms"],
-            "warnings": snapshot["warnings"],
-            "wiring_faults": snapshot["wiring_faults"],
-            "open_alarms": snapshot["open_alarms"],
-            "unsupported": snapshot["unsupported"],
-        }
+        return wire.DeviceState(
+            id=device_id,
+            online=snapshot["online"],
+            values=snapshot["values"],
+            setpoint_values=snapshot["setpoints"],
+            alarms=snapshot["alarms"],
+            warnings=snapshot["warnings"],
+            wiring_faults=snapshot["wiring_faults"],
+            open_alarms=tuple(wire.Alarm.from_dict(a) for a in snapshot["open_alarms"]),
+            unsupported=frozenset(snapshot["unsupported"]),
+        )
 
     def device(self, device_id: str) -> dict[str, Any]:
         """One device: identity, channel metadata and its live state."""
+        return self._device(device_id).to_dict()
+
+    def _device(self, device_id: str) -> wire.Device:
         bus = self.device_bus[device_id]
         spec = bus.units[device_id].spec
-        return {
-            "id": device_id,
-            "name": spec.name or device_id,
-            "bus": bus.settings.id,
-            "unit": spec.unit,
-            **profile_metadata(spec.profile),
-            **self.device_state(device_id),
-        }
+        return device_model(
+            device_id,
+            name=spec.name or device_id,
+            bus=bus.settings.id,
+            unit=spec.unit,
+            profile=spec.profile,
+            state=dataclasses.replace(self._device_state(device_id), id=None),
+        )
 
     def devices(self) -> list[dict[str, Any]]:
         """Every device."""
         return [self.device(device_id) for device_id in sorted(self.device_bus)]
 
     def snapshot(self) -> dict[str, Any]:
-        """What a WebSocket client gets first."""
-        return {
-            "info": self.info(),
-            "devices": self.devices(),
-            "alarms": [a.as_dict() for a in self.alarms.open_alarms()],
-            "last_seq": self.last_seq,
+        """What a WebSocket client gets first: the schema, then the whole picture."""
+        return wire.Snapshot(
+            info=self.bridge_info(),
+            devices=tuple(self._device(device_id) for device_id in sorted(self.device_bus)),
+            alarms=tuple(wire.Alarm.from_dict(a.as_dict()) for a in self.alarms.open_alarms()),
+            last_seq=self.last_seq,
             # Events the full disk keeps out of the store, oldest first (pushed unstored).
-            "held_events": list(self._pushed_unstored.values()),
-        }
+            held_events=tuple(
+                wire.BridgeEvent.from_dict(e) for e in self._pushed_unstored.values()
+            ),
+        ).to_dict()
 
 
 async def run_until_stopped(bridge: Bridge, ready: Callable[[Bridge], None] | None = None) -> int:

@@ -14,7 +14,8 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
-from .client import BridgeClient
+from electrical_safety_bridge.client import BridgeClient
+
 from .const import CONF_TOKEN, DOMAIN, PLATFORMS
 from .coordinator import (
     ElectricalSafetyConfigEntry,

@@ -17,10 +17,18 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from electrical_safety_bridge.common.models import (
+    BridgeData,
+    Bus,
+    Channel,
+    Device,
+    DeviceState,
+    StorageStatus,
+)
+
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import BridgeEntity, ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .kinds import CONDITION_ROLES, channel_naming, channel_spec, platform_of
-from .models import BridgeData, Bus, Channel, Device, DeviceState, StorageStatus
 
 PARALLEL_UPDATES = 0
 
@@ -202,7 +210,7 @@ def _timestamp(value: float | None) -> str | None:
 
 def _storage_attributes(storage: StorageStatus) -> dict[str, Any]:
     return {
-        "state": storage.state,
+        "state": str(storage.state),
         "error": storage.error,
         "held_events": storage.held_events,
         "free_bytes": storage.free_bytes,

@@ -8,11 +8,12 @@ from homeassistant.components.button import ButtonEntity, ButtonEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from electrical_safety_bridge.common.models import Device
+
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .helpers import async_run_command
 from .kinds import BUTTON_COMMANDS
-from .models import Device
 
 #: Commands to one bus go one at a time.
 PARALLEL_UPDATES = 1

@@ -26,12 +26,14 @@ from homeassistant.helpers.selector import (
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 
-from .client import (
+from electrical_safety_bridge.client import BridgeClient
+from electrical_safety_bridge.common.errors import (
     BridgeAuthenticationError,
-    BridgeClient,
     BridgeConnectionError,
     BridgeError,
 )
+from electrical_safety_bridge.common.models import BridgeInfo
+
 from .const import (
     ADDON_SLUG_SUFFIX,
     API_VERSION,
@@ -43,7 +45,6 @@ from .const import (
     LOGGER,
 )
 from .coordinator import ElectricalSafetyConfigEntry
-from .models import BridgeInfo
 
 _TOKEN = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 _PORT = vol.All(

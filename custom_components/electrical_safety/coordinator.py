@@ -35,12 +35,23 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .client import (
+from electrical_safety_bridge.client import BridgeClient
+from electrical_safety_bridge.common.enums import EventType, StorageState
+from electrical_safety_bridge.common.errors import (
     BridgeAuthenticationError,
-    BridgeClient,
     BridgeConnectionError,
     BridgeError,
 )
+from electrical_safety_bridge.common.models import (
+    BridgeData,
+    BridgeEvent,
+    BridgeInfo,
+    BridgeStatus,
+    BusSchedule,
+    DeviceState,
+    StorageStatus,
+)
+
 from .const import (
     CONF_REPAIR_AFTER,
     DEFAULT_REPAIR_AFTER,
@@ -49,17 +60,6 @@ from .const import (
     RECONNECT_MAX,
     RECONNECT_MIN,
     REPLAY_LIMIT,
-)
-from .models import (
-    BridgeData,
-    BridgeEvent,
-    BridgeInfo,
-    BridgeStatus,
-    BusSchedule,
-    DeviceState,
-    EventType,
-    StorageState,
-    StorageStatus,
 )
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]

@@ -1,17 +1,18 @@
-"""Diagnostics: the bridge and its devices as last heard, secrets and names redacted."""
+"""Diagnostics: the bridge and its devices as last heard, in the wire form of the contract,
+secrets and names redacted."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
+from electrical_safety_bridge.common.models import Device
+
 from .const import CONF_TOKEN, DOMAIN
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
-from .models import Device
 
 #: The API token, and who acknowledged or commanded what (people's names and addresses).
 TO_REDACT = {CONF_TOKEN, "acknowledged_by", "who"}
@@ -26,20 +27,8 @@ def _connection(coordinator: ElectricalSafetyCoordinator) -> dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: tuples become lists and sets sorted lists, so that redaction reaches
-    into every record."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    return value
-
-
 def _device(device: Device) -> dict[str, Any]:
-    return async_redact_data(_plain(dataclasses.asdict(device)), TO_REDACT)
+    return async_redact_data(device.to_dict(), TO_REDACT)
 
 
 async def async_get_config_entry_diagnostics(
@@ -55,7 +44,7 @@ async def async_get_config_entry_diagnostics(
             "options": dict(entry.options),
         },
         "connection": _connection(coordinator),
-        "bridge": _plain(dataclasses.asdict(data.info)),
+        "bridge": data.info.to_dict(),
         "last_seq": data.last_seq,
         "devices": [_device(device) for device in data.devices.values()],
     }
@@ -73,7 +62,7 @@ async def async_get_device_diagnostics(
         if identifier == bridge_id:
             return {
                 "connection": _connection(coordinator),
-                "bridge": _plain(dataclasses.asdict(coordinator.data.info)),
+                "bridge": coordinator.data.info.to_dict(),
             }
         found = coordinator.data.devices.get(identifier.removeprefix(f"{bridge_id}:"))
         if found is not None:

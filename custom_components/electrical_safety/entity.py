@@ -10,13 +10,14 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from electrical_safety_bridge.common.models import Device
+
 from .const import DOMAIN
 from .coordinator import (
     ElectricalSafetyConfigEntry,
     ElectricalSafetyCoordinator,
     device_identifier,
 )
-from .models import Device
 
 
 def unique_id(bridge_id: str, device_id: str | None, role: str, key: str) -> str:

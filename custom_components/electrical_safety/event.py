@@ -17,9 +17,11 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from electrical_safety_bridge.common.enums import EventType
+from electrical_safety_bridge.common.models import Alarm, BridgeEvent, Device
+
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
-from .models import Alarm, BridgeEvent, Device, EventType
 
 PARALLEL_UPDATES = 0
 

@@ -15,12 +15,13 @@ from typing import Any
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
-from .client import (
+from electrical_safety_bridge.common.errors import (
     BridgeAuthenticationError,
     BridgeConnectionError,
     BridgeError,
-    BridgeRefusedError,
+    CommandRefused,
 )
+
 from .const import DOMAIN, WHO
 from .coordinator import ElectricalSafetyCoordinator
 
@@ -49,7 +50,7 @@ def translate_error(
     err: BridgeError, coordinator: ElectricalSafetyCoordinator, target: str
 ) -> HomeAssistantError:
     """The translated error a person sees for a failed bridge call about ``target``."""
-    if isinstance(err, BridgeRefusedError):
+    if isinstance(err, CommandRefused):
         return HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key=REFUSALS.get(err.reason, "command_refused"),

@@ -27,7 +27,8 @@ from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.components.sensor.const import DEVICE_CLASS_UNITS
 from homeassistant.const import EntityCategory, Platform
 
-from .models import Channel, ChannelKind, CommandName, Device, Setpoint, SetpointKind
+from electrical_safety_bridge.common.enums import ChannelKind, CommandName, SetpointKind
+from electrical_safety_bridge.common.models import Channel, Device, Setpoint
 
 
 class Shape(StrEnum):

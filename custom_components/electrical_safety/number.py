@@ -9,11 +9,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from electrical_safety_bridge.common.models import Device, Setpoint, numeric
+
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .helpers import async_bridge_call, async_who, check_outcome
 from .kinds import number_device_class, setpoint_naming, setpoint_spec
-from .models import Device, Setpoint, numeric
 
 #: Writes to one bus go one at a time.
 PARALLEL_UPDATES = 1

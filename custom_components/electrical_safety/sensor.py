@@ -18,6 +18,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from electrical_safety_bridge.common.models import (
+    Alarm,
+    BridgeData,
+    BusSchedule,
+    Channel,
+    Device,
+    Setpoint,
+    Value,
+    numeric,
+)
+
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import BridgeEntity, ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .kinds import (
@@ -30,7 +41,6 @@ from .kinds import (
     setpoint_naming,
     setpoint_spec,
 )
-from .models import Alarm, BridgeData, BusSchedule, Channel, Device, Setpoint, Value, numeric
 
 PARALLEL_UPDATES = 0
 

@@ -24,6 +24,9 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util.json import JsonValueType
 
+from electrical_safety_bridge.common.enums import CommandName, EventType
+from electrical_safety_bridge.common.models import BridgeEvent
+
 from .const import (
     ATTR_ALARM_ID,
     ATTR_CONFIG_ENTRY_ID,
@@ -38,7 +41,6 @@ from .const import (
 )
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .helpers import async_bridge_call, async_run_command, async_who
-from .models import BridgeEvent, CommandName, EventType
 
 #: A detector has 30 s to raise its alarm (GB 50166); the bridge's verdict follows.
 SELF_TEST_WAIT_S = 35.0

@@ -19,11 +19,13 @@ from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from electrical_safety_bridge.common.enums import CommandName
+from electrical_safety_bridge.common.models import Device, Value
+
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .helpers import async_run_command
 from .kinds import channel_naming, platform_of
-from .models import CommandName, Device, Value
 
 #: Writes to a breaker go one at a time.
 PARALLEL_UPDATES = 1

@@ -16,12 +16,12 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.electrical_safety.client import BridgeResponseError
 from custom_components.electrical_safety.const import CONF_REPAIR_AFTER, CONF_TOKEN, DOMAIN
+from electrical_safety_bridge.common.errors import BridgeResponseError
 
 from .rig import BRIDGE_ID, Rig, free_port
 
-INFO = "custom_components.electrical_safety.client.BridgeClient.info"
+INFO = "electrical_safety_bridge.client.bridge_client.BridgeClient.info"
 
 #: Every path of the flow runs on the minimum Home Assistant too (make test-minimum).
 pytestmark = pytest.mark.minimum_ha

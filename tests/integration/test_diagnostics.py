@@ -76,7 +76,7 @@ async def test_who_acknowledged_is_redacted(
 ) -> None:
     """People's names (and the address they acknowledged from) stay out of diagnostics."""
     from custom_components.electrical_safety.diagnostics import _device
-    from custom_components.electrical_safety.models import Device
+    from electrical_safety_bridge.common.models import Device
 
     device = Device.from_dict(
         {
@@ -92,5 +92,5 @@ async def test_who_acknowledged_is_redacted(
             ],
         }
     )
-    (alarm,) = _device(device)["state"]["open_alarms"]
+    (alarm,) = _device(device)["open_alarms"]
     assert alarm["acknowledged_by"] == "**REDACTED**"

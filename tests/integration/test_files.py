@@ -8,6 +8,7 @@ import importlib.util
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import yaml
 
 from custom_components.electrical_safety import kinds
 from custom_components.electrical_safety.helpers import REFUSALS
-from custom_components.electrical_safety.models import (
+from electrical_safety_bridge.common.models import (
     ChannelKind,
     CommandName,
     EventType,
@@ -300,10 +301,25 @@ def bridge() -> dict[str, Any]:
     return facts
 
 
-def test_home_assistants_environment_cannot_import_the_bridge() -> None:
-    """The bridge has its own environment and pins; nothing here may lean on them."""
-    assert importlib.util.find_spec("electrical_safety_bridge") is None
+def test_home_assistants_environment_has_the_contract_but_not_the_bridge() -> None:
+    """Home Assistant's environment has the base distribution the manifest requires (the
+    contract and the client, on aiohttp), never the bridge's own dependencies; and loading
+    the contract and the client loads no module of the bridge's server."""
     assert importlib.util.find_spec("pymodbus") is None
+    code = (
+        "import sys, electrical_safety_bridge.client, electrical_safety_bridge.common.models;"
+        "print(sorted(m for m in sys.modules if m.startswith('electrical_safety_bridge')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    modules = ast.literal_eval(loaded)
+    assert modules, "the contract did not load"
+    assert all(
+        m == "electrical_safety_bridge"
+        or m.startswith(("electrical_safety_bridge.common", "electrical_safety_bridge.client"))
+        for m in modules
+    ), modules
 
 
 @pytest.mark.parametrize(

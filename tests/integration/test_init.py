@@ -26,7 +26,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.electrical_safety import async_remove_config_entry_device
 from custom_components.electrical_safety.const import DOMAIN
 from custom_components.electrical_safety.coordinator import ElectricalSafetyCoordinator
-from custom_components.electrical_safety.models import BridgeEvent
+from electrical_safety_bridge.common.models import BridgeEvent
 
 from .conftest import find_device, wait_for_state, wait_until
 from .rig import BRIDGE_ID, DEFAULT_UNITS, Rig, free_port

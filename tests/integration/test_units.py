@@ -18,19 +18,21 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.electrical_safety import kinds
 from custom_components.electrical_safety.binary_sensor import _flag
-from custom_components.electrical_safety.client import (
-    BridgeAuthenticationError,
-    BridgeClient,
-    BridgeConnectionError,
-    BridgeResponseError,
-)
 from custom_components.electrical_safety.event import event_attributes, event_type
 from custom_components.electrical_safety.helpers import (
     async_who,
     check_outcome,
     translate_error,
 )
-from custom_components.electrical_safety.models import (
+from custom_components.electrical_safety.sensor import _info
+from custom_components.electrical_safety.switch import breaker_closed
+from electrical_safety_bridge.client import BridgeClient
+from electrical_safety_bridge.common.errors import (
+    BridgeAuthenticationError,
+    BridgeConnectionError,
+    BridgeResponseError,
+)
+from electrical_safety_bridge.common.models import (
     BridgeEvent,
     Channel,
     Device,
@@ -38,8 +40,6 @@ from custom_components.electrical_safety.models import (
     Setpoint,
     numeric,
 )
-from custom_components.electrical_safety.sensor import _info
-from custom_components.electrical_safety.switch import breaker_closed
 
 
 def _channel(kind: str, key: str = "x_2", **extra: Any) -> Channel:

@@ -1,9 +1,10 @@
-"""A small async client of the bridge's API v1, on Home Assistant's shared aiohttp session.
+"""The async client of the bridge's API v1, on the caller's aiohttp session.
 
-It speaks plain JSON and raises one exception family, rooted in :class:`BridgeError`, that
-says what went wrong in terms the integration acts on: the bridge cannot be reached, it
-does not accept the token, or it refused a command (with the bridge's machine-readable
-reason, such as ``alarm_active``).
+It speaks the contract of ``electrical_safety_bridge.common``: answers parse into its
+models, and an error answer is raised as the same ``common.errors`` class the bridge
+raised (a refusal keeps its machine-readable reason, such as ``alarm_active``). It checks
+the bridge's schema on every connect, over REST and on the WebSocket's snapshot, and raises
+``SchemaMismatch`` when the two do not overlap.
 """
 
 from __future__ import annotations
@@ -16,54 +17,22 @@ from typing import Any
 
 import aiohttp
 
-from .models import BridgeData, BridgeEvent
+from ..common.errors import (
+    BridgeAuthenticationError,
+    BridgeConnectionError,
+    BridgeError,
+    BridgeResponseError,
+    SchemaMismatch,
+    error_from_answer,
+)
+from ..common.models import BridgeData, BridgeEvent, BridgeInfo, Snapshot
+from ..common.schema import schema_problem
 
 REQUEST_TIMEOUT = 15.0
 #: A command waits behind the bus's transaction in flight and reads the device back.
 COMMAND_TIMEOUT = 30.0
 WS_HEARTBEAT = 30.0
 WS_MAX_MESSAGE = 4 * 1024 * 1024
-
-
-#: The bridge's answers that refuse a request before anything was done, by HTTP status and
-#: ``error``; the reason (``alarm_active``, ``storage_failing``…) says why.
-_REFUSALS = frozenset(
-    {
-        *(
-            (status, error)
-            for status in (404, 409)
-            for error in ("refused", "unknown_device", "unknown_alarm")
-        ),
-        # An acknowledgement the bridge could not record (a full disk) is not done; a
-        # command refused for that reason is a 409 "refused" like any other.
-        (503, "storage_failing"),
-    }
-)
-
-
-class BridgeError(Exception):
-    """Base class of every error of this client."""
-
-
-class BridgeConnectionError(BridgeError):
-    """The bridge could not be reached, or the connection broke."""
-
-
-class BridgeAuthenticationError(BridgeError):
-    """The bridge did not accept the token (HTTP 401)."""
-
-
-class BridgeResponseError(BridgeError):
-    """The bridge answered something this client cannot use."""
-
-
-class BridgeRefusedError(BridgeError):
-    """The bridge refused a request before anything was written (HTTP 409/404, or 503
-    while it cannot record it)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        self.reason = reason
-        super().__init__(message)
 
 
 class BridgeClient:
@@ -113,24 +82,24 @@ class BridgeClient:
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             raise BridgeConnectionError(str(err) or type(err).__name__) from err
         if status == 401:
-            raise BridgeAuthenticationError("the bridge did not accept the token")
+            raise error_from_answer(status, None)
         try:
             data = json.loads(text) if text else None
         except ValueError:
             raise BridgeResponseError(f"HTTP {status}: not JSON") from None
-        if isinstance(data, dict) and (status, data.get("error")) in _REFUSALS:
-            reason = data.get("reason") or data.get("error")
-            raise BridgeRefusedError(str(reason), str(data.get("message") or reason))
         if status >= 400:
-            message = data.get("message") if isinstance(data, dict) else None
-            raise BridgeResponseError(f"HTTP {status}: {message or text[:200]}")
+            raise error_from_answer(
+                status, data if isinstance(data, dict) else {"message": text[:200]}
+            )
         return data
 
     async def info(self) -> dict[str, Any]:
-        """The bridge's id, version and buses."""
+        """The bridge's id, version, schema and buses; ``SchemaMismatch`` when this client
+        and the bridge speak contracts that do not overlap."""
         data = await self._request("GET", "/info")
         if not isinstance(data, dict):
             raise BridgeResponseError("info is not an object")
+        check_schema(data)
         return data
 
     async def devices(self) -> list[Any]:
@@ -147,6 +116,13 @@ class BridgeClient:
         devices = await self.devices()
         try:
             return BridgeData.from_parts(info, devices)
+        except ValueError as err:
+            raise BridgeResponseError(str(err)) from err
+
+    async def bridge_info(self) -> BridgeInfo:
+        """``info`` parsed."""
+        try:
+            return BridgeInfo.from_dict(await self.info())
         except ValueError as err:
             raise BridgeResponseError(str(err)) from err
 
@@ -225,3 +201,38 @@ class BridgeClient:
             yield socket
         finally:
             await socket.close()
+
+
+def check_schema(raw: Mapping[str, Any]) -> None:
+    """Raise ``SchemaMismatch`` unless the bridge that sent ``raw`` (its info, or a
+    snapshot) speaks a contract this client understands."""
+    info = raw.get("info") if raw.get("type") == "snapshot" else raw
+    source = info if isinstance(info, Mapping) else raw
+    schema = raw.get("schema_version", source.get("schema_version"))
+    minimum = raw.get("min_supported_schema_version", source.get("min_supported_schema_version"))
+    server = schema if isinstance(schema, int) and not isinstance(schema, bool) else None
+    server_min = minimum if isinstance(minimum, int) and not isinstance(minimum, bool) else None
+    problem = schema_problem(server, server_min)
+    if problem is not None:
+        raise SchemaMismatch(problem, server, server_min)
+
+
+def parse_snapshot(raw: Mapping[str, Any]) -> Snapshot:
+    """A ``snapshot`` message, after checking its schema."""
+    check_schema(raw)
+    try:
+        return Snapshot.from_dict(raw)
+    except ValueError as err:
+        raise BridgeResponseError(f"snapshot: {err}") from err
+
+
+__all__ = [
+    "BridgeAuthenticationError",
+    "BridgeClient",
+    "BridgeConnectionError",
+    "BridgeError",
+    "BridgeResponseError",
+    "SchemaMismatch",
+    "check_schema",
+    "parse_snapshot",
+]

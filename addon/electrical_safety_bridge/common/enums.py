@@ -1,0 +1,183 @@
+"""Every enumeration that crosses the wire, defined once for the bridge and its clients.
+
+Parsers keep a value they do not know as a plain string (see ``models.enum_or_str``): a
+newer bridge may add a kind, and an older client must show it rather than fail.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DeviceKind(StrEnum):
+    """What kind of detector a profile describes."""
+
+    ARC_FAULT_DETECTOR = "arc_fault_detector"
+    RESIDUAL_CURRENT_DETECTOR = "residual_current_detector"
+    RESIDUAL_CURRENT_MONITOR = "residual_current_monitor"
+    RESIDUAL_CURRENT_RELAY = "residual_current_relay"
+    CIRCUIT_PROTECTOR = "circuit_protector"
+
+
+class ChannelKind(StrEnum):
+    """Semantic kind of a channel; a client maps each kind to one kind of entity."""
+
+    RESIDUAL_CURRENT = "residual_current"
+    TEMPERATURE = "temperature"
+    VOLTAGE = "voltage"
+    CURRENT = "current"
+    POWER = "power"
+    ENERGY = "energy"
+    FREQUENCY = "frequency"
+    ARC_COUNT = "arc_count"
+    ALARM_STATUS = "alarm_status"
+    FAULT_STATUS = "fault_status"
+    BREAKER = "breaker"
+    DIGITAL_INPUT = "digital_input"
+    DIGITAL_OUTPUT = "digital_output"
+    VALUE_AT_ALARM = "value_at_alarm"
+    CONFIGURATION = "configuration"
+    IDENTITY = "identity"
+
+
+class SetpointKind(StrEnum):
+    """Semantic kind of a setpoint; compliance rules key on it."""
+
+    RESIDUAL_CURRENT_ALARM = "residual_current_alarm"
+    RESIDUAL_CURRENT_PREWARNING = "residual_current_prewarning"
+    TEMPERATURE_ALARM = "temperature_alarm"
+    VOLTAGE_LIMIT = "voltage_limit"
+    CURRENT_LIMIT = "current_limit"
+    DELAY = "delay"
+    MODE = "mode"
+    ENABLE = "enable"
+
+
+class CommandName(StrEnum):
+    """Commands a profile may offer."""
+
+    RESET = "reset"
+    MUTE = "mute"
+    SELF_TEST = "self_test"
+    TRIP = "trip"
+    CLOSE = "close"
+
+
+class PollClass(StrEnum):
+    """Which queue a channel is read in, from most to least urgent."""
+
+    ALARM = "alarm"
+    TELEMETRY = "telemetry"
+    SLOW = "slow"
+
+
+class AlarmKind(StrEnum):
+    """What an open record is about."""
+
+    ALARM = "alarm"
+    WIRING_FAULT = "wiring_fault"
+
+
+class EventType(StrEnum):
+    """Every kind of event the bridge emits and stores."""
+
+    ALARM_RAISED = "alarm_raised"
+    ALARM_ACKNOWLEDGED = "alarm_acknowledged"
+    ALARM_CLEARED = "alarm_cleared"
+    WIRING_FAULT_RAISED = "wiring_fault_raised"
+    WIRING_FAULT_ACKNOWLEDGED = "wiring_fault_acknowledged"
+    WIRING_FAULT_CLEARED = "wiring_fault_cleared"
+    DEVICE_OFFLINE = "device_offline"
+    DEVICE_ONLINE = "device_online"
+    BUS_DOWN = "bus_down"
+    BUS_UP = "bus_up"
+    # A line whose alarm polls cannot keep their interval: the interval is stretched to
+    # what the line can hold, and said out loud; and the end of it.
+    BUS_OVERLOADED = "bus_overloaded"
+    BUS_OVERLOAD_CLEARED = "bus_overload_cleared"
+    # The event store cannot write (a full disk): alarms go on in memory and on the
+    # reserve; and the end of it, once everything held back is written.
+    STORAGE_FAILING = "storage_failing"
+    STORAGE_RECOVERED = "storage_recovered"
+    COMMAND = "command"
+    SETPOINT_CHANGED = "setpoint_changed"
+    SELF_TEST = "self_test"
+    # The off-site relay: a signed remote command, accepted or rejected, with the reason;
+    # and a webhook endpoint that answered 410 Gone and is no longer sent to.
+    REMOTE_COMMAND = "remote_command"
+    RELAY_ENDPOINT_DISABLED = "relay_endpoint_disabled"
+
+
+class CommandOutcome(StrEnum):
+    """How a command ended."""
+
+    CONFIRMED = "confirmed"  # written, and the read-back shows the effect
+    UNCONFIRMED = "unconfirmed"  # written (or maybe written); the read-back does not show it
+    FAILED = "failed"  # nothing was written, or the device refused
+    REFUSED = "refused"  # the bridge refused before writing
+
+
+class RefusalReason(StrEnum):
+    """Machine-readable reasons for refusing a command or an acknowledgement."""
+
+    ALARM_ACTIVE = "alarm_active"
+    ALARM_UNACKNOWLEDGED = "alarm_unacknowledged"
+    PROFILE_UNVERIFIED = "profile_unverified"
+    COMMAND_UNSUPPORTED = "command_unsupported"
+    VALUE_OUT_OF_RANGE = "value_out_of_range"
+    DEVICE_OFFLINE = "device_offline"
+    UNKNOWN_DEVICE = "unknown_device"
+    # The event store cannot record the command right now (a full disk): a command is
+    # never executed unrecorded.
+    STORAGE_FAILING = "storage_failing"
+
+
+class StorageState(StrEnum):
+    """How well the bridge's data folder takes writes."""
+
+    OK = "ok"
+    #: The disk is full; events are stored in the room of the released reserve.
+    ON_RESERVE = "on_reserve"
+    #: Writes fail; events are held in memory, pushed unstored, and commands are refused.
+    FAILING = "failing"
+
+
+class HealthStatus(StrEnum):
+    """The bridge's health in one word (``GET /health``, ``status`` messages)."""
+
+    STARTING = "starting"
+    OK = "ok"
+    DEGRADED = "degraded"
+
+
+class MessageType(StrEnum):
+    """The ``type`` of a WebSocket message."""
+
+    #: Bridge → client, first: the whole picture (``Snapshot``).
+    SNAPSHOT = "snapshot"
+    #: Bridge → client: one event of the log (``BridgeEvent``), stored or held.
+    EVENT = "event"
+    #: Bridge → client: the live state of one device (``DeviceState`` with its ``id``).
+    DEVICE_STATE = "device_state"
+    #: Bridge → client: the bridge's health, whenever it changes and every 30 s.
+    STATUS = "status"
+    #: Client → bridge, and the bridge's answer.
+    PING = "ping"
+    PONG = "pong"
+
+
+class ErrorCode(StrEnum):
+    """The ``error`` of an error answer: stable, so a client re-raises the same error."""
+
+    BAD_REQUEST = "bad_request"
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    REQUEST_ENTITY_TOO_LARGE = "request_entity_too_large"
+    REFUSED = "refused"
+    UNKNOWN_DEVICE = "unknown_device"
+    UNKNOWN_ALARM = "unknown_alarm"
+    STORAGE_FAILING = "storage_failing"
+    BUS_UNAVAILABLE = "bus_unavailable"
+    INTERNAL_ERROR = "internal_error"
