@@ -24,6 +24,13 @@ from aiohttp import WSMsgType, hdrs, web
 from . import __version__
 from .alarms import UnknownAlarm
 from .auth import bearer, token_matches
+from .common.enums import ErrorCode
+from .common.schema import (
+    MIN_SUPPORTED_SCHEMA_VERSION,
+    SCHEMA_HEADER,
+    SCHEMA_VERSION,
+    client_too_old,
+)
 from .errors import BusError, CommandRefused, RefusalReason, StorageFailing
 from .events import EventType
 from .log_filters import AIOHTTP_LOG_GUARD, RateLimitedReport, guard_aiohttp_logs
@@ -34,7 +41,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-API_VERSION = 1
 WS_QUEUE_LIMIT = 256
 _PUBLIC = frozenset({"/api/v1/health", "/api/v1/openapi.json"})
 _BRIDGE: web.AppKey[Bridge] = web.AppKey("bridge")
@@ -64,6 +70,16 @@ async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
         _log_refusal(request)
         # Nothing about why: a guesser learns no more from a wrong token than from none.
         return _error(401, "unauthorized", "a valid bearer token is required")
+    if client_too_old(request.headers.get(SCHEMA_HEADER)):
+        # A client older than this bridge serves gets nothing it would misread.
+        return _error(
+            400,
+            ErrorCode.CLIENT_TOO_OLD,
+            f"this bridge serves clients of schema {MIN_SUPPORTED_SCHEMA_VERSION} and newer;"
+            " update the integration",
+            schema_version=SCHEMA_VERSION,
+            min_supported_schema_version=MIN_SUPPORTED_SCHEMA_VERSION,
+        )
     return await handler(request)
 
 

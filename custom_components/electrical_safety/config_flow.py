@@ -31,6 +31,7 @@ from electrical_safety_bridge.common.errors import (
     BridgeAuthenticationError,
     BridgeConnectionError,
     BridgeError,
+    SchemaMismatch,
 )
 from electrical_safety_bridge.common.models import BridgeInfo
 
@@ -110,6 +111,8 @@ class ElectricalSafetyConfigFlow(ConfigFlow, domain=DOMAIN):
             errors["base"] = "cannot_connect"
         except UnsupportedApiVersion:
             errors["base"] = "unsupported_api_version"
+        except SchemaMismatch as err:
+            errors["base"] = err.problem
         except BridgeError:
             LOGGER.exception("Unexpected answer from the bridge at %s:%s", host, port)
             errors["base"] = "unknown"
@@ -158,6 +161,8 @@ class ElectricalSafetyConfigFlow(ConfigFlow, domain=DOMAIN):
             info = await self._async_info(host, port, token)
         except UnsupportedApiVersion:
             return self.async_abort(reason="unsupported_api_version")
+        except SchemaMismatch as err:
+            return self.async_abort(reason=err.problem)
         except BridgeAuthenticationError:
             return self.async_abort(reason="invalid_auth")
         except BridgeError:

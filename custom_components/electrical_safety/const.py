@@ -7,6 +7,8 @@ from typing import Final
 
 from homeassistant.const import Platform
 
+from electrical_safety_bridge.common.schema import API_VERSION as CONTRACT_API_VERSION
+
 DOMAIN: Final = "electrical_safety"
 LOGGER = logging.getLogger(__package__)
 
@@ -19,8 +21,9 @@ PLATFORMS: Final = [
     Platform.SWITCH,
 ]
 
-#: The API version this integration speaks (``api_version`` in ``GET /api/v1/info``).
-API_VERSION: Final = 1
+#: The API version this integration speaks (``api_version`` in ``GET /api/v1/info``): the
+#: contract's, which also says the schema versions both sides accept.
+API_VERSION: Final = CONTRACT_API_VERSION
 DEFAULT_PORT: Final = 8765
 
 CONF_TOKEN: Final = "token"

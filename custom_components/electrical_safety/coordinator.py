@@ -35,12 +35,13 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from electrical_safety_bridge.client import BridgeClient
-from electrical_safety_bridge.common.enums import EventType, StorageState
+from electrical_safety_bridge.client import BridgeClient, check_schema
+from electrical_safety_bridge.common.enums import EventType, MessageType, StorageState
 from electrical_safety_bridge.common.errors import (
     BridgeAuthenticationError,
     BridgeConnectionError,
     BridgeError,
+    SchemaMismatch,
 )
 from electrical_safety_bridge.common.models import (
     BridgeData,
@@ -51,6 +52,7 @@ from electrical_safety_bridge.common.models import (
     DeviceState,
     StorageStatus,
 )
+from electrical_safety_bridge.common.schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
 
 from .const import (
     CONF_REPAIR_AFTER,
@@ -88,6 +90,11 @@ def storage_issue_id(entry_id: str, state: str) -> str:
     can no longer be stored".
     """
     return f"storage_{state}_{entry_id}"
+
+
+def schema_issue_id(entry_id: str) -> str:
+    """The repair issue of a bridge whose contract this integration cannot speak."""
+    return f"schema_mismatch_{entry_id}"
 
 
 def overloaded_issue_id(entry_id: str, bus_id: str) -> str:
@@ -159,6 +166,13 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="invalid_auth"
             ) from err
+        except SchemaMismatch as err:
+            self._async_raise_schema_issue(err)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key=err.problem,
+                translation_placeholders=self._schema_placeholders(err),
+            ) from err
         except BridgeError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -173,6 +187,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             )
         if self._seen_seq is None:
             self._seen_seq = data.last_seq
+        ir.async_delete_issue(self.hass, DOMAIN, schema_issue_id(self.config_entry.entry_id))
         self.async_sync_registries(data)
         return data
 
@@ -197,6 +212,10 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
                 # A new token is needed: reauth, and no more reconnecting with the old one.
                 self.config_entry.async_start_reauth(self.hass)
                 return
+            except SchemaMismatch as err:
+                # Kept trying: the add-on or the integration may be updated meanwhile.
+                self._async_raise_schema_issue(err)
+                error = err
             except BridgeError as err:
                 error = err
             if self.connected:
@@ -222,13 +241,16 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         try:
             message = json.loads(text)
             kind = message.get("type")
-            if kind == "snapshot":
+            if kind == MessageType.SNAPSHOT:
+                # A bridge whose contract this integration cannot read: nothing of it is
+                # shown, and the socket is closed (SchemaMismatch goes past this handler).
+                check_schema(message)
                 await self._async_on_snapshot(message)
-            elif kind == "device_state":
+            elif kind == MessageType.DEVICE_STATE:
                 self._async_on_device_state(message["device"])
-            elif kind == "event":
+            elif kind == MessageType.EVENT:
                 self._async_on_event(BridgeEvent.from_dict(message["event"]))
-            elif kind == "status":
+            elif kind == MessageType.STATUS:
                 self._async_on_status(message["status"])
             # Anything else ("pong", or a newer bridge's message) needs nothing from us.
         except (ValueError, KeyError, TypeError, AttributeError) as err:
@@ -242,6 +264,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             # Another bridge answers at this address now: show nothing of it as ours.
             raise BridgeConnectionError(f"bridge {data.info.bridge_id} answers at this address")
         missed_after = self._seen_seq
+        ir.async_delete_issue(self.hass, DOMAIN, schema_issue_id(self.config_entry.entry_id))
         self._async_came_back()
         self.async_set_updated_data(data)
         self.async_sync_registries(data)
@@ -351,6 +374,30 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self.down_since = None
         self._async_cancel_timer()
         ir.async_delete_issue(self.hass, DOMAIN, unreachable_issue_id(self.config_entry.entry_id))
+
+    def _schema_placeholders(self, err: SchemaMismatch) -> dict[str, str]:
+        return {
+            "title": self.config_entry.title,
+            "bridge_schema": "?" if err.server_schema is None else str(err.server_schema),
+            "bridge_min": "?"
+            if err.server_min_supported is None
+            else str(err.server_min_supported),
+            "schema": str(SCHEMA_VERSION),
+            "min": str(MIN_SUPPORTED_SCHEMA_VERSION),
+        }
+
+    @callback
+    def _async_raise_schema_issue(self, err: SchemaMismatch) -> None:
+        """Say which side to update: the add-on (bridge too old) or the integration."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            schema_issue_id(self.config_entry.entry_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=err.problem,
+            translation_placeholders=self._schema_placeholders(err),
+        )
 
     @callback
     def _async_raise_unreachable(self, _now: datetime) -> None:

@@ -26,7 +26,12 @@ from ..common.errors import (
     error_from_answer,
 )
 from ..common.models import BridgeData, BridgeEvent, BridgeInfo, Snapshot
-from ..common.schema import schema_problem
+from ..common.schema import (
+    MIN_SUPPORTED_SCHEMA_VERSION,
+    SCHEMA_HEADER,
+    SCHEMA_VERSION,
+    schema_problem,
+)
 
 REQUEST_TIMEOUT = 15.0
 #: A command waits behind the bus's transaction in flight and reads the device back.
@@ -57,7 +62,8 @@ class BridgeClient:
 
     @property
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}"}
+        # The schema this client speaks: a bridge that no longer serves it says so.
+        return {"Authorization": f"Bearer {self._token}", SCHEMA_HEADER: str(SCHEMA_VERSION)}
 
     async def _request(
         self,
@@ -194,6 +200,10 @@ class BridgeClient:
         except aiohttp.WSServerHandshakeError as err:
             if err.status == 401:
                 raise BridgeAuthenticationError("the bridge did not accept the token") from err
+            if err.status == 400:
+                # The only 400 a bridge gives a WebSocket handshake: this client is older
+                # than it serves (ErrorCode.CLIENT_TOO_OLD).
+                raise SchemaMismatch("bridge_too_new", None, None) from err
             raise BridgeConnectionError(str(err)) from err
         except (aiohttp.ClientError, TimeoutError, OSError) as err:
             raise BridgeConnectionError(str(err) or type(err).__name__) from err
@@ -212,7 +222,12 @@ def check_schema(raw: Mapping[str, Any]) -> None:
     minimum = raw.get("min_supported_schema_version", source.get("min_supported_schema_version"))
     server = schema if isinstance(schema, int) and not isinstance(schema, bool) else None
     server_min = minimum if isinstance(minimum, int) and not isinstance(minimum, bool) else None
-    problem = schema_problem(server, server_min)
+    problem = schema_problem(
+        server,
+        server_min,
+        schema_version=SCHEMA_VERSION,
+        min_supported=MIN_SUPPORTED_SCHEMA_VERSION,
+    )
     if problem is not None:
         raise SchemaMismatch(problem, server, server_min)
 

@@ -180,4 +180,6 @@ class ErrorCode(StrEnum):
     UNKNOWN_ALARM = "unknown_alarm"
     STORAGE_FAILING = "storage_failing"
     BUS_UNAVAILABLE = "bus_unavailable"
+    #: The client speaks a schema older than the bridge still serves.
+    CLIENT_TOO_OLD = "client_too_old"
     INTERNAL_ERROR = "internal_error"

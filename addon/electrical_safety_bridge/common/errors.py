@@ -111,7 +111,7 @@ class StorageFailing(CommandRefused):
 class SchemaMismatch(BridgeError):
     """The bridge and this client speak contracts that do not overlap.
 
-    ``problem`` is ``server_too_old`` (update the add-on) or ``server_too_new`` (update
+    ``problem`` is ``bridge_too_old`` (update the add-on) or ``bridge_too_new`` (update
     the integration); see ``schema.schema_problem``.
     """
 
@@ -147,12 +147,23 @@ def error_from_answer(status: int, body: object) -> BridgeError:
         return CommandRefused(_reason(reason), message)
     if code == ErrorCode.BUS_UNAVAILABLE:
         return BusUnavailable(message)
+    if code == ErrorCode.CLIENT_TOO_OLD:
+        # This client is older than the bridge serves: for its user, the bridge is too new.
+        return SchemaMismatch(
+            "bridge_too_new",
+            _int_or_none(raw.get("schema_version")),
+            _int_or_none(raw.get("min_supported_schema_version")),
+        )
     if code == ErrorCode.BAD_REQUEST:
         return BadRequest(message, **{k: v for k, v in raw.items() if k not in _BODY_KEYS})
     return BridgeResponseError(f"HTTP {status}: {message}")
 
 
 _BODY_KEYS = frozenset({"error", "message"})
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _reason(reason: object) -> RefusalReason | str:

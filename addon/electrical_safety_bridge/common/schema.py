@@ -27,14 +27,32 @@ def schema_problem(
     schema_version: int = SCHEMA_VERSION,
     min_supported: int = MIN_SUPPORTED_SCHEMA_VERSION,
 ) -> str | None:
-    """Why a client of ``schema_version`` cannot talk to this server, or None.
+    """Why a client of ``schema_version`` cannot talk to this bridge, or None.
 
-    ``"server_too_old"`` when the server speaks an older contract than the client still
-    understands (a bridge from before schema versions counts as 0); ``"server_too_new"``
-    when the server no longer serves a client this old.
+    ``"bridge_too_old"`` when the bridge speaks an older contract than the client still
+    understands (a bridge from before schema versions counts as 0); ``"bridge_too_new"``
+    when the bridge no longer serves a client this old.
     """
     if server_schema is None or server_schema < min_supported:
-        return "server_too_old"
+        return "bridge_too_old"
     if server_min_supported is not None and server_min_supported > schema_version:
-        return "server_too_new"
+        return "bridge_too_new"
     return None
+
+
+#: The request header in which a client names the schema it speaks; the bridge answers a
+#: client older than ``MIN_SUPPORTED_SCHEMA_VERSION`` with ``ErrorCode.CLIENT_TOO_OLD``.
+SCHEMA_HEADER: Final = "X-Schema-Version"
+
+
+def client_too_old(
+    header: str | None, *, min_supported: int = MIN_SUPPORTED_SCHEMA_VERSION
+) -> bool:
+    """Whether a client that sent ``header`` speaks a schema this bridge no longer serves.
+    A client that names none (curl, a third-party script) is served."""
+    if header is None:
+        return False
+    try:
+        return int(header) < min_supported
+    except ValueError:
+        return True
