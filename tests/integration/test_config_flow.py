@@ -17,7 +17,7 @@ from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.electrical_safety.const import CONF_REPAIR_AFTER, CONF_TOKEN, DOMAIN
-from electrical_safety_bridge.common.errors import BridgeResponseError
+from electrical_safety_bridge.common.errors import BridgeResponseError, SchemaMismatch
 
 from .rig import BRIDGE_ID, Rig, free_port
 
@@ -114,6 +114,9 @@ async def test_manual_entry_errors_then_recovers(
         (BridgeResponseError("HTTP 500"), "unknown"),
         ({"bridge_id": BRIDGE_ID, "api_version": 2}, "unsupported_api_version"),
         ({"api_version": 1}, "unknown"),
+        # What the client raises for a bridge whose schema does not overlap its own.
+        (SchemaMismatch("bridge_too_old", 0, 0), "bridge_too_old"),
+        (SchemaMismatch("bridge_too_new", 9, 9), "bridge_too_new"),
     ],
 )
 async def test_manual_entry_of_a_bridge_it_cannot_use(
