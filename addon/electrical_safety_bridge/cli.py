@@ -15,9 +15,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .bus import Bus, BusSettings, DeviceSpec, line_for
+from .bus.scheduler import Bus, BusSettings, DeviceSpec, line_for
 from .errors import BridgeError, FileProblems, ProfileError, ProfileIncomplete
-from .profile import (
+from .modbus.scan import scan
+from .modbus.transport import ModbusTransport
+from .profiles.model import (
     CatalogueEntry,
     Profile,
     catalogue,
@@ -26,8 +28,6 @@ from .profile import (
     unreadable_model_note,
     user_entries,
 )
-from .scan import scan
-from .transport import ModbusTransport
 
 
 def _add_line_arguments(parser: argparse.ArgumentParser) -> None:
@@ -198,7 +198,7 @@ async def _scan(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from . import demo
-    from .config import load_config
+    from .config.bridge_config import load_config
     from .service import Bridge, run_until_stopped
 
     if args.demo:
@@ -229,7 +229,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from .auth import load_or_create_token
+    from .api.auth import load_or_create_token
 
     print(load_or_create_token(Path(args.data_dir)))
     return 0

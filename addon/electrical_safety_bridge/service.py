@@ -25,18 +25,25 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from . import __version__, discovery
-from .advertise import Advertiser, advertised_addresses
-from .alarms import AlarmBook, UnknownAlarm
-from .api import API_VERSION, broadcast, close_clients, create_app
-from .auth import load_or_create_bridge_id, load_or_create_token
-from .bus import Bus
-from .config import BridgeConfig
+from . import __version__
+from .announce import supervisor
+from .announce.mdns import Advertiser, advertised_addresses
+from .api.auth import load_or_create_bridge_id, load_or_create_token
+from .api.http import API_VERSION, broadcast, close_clients, create_app
+from .bus.scheduler import Bus
+from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
-from .events import BridgeEvent, EventType
-from .metadata import profile_metadata
-from .storage_guard import DEFAULT_RESERVE_BYTES, StorageGuard
-from .store import AsyncEventStore, InvalidEvent, StoredEvent, StoreError, new_event_id
+from .profiles.metadata import profile_metadata
+from .safety.alarms import AlarmBook, UnknownAlarm
+from .safety.events import BridgeEvent, EventType
+from .storage.event_store import (
+    AsyncEventStore,
+    InvalidEvent,
+    StoredEvent,
+    StoreError,
+    new_event_id,
+)
+from .storage.guard import DEFAULT_RESERVE_BYTES, StorageGuard
 
 if TYPE_CHECKING:
     from .relay.core import Relay
@@ -189,7 +196,7 @@ class Bridge:
         self.api_port = sockets[0].getsockname()[1] if sockets else self.config.api_port
         gateway_config = self.config.gateway
         if gateway_config.tcp_port or gateway_config.rtu_over_tcp_port:
-            from .gateway import Gateway
+            from .gateway.server import Gateway
 
             self.gateway = Gateway(
                 list(self.buses.values()),
@@ -209,7 +216,9 @@ class Bridge:
         if os.environ.get("SUPERVISOR_TOKEN"):
             # Inside the add-on: tell Home Assistant where the bridge is and its token.
             self._tasks.append(
-                asyncio.create_task(discovery.announce(self.api_port, self.token), name="discovery")
+                asyncio.create_task(
+                    supervisor.announce(self.api_port, self.token), name="discovery"
+                )
             )
         self.running = True
         _LOGGER.info(

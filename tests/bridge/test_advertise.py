@@ -6,7 +6,7 @@ import pytest
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncZeroconf
 
-from electrical_safety_bridge.advertise import SERVICE_TYPE, Advertiser, advertised_addresses
+from electrical_safety_bridge.announce.mdns import SERVICE_TYPE, Advertiser, advertised_addresses
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

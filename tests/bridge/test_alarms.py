@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from electrical_safety_bridge.alarms import AlarmBook, AlarmKind, UnknownAlarm
-from electrical_safety_bridge.events import EventType
+from electrical_safety_bridge.safety.alarms import AlarmBook, AlarmKind, UnknownAlarm
+from electrical_safety_bridge.safety.events import EventType
 
 ALARM = AlarmKind.ALARM
 

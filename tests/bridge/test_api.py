@@ -18,15 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from electrical_safety_bridge.api import WS_QUEUE_LIMIT, broadcast
-from electrical_safety_bridge.auth import token_matches
-from electrical_safety_bridge.bus import BusSettings, DeviceSpec, PollIntervals
-from electrical_safety_bridge.config import BridgeConfig, BusConfig
-from electrical_safety_bridge.openapi import OPENAPI
-from electrical_safety_bridge.profile import find_profile, load_profile_text
+from electrical_safety_bridge.api.auth import token_matches
+from electrical_safety_bridge.api.http import WS_QUEUE_LIMIT, broadcast
+from electrical_safety_bridge.api.openapi import OPENAPI
+from electrical_safety_bridge.bus.scheduler import BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
+from electrical_safety_bridge.modbus.transport import TcpLine
+from electrical_safety_bridge.profiles.model import find_profile, load_profile_text
 from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
-from electrical_safety_bridge.transport import TcpLine
 
 from .conftest import wait_for
 

@@ -23,19 +23,19 @@ import aiohttp
 import pytest
 from aiohttp.http_exceptions import BadHttpMessage
 
-from electrical_safety_bridge.auth import REDACTED
-from electrical_safety_bridge.events import BridgeEvent, EventType
+from electrical_safety_bridge.api.auth import REDACTED
 from electrical_safety_bridge.log_filters import (
     AIOHTTP_LOG_GUARD,
     AiohttpLogGuard,
     RateLimitedReport,
     redact_text,
 )
-from electrical_safety_bridge.profile import find_profile
+from electrical_safety_bridge.profiles.model import find_profile
 from electrical_safety_bridge.relay.outbox import Outbox
+from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
-from electrical_safety_bridge.sqlite_files import make_owner_only
-from electrical_safety_bridge.store import EventStore
+from electrical_safety_bridge.storage.event_store import EventStore
+from electrical_safety_bridge.storage.sqlite_files import make_owner_only
 
 from .conftest import wait_for
 from .test_api import Running, running_bridge
@@ -47,7 +47,7 @@ INT64_MAX = 2**63 - 1
 SETPOINT = "residual_current_alarm_setpoint"
 FLOOD = 1000
 # Everything the server side of the API logs through.
-API_LOGGERS = ("aiohttp", "electrical_safety_bridge.api")
+API_LOGGERS = ("aiohttp", "electrical_safety_bridge.api.http")
 
 
 @pytest.fixture

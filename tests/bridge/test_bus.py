@@ -12,13 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.alarms import AlarmKind
-from electrical_safety_bridge.bus import Bus, BusSettings, DeviceSpec, PollIntervals
-from electrical_safety_bridge.commands import Outcome
-from electrical_safety_bridge.events import BridgeEvent, EventType
-from electrical_safety_bridge.profile import CommandName, Profile, find_profile, load_profile_text
+from electrical_safety_bridge.bus.scheduler import Bus, BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.modbus.transport import SerialLine, TcpLine
+from electrical_safety_bridge.profiles.model import (
+    CommandName,
+    Profile,
+    find_profile,
+    load_profile_text,
+)
+from electrical_safety_bridge.safety.alarms import AlarmKind
+from electrical_safety_bridge.safety.commands import Outcome
+from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
-from electrical_safety_bridge.transport import SerialLine, TcpLine
 
 from .conftest import wait_for
 

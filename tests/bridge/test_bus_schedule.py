@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.bus import ALARM_LINE_SHARE, Bus, BusSettings, DeviceSpec
-from electrical_safety_bridge.events import BridgeEvent, EventType
-from electrical_safety_bridge.gateway import Gateway
+from electrical_safety_bridge.bus.scheduler import ALARM_LINE_SHARE, Bus, BusSettings, DeviceSpec
+from electrical_safety_bridge.gateway.server import Gateway
+from electrical_safety_bridge.modbus.transport import SerialLine
+from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit, other_masters
-from electrical_safety_bridge.transport import SerialLine
 
 from .conftest import wait_for
 from .test_bus import Rig, profile

@@ -7,8 +7,8 @@ import struct
 
 import pytest
 
-from electrical_safety_bridge.codec import Reading, decode, encode, raw_value
-from electrical_safety_bridge.profile import RegisterSpec, RegisterType, WordOrder
+from electrical_safety_bridge.profiles.codec import Reading, decode, encode, raw_value
+from electrical_safety_bridge.profiles.model import RegisterSpec, RegisterType, WordOrder
 
 U16 = RegisterType.U16
 S16 = RegisterType.S16

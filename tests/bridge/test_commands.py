@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from electrical_safety_bridge.alarms import AlarmBook, AlarmKind
-from electrical_safety_bridge.commands import authorise_command, authorise_setpoint
 from electrical_safety_bridge.errors import CommandRefused, RefusalReason
-from electrical_safety_bridge.profile import CommandName, Profile, load_profile_text
+from electrical_safety_bridge.profiles.model import CommandName, Profile, load_profile_text
+from electrical_safety_bridge.safety.alarms import AlarmBook, AlarmKind
+from electrical_safety_bridge.safety.commands import authorise_command, authorise_setpoint
 
 BREAKER_PROFILE = """
 manufacturer: Test
@@ -124,7 +124,7 @@ def test_setpoint_inside_range_is_allowed() -> None:
 
 
 def test_another_masters_write_to_an_unverified_profile_is_refused() -> None:
-    from electrical_safety_bridge.commands import authorise_forwarded_write
+    from electrical_safety_bridge.safety.commands import authorise_forwarded_write
 
     with pytest.raises(CommandRefused) as refused:
         authorise_forwarded_write(breaker_profile(verified=False), "d1", 6, 3, 1, [])
@@ -132,7 +132,7 @@ def test_another_masters_write_to_an_unverified_profile_is_refused() -> None:
 
 
 def test_another_masters_write_covering_the_close_register_is_a_close() -> None:
-    from electrical_safety_bridge.commands import authorise_forwarded_write
+    from electrical_safety_bridge.safety.commands import authorise_forwarded_write
 
     book = AlarmBook()
     book.observe(AlarmKind.ALARM, "d1", "residual_current", True, 400, now=1.0)

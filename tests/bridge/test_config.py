@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from electrical_safety_bridge.bus import BusSettings, PollIntervals
-from electrical_safety_bridge.config import (
+from electrical_safety_bridge.bus.scheduler import BusSettings, PollIntervals
+from electrical_safety_bridge.config.bridge_config import (
     DEFAULT_API_PORT,
     BridgeConfig,
     ConfigError,
     load_config,
     parse_config,
 )
-from electrical_safety_bridge.transport import SerialLine, TcpLine
+from electrical_safety_bridge.modbus.transport import SerialLine, TcpLine
 
 ROOT = Path(__file__).resolve().parents[2]
 

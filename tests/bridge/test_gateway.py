@@ -26,13 +26,13 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
-from electrical_safety_bridge.bus import Bus, BusSettings, DeviceSpec, PollIntervals
-from electrical_safety_bridge.config import ConfigError, parse_config
-from electrical_safety_bridge.events import BridgeEvent, EventType
-from electrical_safety_bridge.gateway import DEFAULT_IDLE_TIMEOUT, Gateway
-from electrical_safety_bridge.profile import CommandName, Profile, find_profile
+from electrical_safety_bridge.bus.scheduler import Bus, BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.config.bridge_config import ConfigError, parse_config
+from electrical_safety_bridge.gateway.server import DEFAULT_IDLE_TIMEOUT, Gateway
+from electrical_safety_bridge.modbus.transport import ModbusTransport, SerialLine, TcpLine
+from electrical_safety_bridge.profiles.model import CommandName, Profile, find_profile
+from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
-from electrical_safety_bridge.transport import ModbusTransport, SerialLine, TcpLine
 
 from .conftest import wait_for
 
@@ -497,7 +497,7 @@ async def test_garbage_does_not_take_the_listener_down(tmp_path: Path) -> None:
 async def test_clients_beyond_the_limit_are_refused_with_a_log_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="electrical_safety_bridge.gateway")
+    caplog.set_level(logging.WARNING, logger="electrical_safety_bridge.gateway.server")
     async with (
         rig(tmp_path, max_clients=2) as r,
         client(r.gateway, FramerType.SOCKET) as first,
@@ -716,7 +716,7 @@ def refusal_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def test_the_read_only_gateway_answers_every_other_function_0x01_and_sends_nothing(
     tmp_path: Path, framer: FramerType, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="electrical_safety_bridge.gateway")
+    caplog.set_level(logging.DEBUG, logger="electrical_safety_bridge.gateway.server")
     recorded: list[BridgeEvent] = []
     # The bus polls nothing: whatever the simulated units see would come from the gateway.
     async with rig(tmp_path, bus_units=(), allow_writes=False, record=recorded.append) as r:

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 
 import pytest
 
-from electrical_safety_bridge.planner import (
+from electrical_safety_bridge.modbus.planner import (
     DEFAULT_MAX_GAP,
     MAX_READ_REGISTERS,
     Block,
@@ -16,7 +16,13 @@ from electrical_safety_bridge.planner import (
     learn_illegal_address,
     plan,
 )
-from electrical_safety_bridge.profile import Channel, PollClass, Profile, Setpoint, find_profile
+from electrical_safety_bridge.profiles.model import (
+    Channel,
+    PollClass,
+    Profile,
+    Setpoint,
+    find_profile,
+)
 
 
 def spans_of(*starts_and_widths: tuple[int, int]) -> list[range]:

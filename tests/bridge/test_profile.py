@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from electrical_safety_bridge.errors import ProfileError, ProfileIncomplete
-from electrical_safety_bridge.profile import (
+from electrical_safety_bridge.profiles.model import (
     BrokenUserProfile,
     Channel,
     ChannelKind,

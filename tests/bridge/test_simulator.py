@@ -20,9 +20,14 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 
-from electrical_safety_bridge import wire
-from electrical_safety_bridge.codec import encode
-from electrical_safety_bridge.profile import CommandName, Profile, find_profile, load_profile_text
+from electrical_safety_bridge.modbus import timing
+from electrical_safety_bridge.profiles.codec import encode
+from electrical_safety_bridge.profiles.model import (
+    CommandName,
+    Profile,
+    find_profile,
+    load_profile_text,
+)
 from electrical_safety_bridge.simulator import (
     ExceptionCode,
     PtyLink,
@@ -131,18 +136,18 @@ async def read(client: Any, unit: int, address: int, count: int = 1) -> list[int
 
 
 def test_wire_frame_arithmetic() -> None:
-    assert wire.frame_seconds(8, 9600) == pytest.approx(8 * 11 / 9600)
-    assert wire.bits_per_char(8, "N", 1) == 10
-    assert wire.bits_per_char(8, "E", 1) == 11
-    assert wire.silent_interval(9600) == pytest.approx(3.5 * 11 / 9600)
-    assert wire.silent_interval(115200) == pytest.approx(0.00175)
-    assert wire.read_request_bytes() == 8
-    assert wire.read_response_bytes(10) == 25
-    assert wire.write_multiple_request_bytes(2) == 13
+    assert timing.frame_seconds(8, 9600) == pytest.approx(8 * 11 / 9600)
+    assert timing.bits_per_char(8, "N", 1) == 10
+    assert timing.bits_per_char(8, "E", 1) == 11
+    assert timing.silent_interval(9600) == pytest.approx(3.5 * 11 / 9600)
+    assert timing.silent_interval(115200) == pytest.approx(0.00175)
+    assert timing.read_request_bytes() == 8
+    assert timing.read_response_bytes(10) == 25
+    assert timing.write_multiple_request_bytes(2) == 13
     expected = (8 + 25) * 11 / 9600 + 2 * 3.5 * 11 / 9600
-    assert wire.transaction_seconds(8, 25, 9600) == pytest.approx(expected)
+    assert timing.transaction_seconds(8, 25, 9600) == pytest.approx(expected)
     with pytest.raises(ValueError):
-        wire.frame_seconds(8, 0)
+        timing.frame_seconds(8, 0)
 
 
 # --------------------------------------------------------------------------- unit model
@@ -374,7 +379,7 @@ async def test_wire_timing_delays_each_response() -> None:
     finally:
         client.close()
         await line.stop()
-    assert elapsed >= wire.transaction_seconds(8, wire.read_response_bytes(1), 1200)
+    assert elapsed >= timing.transaction_seconds(8, timing.read_response_bytes(1), 1200)
 
 
 # --------------------------------------------------------------------------- commands

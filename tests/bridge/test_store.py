@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.alarms import AlarmBook, AlarmKind
 from electrical_safety_bridge.errors import BridgeError
-from electrical_safety_bridge.events import BridgeEvent, EventType
-from electrical_safety_bridge.store import (
+from electrical_safety_bridge.safety.alarms import AlarmBook, AlarmKind
+from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.storage.event_store import (
     CSV_HEADER,
     AsyncEventStore,
     EventStore,
@@ -162,9 +162,9 @@ def test_bad_events_are_refused_before_anything_is_written(
 CHILD = """
 import sys, time
 from pathlib import Path
-from electrical_safety_bridge.alarms import AlarmBook, AlarmKind
-from electrical_safety_bridge.events import BridgeEvent, EventType
-from electrical_safety_bridge.store import EventStore
+from electrical_safety_bridge.safety.alarms import AlarmBook, AlarmKind
+from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.storage.event_store import EventStore
 
 store = EventStore(Path(sys.argv[1]))
 (raised,) = AlarmBook().observe(AlarmKind.ALARM, "d1", "rc", True, 350, now=time.time())

@@ -13,13 +13,13 @@ from typing import Any
 
 import voluptuous as vol
 
-from .bus import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
-from .errors import FileProblems, ProfileError, ProfileIncomplete
-from .gateway import DEFAULT_IDLE_TIMEOUT
-from .profile import BrokenUserProfile, Profile, ProfileNotFound, catalogue, resolve_profile
-from .relay.settings import BROKER_SCHEMA, RELAY_SCHEMA, RelayConfig, relay_config
-from .transport import Line, SerialLine, TcpLine
-from .validation import (
+from ..bus.scheduler import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
+from ..errors import FileProblems, ProfileError, ProfileIncomplete
+from ..gateway.server import DEFAULT_IDLE_TIMEOUT
+from ..modbus.transport import Line, SerialLine, TcpLine
+from ..profiles.model import BrokenUserProfile, Profile, ProfileNotFound, catalogue, resolve_profile
+from ..relay.relay_settings import BROKER_SCHEMA, RELAY_SCHEMA, RelayConfig, relay_config
+from ..validation import (
     YamlProblems,
     each,
     error_lines,

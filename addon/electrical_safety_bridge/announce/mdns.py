@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
-from . import __version__
+from .. import __version__
 
 _LOGGER = logging.getLogger(__name__)
 

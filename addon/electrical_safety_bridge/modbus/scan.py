@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import wire
-from .errors import DeviceException, DeviceTimeout
+from ..errors import DeviceException, DeviceTimeout
+from ..profiles.model import Profile
+from . import timing
 from .planner import Block, plan
-from .profile import Profile
 from .transport import Transport
 
 
@@ -48,8 +48,8 @@ async def _has_every_register(
     # No gap-merging: a reserved register between two values is not a reason to doubt.
     for block in plan((c.register.span for c in profile.channels), max_gap=0):
         wire_time = (
-            wire.transaction_seconds(
-                wire.read_request_bytes(), wire.read_response_bytes(block.count), baudrate
+            timing.transaction_seconds(
+                timing.read_request_bytes(), timing.read_response_bytes(block.count), baudrate
             )
             if baudrate
             else 1.0
@@ -81,7 +81,9 @@ async def scan(
 ) -> list[ScanHit]:
     """Probe each unit once, then try each identifiable profile on the units that answered."""
     response_timeout = margin + (
-        wire.transaction_seconds(wire.read_request_bytes(), wire.read_response_bytes(1), baudrate)
+        timing.transaction_seconds(
+            timing.read_request_bytes(), timing.read_response_bytes(1), baudrate
+        )
         if baudrate
         else 1.0
     )

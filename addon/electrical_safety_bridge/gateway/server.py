@@ -97,10 +97,10 @@ from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
 from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
 from pymodbus.pdu.register_message import ReadWriteMultipleRegistersRequest
 
-from .bus import Bus
-from .commands import WRITE_FUNCTIONS
-from .errors import BusBusy, BusError, CommandRefused, DeviceTimeout
-from .events import BridgeEvent, EventType
+from ..bus.scheduler import Bus
+from ..errors import BusBusy, BusError, CommandRefused, DeviceTimeout
+from ..safety.commands import WRITE_FUNCTIONS
+from ..safety.events import BridgeEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)
 

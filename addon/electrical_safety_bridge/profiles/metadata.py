@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .profile import Channel, ChannelKind, Profile, Setpoint
+from .model import Channel, ChannelKind, Profile, Setpoint
 
 
 @dataclass(frozen=True, slots=True)

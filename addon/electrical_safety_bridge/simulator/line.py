@@ -5,7 +5,7 @@ over TCP, RTU-over-TCP or a serial port (a pseudo-terminal). It also plays the l
 
 * one transaction at a time, like a half-duplex RS-485 pair;
 * optional wire timing: each response waits as long as the request and response frames
-  would take at the bus's baud rate (:mod:`electrical_safety_bridge.wire`);
+  would take at the bus's baud rate (:mod:`electrical_safety_bridge.modbus.timing`);
 * an extra turnaround delay, a fraction of responses with a corrupted CRC, and silence for
   units that dropped out or do not exist, because a real bus answers those with nothing.
 
@@ -33,7 +33,7 @@ from pymodbus.server.base import ModbusBaseServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simdevice import SimAction
 
-from .. import wire
+from ..modbus import timing
 from .scenarios import Scenario, resolve, run_scenario, run_scenarios
 from .unit import ExceptionCode, SimulatedUnit, UnitException
 
@@ -95,7 +95,7 @@ class SimulatedBus:
         *,
         baudrate: int = 9600,
         wire_timing: bool = False,
-        bits_per_char: int = wire.STANDARD_BITS_PER_CHAR,
+        bits_per_char: int = timing.STANDARD_BITS_PER_CHAR,
         corrupt_rate: float = 0.0,
         turnaround_delay: float = 0.0,
         seed: int = 0,
@@ -277,17 +277,17 @@ class SimulatedBus:
             try:
                 if set_values is None:
                     unit.read_registers(function_code, address, count)
-                    response = wire.read_response_bytes(count)
+                    response = timing.read_response_bytes(count)
                 else:
                     unit.write_registers(function_code, address, [int(v) for v in set_values])
                     response = (
-                        wire.write_single_response_bytes()
+                        timing.write_single_response_bytes()
                         if function_code == 6
-                        else wire.write_multiple_response_bytes()
+                        else timing.write_multiple_response_bytes()
                     )
             except UnitException as exc:
                 result = ExcCodes(int(exc.code))
-                response = wire.EXCEPTION_RESPONSE_BYTES
+                response = timing.EXCEPTION_RESPONSE_BYTES
                 self.counters.exceptions += 1
             await self._wait(self._request_bytes(function_code, count), response)
             if result is None and set_values is None:
@@ -305,15 +305,15 @@ class SimulatedBus:
     @staticmethod
     def _request_bytes(function_code: int, count: int) -> int:
         if function_code == 16:
-            return wire.write_multiple_request_bytes(count)
+            return timing.write_multiple_request_bytes(count)
         if function_code == 6:
-            return wire.write_single_request_bytes()
-        return wire.read_request_bytes()
+            return timing.write_single_request_bytes()
+        return timing.read_request_bytes()
 
     async def _wait(self, request_bytes: int, response_bytes: int) -> None:
         delay = self.turnaround_delay
         if self.wire_timing:
-            delay += wire.transaction_seconds(
+            delay += timing.transaction_seconds(
                 request_bytes, response_bytes, self.baudrate, self.bits_per_char
             )
         if delay > 0:

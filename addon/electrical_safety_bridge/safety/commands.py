@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..errors import CommandRefused, RefusalReason
+from ..profiles.model import Command, CommandName, Profile, Setpoint
 from .alarms import Alarm, AlarmKind
-from .errors import CommandRefused, RefusalReason
-from .profile import Command, CommandName, Profile, Setpoint
 
 
 class Outcome(StrEnum):

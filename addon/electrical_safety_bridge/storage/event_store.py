@@ -35,9 +35,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TextIO, TypeGuard
 
-from .alarms import Alarm, AlarmKind
-from .errors import BridgeError
-from .events import BridgeEvent, EventType
+from ..errors import BridgeError
+from ..safety.alarms import Alarm, AlarmKind
+from ..safety.events import BridgeEvent, EventType
 from .sqlite_files import SerialWorker, create_schema, make_owner_only, switch_to_wal
 
 SCHEMA_VERSION = 1

@@ -31,8 +31,8 @@ from typing import Any
 import voluptuous as vol
 import yaml
 
-from .errors import ProfileError, ProfileIncomplete
-from .validation import YamlProblems, each, error_lines, load_yaml, load_yaml_file, not_a_mapping
+from ..errors import ProfileError, ProfileIncomplete
+from ..validation import YamlProblems, each, error_lines, load_yaml, load_yaml_file, not_a_mapping
 
 
 class RegisterType(StrEnum):
@@ -840,7 +840,8 @@ _MODEL_LINE = re.compile(r"^model[ \t]*:(?P<value>.*)$", re.MULTILINE)
 
 
 def _builtin_files() -> list[tuple[str, Path]]:
-    root = Path(str(resources.files("electrical_safety_bridge"))) / "profiles"
+    # The YAML folders sit beside this module, in the profiles package.
+    root = Path(str(resources.files("electrical_safety_bridge.profiles")))
     return [
         (group, path)
         for folder, group in _BUILTIN_FOLDERS.items()

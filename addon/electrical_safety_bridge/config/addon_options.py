@@ -7,14 +7,14 @@ into the dictionary :data:`config.CONFIG_SCHEMA` accepts, and reports every prob
 option names the person sees in the Configuration tab, not the bridge's internal keys.
 
 The off-site relay (``relay/``) is configured by flat ``relay_*`` and ``remote_*`` options; they
-become the ``relay:`` section that :mod:`.relay.settings` reads. Without an own broker
+become the ``relay:`` section that :mod:`..relay.relay_settings` reads. Without an own broker
 (``relay_broker.host``) the relay's MQTT sink uses Home Assistant's broker, which the ``run``
 script fetches from Supervisor (``services: mqtt``) and hands over in a 0600 file, never on the
 command line. When no broker is available the add-on starts without the MQTT sink and says so:
 alarms still reach Home Assistant.
 
-``python3 -m electrical_safety_bridge.addon_options OPTIONS_JSON BRIDGE_YAML`` is the step the
-add-on's ``run`` script takes before it starts the bridge.
+``python3 -m electrical_safety_bridge.config.addon_options OPTIONS_JSON BRIDGE_YAML`` is the
+step the add-on's ``run`` script takes before it starts the bridge.
 """
 
 from __future__ import annotations
@@ -32,9 +32,7 @@ from typing import Any
 import voluptuous as vol
 import yaml
 
-from .config import ConfigError, parse_config
-from .events import EventType
-from .relay.messages import (
+from ..relay.messages import (
     GAP_TYPE,
     HEARTBEAT_TYPE,
     KIND_EVENT,
@@ -43,7 +41,9 @@ from .relay.messages import (
     KIND_TELEMETRY,
     TELEMETRY_TYPE,
 )
-from .relay.settings import BROKER_SCHEMA
+from ..relay.relay_settings import BROKER_SCHEMA
+from ..safety.events import EventType
+from .bridge_config import ConfigError, parse_config
 
 # The ports inside the container; config.yaml maps none of them to the host by default.
 API_PORT = 8765
@@ -571,7 +571,7 @@ def relay_summary(config: Mapping[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the bridge configuration for the add-on options; 1 with every problem if invalid."""
     parser = argparse.ArgumentParser(
-        prog="python3 -m electrical_safety_bridge.addon_options",
+        prog="python3 -m electrical_safety_bridge.config.addon_options",
         description="Turn the add-on options into the bridge configuration.",
     )
     parser.add_argument("options", type=Path, help="the add-on options, /data/options.json")

@@ -17,7 +17,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import DecodePDU, ModbusPDU
 
-from .errors import BusError, DeviceException, DeviceTimeout
+from ..errors import BusError, DeviceException, DeviceTimeout
 
 
 @dataclass(frozen=True, slots=True)

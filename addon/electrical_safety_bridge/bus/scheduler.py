@@ -43,10 +43,22 @@ from typing import Any
 
 from pymodbus.pdu import ModbusPDU
 
-from . import wire
-from .alarms import AlarmBook, AlarmKind
-from .codec import Reading, decode, encode
-from .commands import (
+from ..errors import (
+    BusBusy,
+    BusError,
+    CommandRefused,
+    DeviceException,
+    DeviceTimeout,
+    RefusalReason,
+)
+from ..modbus import timing
+from ..modbus.planner import Block, PlanState, learn_illegal_address, plan
+from ..modbus.transport import Line, ModbusTransport, SerialLine, TcpLine, Transport
+from ..profiles.codec import Reading, decode, encode
+from ..profiles.evaluate import ChannelStatus, evaluate
+from ..profiles.model import Channel, CommandName, PollClass, Profile, RegisterSpec, Setpoint
+from ..safety.alarms import AlarmBook, AlarmKind
+from ..safety.commands import (
     WRITE_FUNCTIONS,
     CommandResult,
     Outcome,
@@ -55,19 +67,7 @@ from .commands import (
     authorise_setpoint,
     check_close_interlock,
 )
-from .errors import (
-    BusBusy,
-    BusError,
-    CommandRefused,
-    DeviceException,
-    DeviceTimeout,
-    RefusalReason,
-)
-from .evaluate import ChannelStatus, evaluate
-from .events import BridgeEvent, EventType
-from .planner import Block, PlanState, learn_illegal_address, plan
-from .profile import Channel, CommandName, PollClass, Profile, RegisterSpec, Setpoint
-from .transport import Line, ModbusTransport, SerialLine, TcpLine, Transport
+from ..safety.events import BridgeEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,14 +132,14 @@ class BusSettings:
         """Bits of one character on the RS485 side."""
         line = self.line
         if isinstance(line, SerialLine):
-            return wire.bits_per_char(line.bytesize, line.parity, line.stopbits)
-        return wire.STANDARD_BITS_PER_CHAR
+            return timing.bits_per_char(line.bytesize, line.parity, line.stopbits)
+        return timing.STANDARD_BITS_PER_CHAR
 
     def wire_seconds(self, request_bytes: int, response_bytes: int) -> float | None:
         """Wire time of one transaction, when the baud rate is known."""
         if self.baudrate is None:
             return None
-        return wire.transaction_seconds(
+        return timing.transaction_seconds(
             request_bytes, response_bytes, self.baudrate, self.bits_per_char
         )
 
@@ -488,7 +488,7 @@ class Bus:
                 except CommandRefused as exc:
                     self._refused(unit, f"gateway write fc={function}", exc, who)
                     raise
-            request_bytes, response_bytes = wire.pdu_sizes(request)
+            request_bytes, response_bytes = timing.pdu_sizes(request)
             try:
                 response = await self.transport.execute(
                     request, self._timeout(request_bytes, response_bytes)
@@ -734,14 +734,14 @@ class Bus:
             raise
         except DeviceException:
             self.stats.exceptions += 1
-            self._account(request, wire.EXCEPTION_RESPONSE_BYTES)
+            self._account(request, timing.EXCEPTION_RESPONSE_BYTES)
             self._heard(unit)  # an exception response is an answer: the unit is alive
             raise
         self._account(request, response)
         self._heard(unit)
 
     async def _read(self, unit: UnitState, block: Block) -> list[int]:
-        request, response = wire.read_request_bytes(), wire.read_response_bytes(block.count)
+        request, response = timing.read_request_bytes(), timing.read_response_bytes(block.count)
         with self._exchange(unit, request, response):
             return await self.transport.read(
                 unit.spec.unit,
@@ -754,12 +754,12 @@ class Bus:
     async def _write(self, unit: UnitState, function: int, address: int, values: list[int]) -> None:
         if function == 6:
             request, response = (
-                wire.write_single_request_bytes(),
-                wire.write_single_response_bytes(),
+                timing.write_single_request_bytes(),
+                timing.write_single_response_bytes(),
             )
         else:
-            request = wire.write_multiple_request_bytes(len(values))
-            response = wire.write_multiple_response_bytes()
+            request = timing.write_multiple_request_bytes(len(values))
+            response = timing.write_multiple_response_bytes()
         with self._exchange(unit, request, response):
             await self.transport.write(
                 unit.spec.unit, function, address, values, self._timeout(request, response)

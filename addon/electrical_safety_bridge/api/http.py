@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, hdrs, web
 
-from . import __version__
-from .alarms import UnknownAlarm
+from .. import __version__
+from ..errors import BusError, CommandRefused, RefusalReason, StorageFailing
+from ..log_filters import AIOHTTP_LOG_GUARD, RateLimitedReport, guard_aiohttp_logs
+from ..safety.alarms import UnknownAlarm
+from ..safety.events import EventType
 from .auth import bearer, token_matches
-from .errors import BusError, CommandRefused, RefusalReason, StorageFailing
-from .events import EventType
-from .log_filters import AIOHTTP_LOG_GUARD, RateLimitedReport, guard_aiohttp_logs
 from .openapi import OPENAPI
 
 if TYPE_CHECKING:
-    from .service import Bridge
+    from ..service import Bridge
 
 _LOGGER = logging.getLogger(__name__)
 

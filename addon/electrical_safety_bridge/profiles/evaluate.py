@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .codec import Reading
-from .profile import ChannelKind, Condition, Profile
+from .model import ChannelKind, Condition, Profile
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import Final
 
-from .profile import RegisterSpec, RegisterType, WordOrder
+from .model import RegisterSpec, RegisterType, WordOrder
 
 _FORMATS: Final = {
     RegisterType.U32: ">I",
