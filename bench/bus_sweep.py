@@ -50,9 +50,10 @@ from typing import Final, TextIO
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figures, add_line_options, argument_parser, run_and_print
-from electrical_safety_bridge.bus.scheduler import Bus, BusSettings, DeviceSpec
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec
+from electrical_safety_bridge.bus.scheduler import Bus
 from electrical_safety_bridge.modbus import timing
-from electrical_safety_bridge.modbus.transport import SerialLine
+from electrical_safety_bridge.modbus.lines import SerialLine
 from electrical_safety_bridge.profiles.model import find_profile
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 

@@ -15,8 +15,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .bus.scheduler import Bus, BusSettings, DeviceSpec, line_for
+from .bus.bus_settings import BusSettings, DeviceSpec
+from .bus.scheduler import Bus
 from .errors import BridgeError, FileProblems, ProfileError, ProfileIncomplete
+from .modbus.lines import line_for
 from .modbus.scan import scan
 from .modbus.transport import ModbusTransport
 from .profiles.model import (

@@ -21,10 +21,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from .bus.scheduler import Bus, BusSettings, DeviceSpec
+from .bus.bus_settings import BusSettings, DeviceSpec
+from .bus.scheduler import Bus
 from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
+from .modbus.lines import SerialLine
 from .modbus.timing import bits_per_char
-from .modbus.transport import SerialLine
 from .profiles.model import find_profile
 from .safety.alarms import AlarmKind
 from .safety.events import BridgeEvent, EventType

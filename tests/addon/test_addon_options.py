@@ -21,7 +21,7 @@ from electrical_safety_bridge.config.addon_options import (
     options_to_config,
 )
 from electrical_safety_bridge.config.bridge_config import ConfigError, load_config, parse_config
-from electrical_safety_bridge.modbus.transport import SerialLine, TcpLine
+from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 
 ROOT = Path(__file__).resolve().parents[2]
 ADAPTER = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KXYZ1-if00-port0"

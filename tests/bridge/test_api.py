@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from electrical_safety_bridge.api.auth import token_matches
 from electrical_safety_bridge.api.http import WS_QUEUE_LIMIT, broadcast
 from electrical_safety_bridge.api.openapi import OPENAPI
-from electrical_safety_bridge.bus.scheduler import BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
-from electrical_safety_bridge.modbus.transport import TcpLine
+from electrical_safety_bridge.modbus.lines import TcpLine
 from electrical_safety_bridge.profiles.model import find_profile, load_profile_text
 from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.bus.scheduler import Bus, BusSettings, DeviceSpec, PollIntervals
-from electrical_safety_bridge.modbus.transport import SerialLine, TcpLine
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.bus.scheduler import Bus
+from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 from electrical_safety_bridge.profiles.model import (
     CommandName,
     Profile,

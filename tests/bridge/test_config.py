@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from electrical_safety_bridge.bus.scheduler import BusSettings, PollIntervals
+from electrical_safety_bridge.bus.bus_settings import BusSettings, PollIntervals
 from electrical_safety_bridge.config.bridge_config import (
     DEFAULT_API_PORT,
     BridgeConfig,
@@ -19,7 +19,7 @@ from electrical_safety_bridge.config.bridge_config import (
     load_config,
     parse_config,
 )
-from electrical_safety_bridge.modbus.transport import SerialLine, TcpLine
+from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -26,10 +26,13 @@ from pymodbus.pdu.register_message import (
     WriteSingleRegisterRequest,
 )
 
-from electrical_safety_bridge.bus.scheduler import Bus, BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.bus.scheduler import Bus
 from electrical_safety_bridge.config.bridge_config import ConfigError, parse_config
-from electrical_safety_bridge.gateway.server import DEFAULT_IDLE_TIMEOUT, Gateway
-from electrical_safety_bridge.modbus.transport import ModbusTransport, SerialLine, TcpLine
+from electrical_safety_bridge.gateway.gateway_settings import DEFAULT_IDLE_TIMEOUT
+from electrical_safety_bridge.gateway.server import Gateway
+from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
+from electrical_safety_bridge.modbus.transport import ModbusTransport
 from electrical_safety_bridge.profiles.model import CommandName, Profile, find_profile
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit

@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, hdrs, web
 
@@ -27,17 +27,15 @@ from ..log_filters import AIOHTTP_LOG_GUARD, RateLimitedReport, guard_aiohttp_lo
 from ..safety.alarms import UnknownAlarm
 from ..safety.events import EventType
 from .auth import bearer, token_matches
+from .backend import BridgeBackend
 from .openapi import OPENAPI
-
-if TYPE_CHECKING:
-    from ..service import Bridge
 
 _LOGGER = logging.getLogger(__name__)
 
 API_VERSION = 1
 WS_QUEUE_LIMIT = 256
 _PUBLIC = frozenset({"/api/v1/health", "/api/v1/openapi.json"})
-_BRIDGE: web.AppKey[Bridge] = web.AppKey("bridge")
+_BRIDGE: web.AppKey[BridgeBackend] = web.AppKey("bridge")
 _HUB: web.AppKey[Hub] = web.AppKey("hub")
 _REFUSALS: web.AppKey[RateLimitedReport] = web.AppKey("refusals")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -556,7 +554,7 @@ async def _guarded_logs(app: web.Application) -> AsyncIterator[None]:
         forget_token()
 
 
-def create_app(bridge: Bridge) -> web.Application:
+def create_app(bridge: BridgeBackend) -> web.Application:
     """The aiohttp application of API v1."""
     app = web.Application(middlewares=[_errors, _auth], client_max_size=64 * 1024)
     app[_BRIDGE] = bridge

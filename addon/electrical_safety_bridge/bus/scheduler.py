@@ -41,8 +41,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymodbus.pdu import ModbusPDU
-
 from ..errors import (
     BusBusy,
     BusError,
@@ -51,12 +49,14 @@ from ..errors import (
     DeviceTimeout,
     RefusalReason,
 )
-from ..modbus import timing
+from ..modbus import framing, timing
+from ..modbus.framing import ModbusPDU
+from ..modbus.lines import TcpLine
 from ..modbus.planner import Block, PlanState, learn_illegal_address, plan
-from ..modbus.transport import Line, ModbusTransport, SerialLine, TcpLine, Transport
+from ..modbus.transport import ModbusTransport, Transport
 from ..profiles.codec import Reading, decode, encode
 from ..profiles.evaluate import ChannelStatus, evaluate
-from ..profiles.model import Channel, CommandName, PollClass, Profile, RegisterSpec, Setpoint
+from ..profiles.model import Channel, CommandName, PollClass, RegisterSpec, Setpoint
 from ..safety.alarms import AlarmBook, AlarmKind
 from ..safety.commands import (
     WRITE_FUNCTIONS,
@@ -68,15 +68,14 @@ from ..safety.commands import (
     check_close_interlock,
 )
 from ..safety.events import BridgeEvent, EventType
+from .bus_settings import BusSettings, DeviceSpec
 
 _LOGGER = logging.getLogger(__name__)
 
 ILLEGAL_DATA_ADDRESS = 0x02
-_READ_WRITE_MULTIPLE = 23
 #: A detector must raise its alarm within 30 s of the test (GB 50166: residual current
 #: and arc-fault detectors; 40 s for temperature, which a self-test does not exercise).
 SELF_TEST_WINDOW_S = 30.0
-MAX_OFFLINE_AFTER = 100.0
 _PRIORITY = (PollClass.ALARM, PollClass.TELEMETRY, PollClass.SLOW)
 _SHARED = (PollClass.TELEMETRY, PollClass.SLOW)
 #: The share of each alarm interval that alarm polls may take. Beyond it the line is
@@ -88,70 +87,6 @@ ALARM_LINE_SHARE = 0.75
 _RECOVERED_SHARE = 0.6
 #: Weight of the newest measurement in each unit's running alarm-poll time.
 _SMOOTHING = 0.3
-
-
-@dataclass(frozen=True, slots=True)
-class PollIntervals:
-    """Seconds between two polls of each class."""
-
-    alarm: float = 1.0
-    telemetry: float = 10.0
-    slow: float = 300.0
-
-    def of(self, poll: PollClass) -> float:
-        """The interval of one class."""
-        return float(getattr(self, poll.value))
-
-
-@dataclass(frozen=True, slots=True)
-class BusSettings:
-    """How one line is driven."""
-
-    id: str
-    line: Line
-    intervals: PollIntervals = PollIntervals()
-    offline_after: float = 60.0
-    max_gap: int = 8
-    turnaround: float = 0.1  # seconds a unit may take to start its answer
-    tcp_timeout: float = 1.0  # response timeout on a TCP line of unknown baud rate
-    backoff_max: float = 10.0
-    reopen_max: float = 10.0
-    max_queued: int = 64  # commands and gateway requests waiting for the line
-
-    def __post_init__(self) -> None:
-        if not 0 < self.offline_after <= MAX_OFFLINE_AFTER:
-            raise ValueError(f"offline_after must be in (0, {MAX_OFFLINE_AFTER:g}] seconds")
-
-    @property
-    def baudrate(self) -> int | None:
-        """The RS485 speed, when known: the serial line's or the one behind a gateway."""
-        return self.line.baudrate
-
-    @property
-    def bits_per_char(self) -> int:
-        """Bits of one character on the RS485 side."""
-        line = self.line
-        if isinstance(line, SerialLine):
-            return timing.bits_per_char(line.bytesize, line.parity, line.stopbits)
-        return timing.STANDARD_BITS_PER_CHAR
-
-    def wire_seconds(self, request_bytes: int, response_bytes: int) -> float | None:
-        """Wire time of one transaction, when the baud rate is known."""
-        if self.baudrate is None:
-            return None
-        return timing.transaction_seconds(
-            request_bytes, response_bytes, self.baudrate, self.bits_per_char
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceSpec:
-    """One detector on a bus."""
-
-    id: str
-    unit: int
-    profile: Profile
-    name: str | None = None
 
 
 @dataclass(slots=True)
@@ -223,19 +158,6 @@ class LineLoad:
             "alarm_line_share": ALARM_LINE_SHARE,
             "overloaded": self.overloaded,
         }
-
-
-def _write_target(request: ModbusPDU) -> tuple[int, int]:
-    """First register and count a write request writes to.
-
-    Function 23 (read/write multiple registers) keeps its write in ``write_address`` and
-    ``write_registers``; its ``address`` is the read's. Coil writes count one per coil.
-    """
-    if request.function_code == _READ_WRITE_MULTIPLE:
-        written = getattr(request, "write_registers", None) or [0]
-        return int(getattr(request, "write_address", 0)), max(1, len(written))
-    values = getattr(request, "registers", None) or getattr(request, "bits", None) or [0]
-    return int(getattr(request, "address", 0)), max(1, len(values))
 
 
 def _jsonable(reading: Reading | None) -> Any:
@@ -476,7 +398,7 @@ class Bus:
         async def send() -> ModbusPDU:
             if writes and unit is not None:
                 try:
-                    address, count = _write_target(request)
+                    address, count = framing.write_target(request)
                     authorise_forwarded_write(
                         unit.spec.profile,
                         unit.spec.id,
@@ -488,7 +410,7 @@ class Bus:
                 except CommandRefused as exc:
                     self._refused(unit, f"gateway write fc={function}", exc, who)
                     raise
-            request_bytes, response_bytes = timing.pdu_sizes(request)
+            request_bytes, response_bytes = framing.pdu_sizes(request)
             try:
                 response = await self.transport.execute(
                     request, self._timeout(request_bytes, response_bytes)
@@ -1144,23 +1066,3 @@ class Bus:
         )
         self._record_command(result, who)
         return result
-
-
-def line_for(
-    *,
-    tcp: str | None = None,
-    rtu_over_tcp: str | None = None,
-    serial: str | None = None,
-    baudrate: int | None = None,
-    parity: str = "N",
-    stopbits: int = 1,
-) -> Line:
-    """Build a line from command-line style arguments."""
-    if serial:
-        return SerialLine(serial, baudrate=baudrate or 9600, parity=parity, stopbits=stopbits)
-    target = tcp or rtu_over_tcp
-    if not target or ":" not in target:
-        raise ValueError("give --serial PATH, --tcp HOST:PORT or --rtu-over-tcp HOST:PORT")
-    host, _, port = target.rpartition(":")
-    # Behind a gateway the RS485 speed is only known if the user says it.
-    return TcpLine(host.strip("[]"), int(port), rtu=rtu_over_tcp is not None, baudrate=baudrate)

@@ -13,10 +13,10 @@ from typing import Any
 
 import voluptuous as vol
 
-from ..bus.scheduler import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
+from ..bus.bus_settings import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
 from ..errors import FileProblems, ProfileError, ProfileIncomplete
-from ..gateway.server import DEFAULT_IDLE_TIMEOUT
-from ..modbus.transport import Line, SerialLine, TcpLine
+from ..gateway.gateway_settings import DEFAULT_IDLE_TIMEOUT
+from ..modbus.lines import Line, SerialLine, TcpLine
 from ..profiles.model import BrokenUserProfile, Profile, ProfileNotFound, catalogue, resolve_profile
 from ..relay.relay_settings import BROKER_SCHEMA, RELAY_SCHEMA, RelayConfig, relay_config
 from ..validation import (

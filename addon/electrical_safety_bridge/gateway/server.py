@@ -74,7 +74,9 @@ garbage goes unanswered, like the garbage: searching every offset for a valid CR
 cost a CRC search per byte of garbage. PDUs are decoded by pymodbus's server-side
 ``DecodePDU``; the gateway calls it itself, rather than a framer's ``handleFrame``,
 because it needs the frame's length and transaction id even when the PDU inside cannot be
-decoded, to answer that request and skip exactly it.
+decoded, to answer that request and skip exactly it. Everything of pymodbus the gateway
+uses (decoder, framers, CRC, exception responses) is reached through
+:mod:`..modbus.framing`; this module imports no pymodbus itself.
 """
 
 from __future__ import annotations
@@ -91,27 +93,33 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
 
-from pymodbus.constants import ExcCodes
-from pymodbus.framer import FramerBase, FramerRTU, FramerSocket, FramerType
-from pymodbus.pdu import DecodePDU, ExceptionResponse, ModbusPDU
-from pymodbus.pdu.mei_message import ReadDeviceInformationRequest, ReadDeviceInformationResponse
-from pymodbus.pdu.register_message import ReadWriteMultipleRegistersRequest
-
 from ..bus.scheduler import Bus
 from ..errors import BusBusy, BusError, CommandRefused, DeviceTimeout
+from ..modbus.framing import (
+    DEVICE_FAILURE,
+    GATEWAY_NO_RESPONSE,
+    GATEWAY_PATH_UNAVAILABLE,
+    ILLEGAL_FUNCTION,
+    ILLEGAL_VALUE,
+    MAX_ADU_BYTES,
+    Framing,
+    ModbusPDU,
+    RequestCodec,
+    crc_ok,
+    exception_response,
+    readdress_response,
+    shortest_crc_frame,
+)
 from ..safety.commands import WRITE_FUNCTIONS
 from ..safety.events import BridgeEvent, EventType
+from .gateway_settings import (
+    DEFAULT_EVICTION_GRACE,
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_CLIENTS,
+    DEFAULT_MAX_PIPELINED,
+)
 
 _LOGGER = logging.getLogger(__name__)
-
-DEFAULT_MAX_CLIENTS: Final = 16
-DEFAULT_MAX_PIPELINED: Final = 8
-#: Seconds without a request before a connection is closed. Longer than mbusd's 60 s, which
-#: breaks masters that poll less often (reference/addon_relay.md §2.6 item 14); idle
-#: connections cannot lock others out anyway, because a new client replaces the idlest.
-DEFAULT_IDLE_TIMEOUT: Final = 300.0
-#: When every slot is taken, a connection idle at least this long gives way to a new one.
-DEFAULT_EVICTION_GRACE: Final = 5.0
 
 #: Functions that only read: coils (01), discrete inputs (02), holding registers (03) and
 #: input registers (04). Forwarded in every mode.
@@ -121,9 +129,6 @@ READ_FUNCTIONS: Final = frozenset({1, 2, 3, 4})
 ENCAPSULATED_INTERFACE: Final = 0x2B
 READ_DEVICE_IDENTIFICATION: Final = 0x0E
 
-#: The longest frame either framing can carry (pymodbus's bound, 264 bytes). A buffer this
-#: long that holds no frame holds garbage.
-MAX_ADU_BYTES: Final = FramerBase.MAX_SIZE
 #: Unit id 0 is the Modbus broadcast address.
 BROADCAST_UNIT: Final = 0
 _READ_SIZE: Final = 1024
@@ -136,18 +141,10 @@ _MBAP_LENGTH_RANGE: Final = range(2, 255)
 #: An RTU frame: unit id, function code, at most 252 data bytes, CRC.
 _RTU_MIN_BYTES: Final = 4
 _RTU_MAX_BYTES: Final = 256
-#: Largest quantity each function allows (Modbus application protocol v1.1b3 §6.1-6.4,
-#: §6.11, §6.12).
-_MAX_COUNT: Final = {1: 2000, 2: 2000, 3: 125, 4: 125, 15: 1968, 16: 123}
-#: Function 23 reads up to 125 registers and writes up to 121 (§6.17).
-_MAX_READ_WRITE_COUNTS: Final = (125, 121)
-#: Read device identification codes: basic, regular, extended, one object (§6.21).
-_READ_DEVICE_ID_CODES: Final = range(1, 5)
 #: Refusals are logged once per (client address, function); beyond this many pairs they
 #: are logged at debug level only, so that a scanner cannot grow the set without bound.
 _MAX_LOGGED_REFUSALS: Final = 1024
 
-_LISTENER_NAMES: Final = {FramerType.SOCKET: "tcp", FramerType.RTU: "rtu-over-tcp"}
 _FUNCTION_NAMES: Final = {
     5: "write single coil",
     6: "write single register",
@@ -232,13 +229,8 @@ class _FramingError(Exception):
     """A Modbus TCP stream that cannot be framed; the connection is closed."""
 
 
-def _exception(request: _Request, code: int) -> ExceptionResponse:
-    return ExceptionResponse(
-        request.function_code & 0x7F,
-        code,
-        device_id=request.unit,
-        transaction=request.transaction_id,
-    )
+def _exception(request: _Request, code: int) -> ModbusPDU:
+    return exception_response(request.function_code, code, request.unit, request.transaction_id)
 
 
 def _peer(writer: asyncio.StreamWriter) -> tuple[str, str]:
@@ -259,26 +251,6 @@ def _function_name(function: int, payload: bytes) -> str:
     return f"function {number} ({name})"
 
 
-def _crc_ok(frame: bytes) -> bool:
-    """Whether an RTU frame ends in the CRC of what precedes it."""
-    crc = int.from_bytes(frame[-2:], "big")
-    return bool(FramerRTU.check_CRC(frame[:-2], crc))
-
-
-def _shortest_crc_frame(data: bytes) -> int:
-    """The length of the shortest RTU frame at the head of ``data``, judged by its CRC
-    alone (0: none). One CRC computed byte by byte, so a whole search costs what checking
-    one 256-byte frame does."""
-    table = FramerRTU.crc16_table
-    crc = 0xFFFF
-    for index in range(min(len(data), _RTU_MAX_BYTES) - 2):
-        crc = ((crc >> 8) & 0xFF) ^ table[(crc ^ data[index]) & 0xFF]
-        # The CRC goes on the wire low byte first; a frame has a unit id and a function.
-        if index >= 1 and data[index + 1] == crc & 0xFF and data[index + 2] == crc >> 8:
-            return index + 3
-    return 0
-
-
 def _mbap_frame(buffer: bytes) -> tuple[int, int, int, bytes]:
     """Bytes used at the head of ``buffer`` (0: wait for more), unit, transaction id, PDU.
 
@@ -297,27 +269,6 @@ def _mbap_frame(buffer: bytes) -> tuple[int, int, int, bytes]:
     if len(buffer) < used:
         return 0, 0, 0, b""
     return used, buffer[6], transaction_id, buffer[_MBAP_HEADER_BYTES:used]
-
-
-def _well_formed(pdu: ModbusPDU, payload: bytes) -> bool:
-    """Whether pymodbus would send exactly the client's PDU, within the Modbus limits."""
-    try:
-        # A request that does not encode back to its own bytes would reach the device
-        # changed: pymodbus decodes a coil value of 0x1234 as "on" and sends 0xFF00, and
-        # re-counts a byte count that disagrees with the quantity.
-        if bytes([pdu.function_code]) + pdu.encode() != payload:
-            return False
-    except Exception:  # pymodbus's encoders raise ValueError, struct.error and its own
-        return False
-    limit = _MAX_COUNT.get(pdu.function_code)
-    if limit is not None and not 1 <= pdu.count <= limit:
-        return False
-    if isinstance(pdu, ReadWriteMultipleRegistersRequest):
-        most_read, most_written = _MAX_READ_WRITE_COUNTS
-        return 1 <= pdu.read_count <= most_read and 1 <= pdu.write_count <= most_written
-    if isinstance(pdu, ReadDeviceInformationRequest):
-        return pdu.read_code in _READ_DEVICE_ID_CODES
-    return True
 
 
 def _finished_true(task: asyncio.Task[bool]) -> bool:
@@ -371,11 +322,11 @@ class Gateway:
         # The event log: each refused (client address, function), once, as a refused command.
         self._record = record or (lambda event: None)
         self.stats = GatewayStats()
-        self._wanted: dict[FramerType, int | None] = {
-            FramerType.SOCKET: tcp_port,
-            FramerType.RTU: rtu_port,
+        self._wanted: dict[Framing, int | None] = {
+            Framing.MBAP: tcp_port,
+            Framing.RTU: rtu_port,
         }
-        self._ports: dict[FramerType, int] = {}
+        self._ports: dict[Framing, int] = {}
         self._servers: list[asyncio.Server] = []
         self._connections: dict[asyncio.Task[Any], _Connection] = {}
         self._evicted: set[asyncio.Task[Any]] = set()  # cancelled, still closing
@@ -388,12 +339,12 @@ class Gateway:
     @property
     def tcp_port(self) -> int | None:
         """The Modbus TCP listener's port (the real one once started), or None if off."""
-        return self._ports.get(FramerType.SOCKET, self._wanted[FramerType.SOCKET])
+        return self._ports.get(Framing.MBAP, self._wanted[Framing.MBAP])
 
     @property
     def rtu_port(self) -> int | None:
         """The RTU-over-TCP listener's port (the real one once started), or None if off."""
-        return self._ports.get(FramerType.RTU, self._wanted[FramerType.RTU])
+        return self._ports.get(Framing.RTU, self._wanted[Framing.RTU])
 
     @property
     def clients(self) -> int:
@@ -423,7 +374,7 @@ class Gateway:
             raise
         _LOGGER.info(
             "Modbus gateway listening on %s (%s)",
-            ", ".join(f"{_LISTENER_NAMES[k]} {self.host}:{p}" for k, p in self._ports.items()),
+            ", ".join(f"{k.value} {self.host}:{p}" for k, p in self._ports.items()),
             "reads and writes" if self.allow_writes else "read-only",
         )
 
@@ -469,7 +420,7 @@ class Gateway:
             return None if self.allow_writes else _Blocked.WRITE
         return _Blocked.FUNCTION
 
-    def _refuse(self, request: _Request, host: str) -> ExceptionResponse:
+    def _refuse(self, request: _Request, host: str) -> ModbusPDU:
         """Count and log (once per client address and function) a request not allowed."""
         self.stats.rejected += 1
         if request.blocked is _Blocked.WRITE:
@@ -510,7 +461,7 @@ class Gateway:
                 why,
                 host,
             )
-        return _exception(request, ExcCodes.ILLEGAL_FUNCTION)
+        return _exception(request, ILLEGAL_FUNCTION)
 
     # ------------------------------------------------------------------ routing
 
@@ -534,14 +485,14 @@ class Gateway:
     def _route(self, unit: int) -> Bus | int:
         """The bus for a unit id, or the exception code to answer instead."""
         if unit == BROADCAST_UNIT:
-            return ExcCodes.GATEWAY_PATH_UNAVIABLE
+            return GATEWAY_PATH_UNAVAILABLE
         buses = self._routes.get(unit)
         if buses is None:
             if len(self.buses) == 1:
                 return self.buses[0]
-            return ExcCodes.GATEWAY_NO_RESPONSE
+            return GATEWAY_NO_RESPONSE
         if len(buses) > 1:
-            return ExcCodes.GATEWAY_PATH_UNAVIABLE
+            return GATEWAY_PATH_UNAVAILABLE
         return buses[0]
 
     async def _handle(self, request: _Request, peer: str, host: str) -> ModbusPDU:
@@ -550,10 +501,10 @@ class Gateway:
             return self._refuse(request, host)
         if request.refusal is not None or request.pdu is None:
             self.stats.rejected += 1
-            return _exception(request, request.refusal or ExcCodes.ILLEGAL_FUNCTION)
+            return _exception(request, request.refusal or ILLEGAL_FUNCTION)
         route = self._route(request.unit)
         if not isinstance(route, Bus):
-            if route == ExcCodes.GATEWAY_NO_RESPONSE:
+            if route == GATEWAY_NO_RESPONSE:
                 self.stats.timeouts += 1
             else:
                 self.stats.unavailable += 1
@@ -570,22 +521,22 @@ class Gateway:
                 request.unit,
                 exc,
             )
-            return _exception(request, ExcCodes.ILLEGAL_FUNCTION)
+            return _exception(request, ILLEGAL_FUNCTION)
         except DeviceTimeout:
             self.stats.timeouts += 1
-            return _exception(request, ExcCodes.GATEWAY_NO_RESPONSE)
+            return _exception(request, GATEWAY_NO_RESPONSE)
         except BusBusy as exc:
             self.stats.unavailable += 1
             self._problem(
                 f"busy:{name}", "Modbus gateway: bus %s is busy (%s); answering 0x0A", name, exc
             )
-            return _exception(request, ExcCodes.GATEWAY_PATH_UNAVIABLE)
+            return _exception(request, GATEWAY_PATH_UNAVAILABLE)
         except BusError as exc:
             self.stats.unavailable += 1
             self._problem(
                 f"down:{name}", "Modbus gateway: bus %s is down (%s); answering 0x0A", name, exc
             )
-            return _exception(request, ExcCodes.GATEWAY_PATH_UNAVIABLE)
+            return _exception(request, GATEWAY_PATH_UNAVAILABLE)
         except ValueError as exc:
             # pymodbus could not carry this request (ModbusTransport.execute): the line is
             # fine, only this request failed.
@@ -597,23 +548,17 @@ class Gateway:
                 name,
                 exc,
             )
-            return _exception(request, ExcCodes.DEVICE_FAILURE)
+            return _exception(request, DEVICE_FAILURE)
         except Exception as exc:
             self.stats.failed += 1
             self._error_once(
                 f"error:{name}", exc, "Modbus gateway: forwarding to bus %s failed", name
             )
-            return _exception(request, ExcCodes.DEVICE_FAILURE)
+            return _exception(request, DEVICE_FAILURE)
         for key in (f"busy:{name}", f"down:{name}", f"error:{name}"):
             self._solved(key, "Modbus gateway: bus %s answers again", name)
         self.stats.forwarded += 1
-        if isinstance(response, ReadDeviceInformationResponse):
-            # pymodbus's encoder counts the objects it writes on top of this field, which
-            # holds the device's count once decoded: the client would read it doubled.
-            response.number_of_objects = 0
-        response.transaction_id = request.transaction_id
-        response.dev_id = request.unit
-        return response
+        return readdress_response(response, request.unit, request.transaction_id)
 
     # ------------------------------------------------------------------ problems, logged once
 
@@ -669,10 +614,10 @@ class Gateway:
         return True
 
     async def _accept(
-        self, kind: FramerType, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, kind: Framing, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         peer, host = _peer(writer)
-        listener = _LISTENER_NAMES[kind]
+        listener = kind.value
         if len(self._connections) >= self.max_clients and not self._evict_idlest(listener, peer):
             self.stats.refused += 1
             self._problem(
@@ -724,7 +669,7 @@ class _Connection:
     def __init__(
         self,
         gateway: Gateway,
-        kind: FramerType,
+        kind: Framing,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         peer: str,
@@ -736,10 +681,7 @@ class _Connection:
         self.writer = writer
         self.peer = peer
         self.host = host
-        self.decoder = DecodePDU(is_server=True)
-        self.framer: FramerBase = (
-            FramerRTU(self.decoder) if kind is FramerType.RTU else FramerSocket(self.decoder)
-        )
+        self.codec = RequestCodec(kind)
         self.received = 0
         self.answered = 0
         #: Loop time of the last complete request or answer (or of the connection).
@@ -835,7 +777,7 @@ class _Connection:
 
     def _frame(self, buffer: bytes) -> tuple[int, _Request | None]:
         """Bytes used at the head of ``buffer`` (0: wait for more) and the request found."""
-        if self.kind is FramerType.SOCKET:
+        if self.kind is Framing.MBAP:
             used, unit, transaction_id, payload = _mbap_frame(buffer)
             if not used:
                 return 0, None
@@ -860,12 +802,12 @@ class _Connection:
             if size == 0:
                 return start, 0  # a forwarded function, not all of it here yet
             if size is None:
-                if start == 0 and (size := _shortest_crc_frame(buffer)):
+                if start == 0 and (size := shortest_crc_frame(buffer, _RTU_MAX_BYTES)):
                     return 0, size
                 continue
             if len(buffer) - start < size:
                 return start, 0
-            if _crc_ok(buffer[start : start + size]):
+            if crc_ok(buffer[start : start + size]):
                 return start, start + size
         return max(0, last_start + 1), 0  # keep a tail short enough to start a frame
 
@@ -875,11 +817,7 @@ class _Connection:
         function = data[1]
         if function not in READ_FUNCTIONS | WRITE_FUNCTIONS | {ENCAPSULATED_INTERFACE}:
             return None
-        try:
-            pdu_class = self.decoder.lookupPduClass(data)
-            return None if pdu_class is None else int(pdu_class.calculateRtuFrameSize(data))
-        except Exception:  # e.g. FC 43 without a MEI type: too short to look up
-            return None
+        return self.codec.rtu_size(data)
 
     def _request(self, unit: int, transaction_id: int, payload: bytes) -> _Request:
         """What to do with one framed PDU: forward it, or answer an exception."""
@@ -890,23 +828,16 @@ class _Connection:
             return _Request(
                 unit, transaction_id, function, None, blocked=blocked, function_name=name
             )
-        try:
-            pdu = self.decoder.decode(payload)
-        except Exception:  # DecodePDU catches most; a new pymodbus may raise others
-            pdu = None
-        if pdu is None or pdu.isError() or not _well_formed(pdu, payload):
-            return _Request(
-                unit, transaction_id, function, None, ExcCodes.ILLEGAL_VALUE, function_name=name
-            )
-        pdu.dev_id = unit
-        pdu.transaction_id = transaction_id
+        pdu = self.codec.decode_request(payload, unit, transaction_id)
+        if pdu is None:
+            return _Request(unit, transaction_id, function, None, ILLEGAL_VALUE, function_name=name)
         return _Request(unit, transaction_id, function, pdu, function_name=name)
 
     async def _answer(self, requests: asyncio.Queue[_Request | None]) -> None:
         while (request := await requests.get()) is not None:
             response = await self.gateway._handle(request, self.peer, self.host)
             try:
-                frame = self.framer.buildFrame(response)
+                frame = self.codec.build_frame(response)
             except Exception as exc:  # an answer pymodbus decoded but cannot encode again
                 self.gateway.stats.failed += 1
                 self.gateway._error_once(
@@ -915,7 +846,7 @@ class _Connection:
                     "Modbus gateway: the answer to %s cannot be passed on; answering 0x04",
                     request.function_name,
                 )
-                frame = self.framer.buildFrame(_exception(request, ExcCodes.DEVICE_FAILURE))
+                frame = self.codec.build_frame(_exception(request, DEVICE_FAILURE))
             self.writer.write(frame)
             try:
                 await asyncio.wait_for(self.writer.drain(), self.gateway.idle_timeout)

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from pymodbus.pdu import ModbusPDU
-
 #: Bits of one character in the standard Modbus RTU frame (1 start, 8 data, parity or a
 #: second stop bit, 1 stop).
 STANDARD_BITS_PER_CHAR: Final = 11
@@ -111,23 +109,3 @@ def transaction_seconds(
         + frame_seconds(response_bytes, baudrate, bits_per_char)
         + gap
     )
-
-
-def pdu_sizes(request: ModbusPDU) -> tuple[int, int]:
-    """RTU request and expected response sizes of a request PDU, for its timeout.
-
-    Reads and writes of registers are sized exactly; other functions are sized from the
-    request (address, PDU and CRC) with the largest response a read may have, which keeps
-    their timeout safe without knowing the function.
-    """
-    function = request.function_code
-    count = int(getattr(request, "count", 0) or 0)
-    registers = list(getattr(request, "registers", None) or [])
-    if function in (3, 4):
-        return read_request_bytes(), read_response_bytes(count)
-    if function == 6:
-        return write_single_request_bytes(), write_single_response_bytes()
-    if function == 16:
-        return write_multiple_request_bytes(len(registers)), write_multiple_response_bytes()
-    request_bytes = 3 + len(request.encode()) + 1
-    return request_bytes, read_response_bytes(125)

@@ -9,7 +9,6 @@ repeated behind its back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from pymodbus import FramerType
@@ -18,43 +17,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from pymodbus.pdu import DecodePDU, ModbusPDU
 
 from ..errors import BusError, DeviceException, DeviceTimeout
-
-
-@dataclass(frozen=True, slots=True)
-class SerialLine:
-    """An RS485 adapter, best named by its stable ``/dev/serial/by-id/`` path."""
-
-    port: str
-    baudrate: int = 9600
-    parity: str = "N"
-    stopbits: int = 1
-    bytesize: int = 8
-
-    def describe(self) -> str:
-        """Human-readable summary for logs and the CLI."""
-        return f"serial {self.port} {self.baudrate} {self.bytesize}{self.parity}{self.stopbits}"
-
-
-@dataclass(frozen=True, slots=True)
-class TcpLine:
-    """An Ethernet gateway: Modbus TCP, or raw RTU frames over TCP when ``rtu`` is set.
-
-    ``baudrate`` is the speed of the RS485 side behind the gateway, when known; response
-    timeouts are derived from it.
-    """
-
-    host: str
-    port: int
-    rtu: bool = False
-    baudrate: int | None = None
-
-    def describe(self) -> str:
-        """Human-readable summary for logs and the CLI."""
-        kind = "rtu-over-tcp" if self.rtu else "tcp"
-        return f"{kind} {self.host}:{self.port}"
-
-
-Line = SerialLine | TcpLine
+from .lines import Line, SerialLine
 
 
 class Transport(Protocol):
