@@ -617,3 +617,27 @@ def test_mdns_advertisement_can_be_forced_either_way() -> None:
     for choice in (True, False):
         data = config(tcp_bus(), api={"advertise": choice})
         assert parse_config(data, "bridge.yaml").advertise is choice
+
+
+def test_a_configuration_loads_without_pymodbus(tmp_path: Path) -> None:
+    """config/ imports no pymodbus, not even through the bus, gateway or line settings it
+    reads: a fresh interpreter loads a configuration and has not imported pymodbus."""
+    path = write(tmp_path, VALID_YAML + "gateway:\n  tcp_port: 5020\n")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from electrical_safety_bridge.config.bridge_config import load_config\n"
+        "import electrical_safety_bridge.config.addon_options\n"
+        f"loaded = load_config(Path({str(path)!r}))\n"
+        "assert [b.settings.id for b in loaded.buses] == "
+        "['cabinet-rs485', 'gateway-tcp', 'gateway-rtu'], loaded\n"
+        "assert loaded.gateway.tcp_port == 5020, loaded.gateway\n"
+        "top = {m.split('.')[0] for m in sys.modules}\n"
+        "loaded_modbus = sorted(top & {'pymodbus', 'serial'})\n"
+        "assert 'pymodbus' not in sys.modules, loaded_modbus\n"
+        "assert loaded_modbus == [], loaded_modbus\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
