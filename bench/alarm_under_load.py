@@ -9,7 +9,7 @@ emitting ``alarm_raised``. The figures of both loads come from one run, so their
 compares like with like.
 
 Each figure is printed as ``name: value`` with its unit in the name. Nothing is asserted on
-time: bus.py states the bound (one alarm interval, plus one alarm round, plus the longest
+time: bus/scheduler.py states the bound (one alarm interval, plus one alarm round, plus the longest
 transaction), and ``alarm_bound_s`` prints it for this line.
 
 Run it with ``PYTHONPATH=addon .venv/bin/python bench/alarm_under_load.py``.

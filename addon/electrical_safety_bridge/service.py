@@ -6,7 +6,7 @@ emit is written to the store before anyone hears of it: WebSocket pushes, API an
 the console all come after the durable append, so nothing a client was told can be lost
 by a crash. SIGTERM stops it cleanly: buses first, then the API, then the store is flushed.
 
-The one exception is a store that cannot write (a full disk, see storage_guard.py): then an
+The one exception is a store that cannot write (a full disk, see storage/guard.py): then an
 event is pushed at once marked ``"stored": false`` (with the id it will keep), held in
 memory and written, in order, as soon as the store takes writes again; meanwhile commands
 and acknowledgements, which must never happen unrecorded, are refused.

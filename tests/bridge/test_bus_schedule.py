@@ -2,9 +2,9 @@
 
 Real parts throughout: simulated detectors served by pymodbus on a pseudo-terminal with wire
 timing at 9600 baud, the bridge's Bus polling them, and other masters reaching the line through
-the real Modbus gateway with pymodbus clients. The bounds checked are the ones bus.py states:
-a unit's alarm status is read at most one (effective) alarm interval, plus one alarm round,
-plus one transaction after the previous read.
+the real Modbus gateway with pymodbus clients. The bounds checked are the ones bus/scheduler.py
+states: a unit's alarm status is read at most one (effective) alarm interval, plus one alarm
+round, plus one transaction after the previous read.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ async def line(
 
 
 def alarm_bound(bus: Bus) -> float:
-    """bus.py's bound on the gap between two alarm reads of one unit, plus scheduling slack."""
+    """bus/scheduler.py's bound on the gap between two alarm reads of one unit, plus scheduling
+    slack."""
     load = bus.load
     longest_transaction = bus._timeout(8, 255)
     return load.effective_s + load.round_s + longest_transaction + 0.5

@@ -828,7 +828,7 @@ class Bus:
     ) -> dict[int, int]:
         """Registers of these values, in as few blocks as the device allows.
 
-        Exception 02 teaches the plan (see planner.py) and the read goes on with the
+        Exception 02 teaches the plan (see modbus/planner.py) and the read goes on with the
         narrower blocks, a bounded number of times.
         """
         spans = [v.register.span for v in values]

@@ -157,13 +157,13 @@ CONFIG_SCHEMA = vol.Schema(
             # Other masters only read unless the user opts in; even then the profile
             # rules and the close interlock apply to their writes.
             vol.Optional("allow_writes", default=False): bool,
-            # A client that sends nothing for this long is disconnected (gateway.py).
+            # A client that sends nothing for this long is disconnected (gateway/server.py).
             vol.Optional("idle_timeout", default=DEFAULT_IDLE_TIMEOUT): vol.All(
                 finite, vol.Range(min=1.0, max=86400.0)
             ),
         },
         vol.Required("buses"): vol.All(each(_BUS), vol.Length(min=1)),
-        # Off-site relay (relay/settings.py). `mqtt` is the add-on's Supervisor broker
+        # Off-site relay (relay/relay_settings.py). `mqtt` is the add-on's Supervisor broker
         # ({host, port, username, password, ssl}), used when relay.mqtt names no host.
         vol.Optional("mqtt"): vol.Any(None, BROKER_SCHEMA),
         vol.Optional("relay"): vol.Any(None, RELAY_SCHEMA),

@@ -17,7 +17,7 @@ unknown code, and writes while writes are off) is answered exception **0x01** (i
 function) by the gateway itself and never reaches the line. Each refusal is counted in
 :class:`GatewayStats` and logged at warning level once per client address and function.
 
-Every forwarded request is decoded, routed by its unit id to the :class:`~.bus.Bus` that
+Every forwarded request is decoded, routed by its unit id to the :class:`~..bus.scheduler.Bus` that
 has that unit, queued there by :meth:`Bus.forward` and sent **once**: the gateway never
 retries, a write from another master is that master's to repeat (reference/addon_relay.md
 §2.6 item 8; mbusd and modbus-proxy both retry writes).

@@ -1,9 +1,9 @@
 """The relay's configuration: the ``relay:`` section of the bridge YAML, validated at the edge.
 
-``config.py`` embeds :data:`RELAY_SCHEMA` and :data:`BROKER_SCHEMA` in its own schema and calls
-:func:`relay_config` to turn the validated dictionaries into a :class:`RelayConfig`. This module
-imports nothing heavier than voluptuous, so loading a configuration never pulls in the MQTT
-client or the cryptography package.
+``config/bridge_config.py`` embeds :data:`RELAY_SCHEMA` and :data:`BROKER_SCHEMA` in its own
+schema and calls :func:`relay_config` to turn the validated dictionaries into a
+:class:`RelayConfig`. This module imports nothing heavier than voluptuous, so loading a
+configuration never pulls in the MQTT client or the cryptography package.
 
 Broker selection: ``relay.mqtt`` names the landlord's broker. When it has no ``host``, the
 broker comes from the top-level ``mqtt`` key, the shape the add-on gets from Supervisor's

@@ -7,10 +7,10 @@ cut). Events are never updated; the only deletion is :meth:`EventStore.prune`, w
 applies the retention period and never removes an alarm that is still open.
 
 Alarm bookkeeping: every alarm or wiring-fault lifecycle event carries the alarm's id
-(``data["id"]``, as :class:`~.alarms.AlarmBook` emits it), stored in its own indexed
+(``data["id"]``, as :class:`~..safety.alarms.AlarmBook` emits it), stored in its own indexed
 column. :meth:`EventStore.open_alarms` folds the raised / acknowledged / cleared events
-of the alarms that have no cleared event back into :class:`~.alarms.Alarm` records for
-:meth:`~.alarms.AlarmBook.restore`. Because of that, an ``*_RAISED`` event whose data could
+of the alarms that have no cleared event back into :class:`~..safety.alarms.Alarm` records for
+:meth:`~..safety.alarms.AlarmBook.restore`. Because of that, an ``*_RAISED`` event whose data could
 not be turned back into an alarm is refused at append time rather than stored unusable.
 
 Threads: an :class:`EventStore` may be used from any thread (one lock serialises its
