@@ -37,9 +37,9 @@ from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 from electrical_safety_bridge.storage.event_store import EventStore
 from electrical_safety_bridge.storage.sqlite_files import make_owner_only
 
-from .conftest import wait_for
+from ..conftest import wait_for
+from ..test_service_process import UNITS, Launcher, data_dir_in, read_token, write_config
 from .test_api import Running, running_bridge
-from .test_service_process import UNITS, Launcher, data_dir_in, read_token, write_config
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

@@ -23,8 +23,8 @@ from electrical_safety_bridge.modbus.lines import SerialLine
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit, other_masters
 
-from .conftest import wait_for
-from .test_bus import Rig, profile
+from ..conftest import wait_for
+from .test_scheduler import Rig, profile
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

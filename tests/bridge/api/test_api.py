@@ -28,11 +28,11 @@ from electrical_safety_bridge.profiles.model import find_profile, load_profile_t
 from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 
-from .conftest import wait_for
+from ..conftest import wait_for
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SIM_ARCM = ROOT / "addon" / "electrical_safety_bridge" / "profiles" / "simulated" / "sim_arcm.yaml"
 
 

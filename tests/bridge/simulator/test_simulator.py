@@ -43,9 +43,9 @@ from electrical_safety_bridge.simulator import (
 )
 from electrical_safety_bridge.simulator.command import add_arguments, inject_line, read_steps
 
-from .conftest import wait_for
+from ..conftest import wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # pytest-homeassistant-custom-component installs pytest-socket, which blocks socket.socket
 # in every test; these tests serve and connect on 127.0.0.1 on purpose.

@@ -30,7 +30,7 @@ from electrical_safety_bridge.profiles.model import (
     resolve_profile,
 )
 
-PROFILES = Path(__file__).parents[2] / "addon" / "electrical_safety_bridge" / "profiles"
+PROFILES = Path(__file__).parents[3] / "addon" / "electrical_safety_bridge" / "profiles"
 BUILTIN = sorted((PROFILES / "builtin").glob("*.yaml"))
 SIMULATED = sorted((PROFILES / "simulated").glob("*.yaml"))
 TEMPLATES = sorted((PROFILES / "templates").glob("*.yaml"))

@@ -37,7 +37,7 @@ from electrical_safety_bridge.profiles.model import CommandName, Profile, find_p
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 
-from .conftest import wait_for
+from ..conftest import wait_for
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

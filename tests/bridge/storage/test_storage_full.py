@@ -28,7 +28,7 @@ from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 from electrical_safety_bridge.storage.guard import RESERVE_FILE
 from tests.small_disk import fill, mounted_small_disk
 
-from .conftest import wait_for
+from ..conftest import wait_for
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 

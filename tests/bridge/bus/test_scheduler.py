@@ -26,11 +26,11 @@ from electrical_safety_bridge.safety.commands import Outcome
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 
-from .conftest import wait_for
+from ..conftest import wait_for
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SIMULATED = ROOT / "addon" / "electrical_safety_bridge" / "profiles" / "simulated"
 FAST = PollIntervals(alarm=0.05, telemetry=0.2, slow=1.0)
 

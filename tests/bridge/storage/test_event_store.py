@@ -31,7 +31,7 @@ from electrical_safety_bridge.storage.event_store import (
     StoreError,
 )
 
-ADDON = Path(__file__).resolve().parents[2] / "addon"
+ADDON = Path(__file__).resolve().parents[3] / "addon"
 DAY = 86400.0
 ALARM = AlarmKind.ALARM
 WIRING = AlarmKind.WIRING_FAULT

@@ -21,7 +21,7 @@ from electrical_safety_bridge.config.bridge_config import (
 )
 from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 VALID_YAML = """\
 data_dir: /var/lib/bridge
