@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:  # `python bench/alarm_latency.py` has bench/, not
 
 from demo import home_assistant_demo as demo  # noqa: E402
 from electrical_safety_bridge.modbus.timing import bits_per_char  # noqa: E402
-from electrical_safety_bridge.profiles.model import find_profile  # noqa: E402
+from electrical_safety_bridge.profiles.loader import find_profile  # noqa: E402
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit  # noqa: E402
 
 GOAL_P99_S = 1.0

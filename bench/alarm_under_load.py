@@ -36,7 +36,7 @@ from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec
 from electrical_safety_bridge.bus.scheduler import Bus
 from electrical_safety_bridge.gateway.server import Gateway
 from electrical_safety_bridge.modbus.lines import SerialLine
-from electrical_safety_bridge.profiles.model import find_profile
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import (
     PtyLink,

@@ -52,7 +52,7 @@ from electrical_safety_bridge.bus.scheduler import Bus
 from electrical_safety_bridge.gateway.server import Gateway
 from electrical_safety_bridge.modbus import timing
 from electrical_safety_bridge.modbus.lines import TcpLine
-from electrical_safety_bridge.profiles.model import find_profile
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 
 MODEL: Final = "SIM-ARCM"

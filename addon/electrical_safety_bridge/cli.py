@@ -21,15 +21,15 @@ from .errors import BridgeError, FileProblems, ProfileError, ProfileIncomplete
 from .modbus.lines import line_for
 from .modbus.scan import scan
 from .modbus.transport import ModbusTransport
-from .profiles.model import (
+from .profiles.loader import (
     CatalogueEntry,
-    Profile,
     catalogue,
     find_profile,
     load_profile_file,
     unreadable_model_note,
     user_entries,
 )
+from .profiles.model import Profile
 
 
 def _add_line_arguments(parser: argparse.ArgumentParser) -> None:

@@ -26,7 +26,7 @@ from .bus.scheduler import Bus
 from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
 from .modbus.lines import SerialLine
 from .modbus.timing import bits_per_char
-from .profiles.model import find_profile
+from .profiles.loader import find_profile
 from .safety.alarms import AlarmKind
 from .safety.events import BridgeEvent, EventType
 from .service import Bridge

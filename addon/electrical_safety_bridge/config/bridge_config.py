@@ -17,7 +17,8 @@ from ..bus.bus_settings import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollI
 from ..errors import FileProblems, ProfileError, ProfileIncomplete
 from ..gateway.gateway_settings import DEFAULT_IDLE_TIMEOUT
 from ..modbus.lines import Line, SerialLine, TcpLine
-from ..profiles.model import BrokenUserProfile, Profile, ProfileNotFound, catalogue, resolve_profile
+from ..profiles.loader import BrokenUserProfile, ProfileNotFound, catalogue, resolve_profile
+from ..profiles.model import Profile
 from ..relay.relay_settings import BROKER_SCHEMA, RELAY_SCHEMA, RelayConfig, relay_config
 from ..validation import (
     YamlProblems,

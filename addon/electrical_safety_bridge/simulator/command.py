@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from ..profiles.model import find_profile
+from ..profiles.loader import find_profile
 from .line import SimulatedBus
 from .pty_link import PtyLink
 from .scenarios import ScenarioError, load_scenarios, parse_step

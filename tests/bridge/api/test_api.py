@@ -24,7 +24,7 @@ from electrical_safety_bridge.api.openapi import OPENAPI
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
 from electrical_safety_bridge.modbus.lines import TcpLine
-from electrical_safety_bridge.profiles.model import find_profile, load_profile_text
+from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
 from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 

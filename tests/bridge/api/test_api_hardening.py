@@ -30,7 +30,7 @@ from electrical_safety_bridge.log_filters import (
     RateLimitedReport,
     redact_text,
 )
-from electrical_safety_bridge.profiles.model import find_profile
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.relay.outbox import Outbox
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit

@@ -15,12 +15,8 @@ import pytest
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.bus.scheduler import Bus
 from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
-from electrical_safety_bridge.profiles.model import (
-    CommandName,
-    Profile,
-    find_profile,
-    load_profile_text,
-)
+from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
+from electrical_safety_bridge.profiles.model import CommandName, Profile
 from electrical_safety_bridge.safety.alarms import AlarmKind
 from electrical_safety_bridge.safety.commands import Outcome
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType

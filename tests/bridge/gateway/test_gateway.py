@@ -33,7 +33,8 @@ from electrical_safety_bridge.gateway.gateway_settings import DEFAULT_IDLE_TIMEO
 from electrical_safety_bridge.gateway.server import Gateway
 from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 from electrical_safety_bridge.modbus.transport import ModbusTransport
-from electrical_safety_bridge.profiles.model import CommandName, Profile, find_profile
+from electrical_safety_bridge.profiles.loader import find_profile
+from electrical_safety_bridge.profiles.model import CommandName, Profile
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 

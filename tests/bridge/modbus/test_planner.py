@@ -16,13 +16,8 @@ from electrical_safety_bridge.modbus.planner import (
     learn_illegal_address,
     plan,
 )
-from electrical_safety_bridge.profiles.model import (
-    Channel,
-    PollClass,
-    Profile,
-    Setpoint,
-    find_profile,
-)
+from electrical_safety_bridge.profiles.loader import find_profile
+from electrical_safety_bridge.profiles.model import Channel, PollClass, Profile, Setpoint
 
 
 def spans_of(*starts_and_widths: tuple[int, int]) -> list[range]:

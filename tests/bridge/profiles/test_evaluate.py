@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from electrical_safety_bridge.profiles.codec import Reading
 from electrical_safety_bridge.profiles.evaluate import ChannelStatus, evaluate
-from electrical_safety_bridge.profiles.model import find_profile
+from electrical_safety_bridge.profiles.loader import find_profile
 
 
 def test_asj_status_code_maps_to_alarm_warning_and_broken_line() -> None:

@@ -11,8 +11,15 @@ import pytest
 import yaml
 
 from electrical_safety_bridge.errors import ProfileError, ProfileIncomplete
-from electrical_safety_bridge.profiles.model import (
+from electrical_safety_bridge.profiles.loader import (
     BrokenUserProfile,
+    catalogue,
+    find_profile,
+    load_profile_file,
+    load_profile_text,
+    resolve_profile,
+)
+from electrical_safety_bridge.profiles.model import (
     Channel,
     ChannelKind,
     CommandName,
@@ -22,12 +29,7 @@ from electrical_safety_bridge.profiles.model import (
     RegisterType,
     Setpoint,
     SetpointKind,
-    catalogue,
-    find_profile,
-    load_profile_file,
-    load_profile_text,
     parse_profile,
-    resolve_profile,
 )
 
 PROFILES = Path(__file__).parents[3] / "addon" / "electrical_safety_bridge" / "profiles"

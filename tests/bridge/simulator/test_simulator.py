@@ -22,12 +22,8 @@ from pymodbus.framer import FramerType
 
 from electrical_safety_bridge.modbus import timing
 from electrical_safety_bridge.profiles.codec import encode
-from electrical_safety_bridge.profiles.model import (
-    CommandName,
-    Profile,
-    find_profile,
-    load_profile_text,
-)
+from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
+from electrical_safety_bridge.profiles.model import CommandName, Profile
 from electrical_safety_bridge.simulator import (
     ExceptionCode,
     PtyLink,

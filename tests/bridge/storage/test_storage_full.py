@@ -22,7 +22,7 @@ import pytest
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
 from electrical_safety_bridge.modbus.lines import TcpLine
-from electrical_safety_bridge.profiles.model import find_profile
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 from electrical_safety_bridge.storage.guard import RESERVE_FILE
