@@ -38,9 +38,9 @@ if str(ROOT) not in sys.path:  # `python bench/alarm_latency.py` has bench/, not
     sys.path.insert(0, str(ROOT))
 
 from demo import home_assistant_demo as demo  # noqa: E402
-from electrical_safety_bridge.profile import find_profile  # noqa: E402
+from electrical_safety_bridge.modbus.timing import bits_per_char  # noqa: E402
+from electrical_safety_bridge.profiles.loader import find_profile  # noqa: E402
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit  # noqa: E402
-from electrical_safety_bridge.wire import bits_per_char  # noqa: E402
 
 GOAL_P99_S = 1.0
 

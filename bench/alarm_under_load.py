@@ -9,7 +9,7 @@ emitting ``alarm_raised``. The figures of both loads come from one run, so their
 compares like with like.
 
 Each figure is printed as ``name: value`` with its unit in the name. Nothing is asserted on
-time: bus.py states the bound (one alarm interval, plus one alarm round, plus the longest
+time: bus/scheduler.py states the bound (one alarm interval, plus one alarm round, plus the longest
 transaction), and ``alarm_bound_s`` prints it for this line.
 
 Run it with ``PYTHONPATH=addon .venv/bin/python bench/alarm_under_load.py``.
@@ -32,17 +32,18 @@ from typing import Final, TextIO
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figures, add_line_options, argument_parser, run_and_print
-from electrical_safety_bridge.bus import Bus, BusSettings, DeviceSpec
-from electrical_safety_bridge.events import BridgeEvent, EventType
-from electrical_safety_bridge.gateway import Gateway
-from electrical_safety_bridge.profile import find_profile
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec
+from electrical_safety_bridge.bus.scheduler import Bus
+from electrical_safety_bridge.gateway.server import Gateway
+from electrical_safety_bridge.modbus.lines import SerialLine
+from electrical_safety_bridge.profiles.loader import find_profile
+from electrical_safety_bridge.safety.events import BridgeEvent, EventType
 from electrical_safety_bridge.simulator import (
     PtyLink,
     SimulatedBus,
     SimulatedUnit,
     other_masters,
 )
-from electrical_safety_bridge.transport import SerialLine
 
 MODEL: Final = "ASJ"
 #: Per alarm: how long to wait for it before counting it missed.

@@ -50,11 +50,12 @@ from typing import Final, TextIO
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figures, add_line_options, argument_parser, run_and_print
-from electrical_safety_bridge import wire
-from electrical_safety_bridge.bus import Bus, BusSettings, DeviceSpec
-from electrical_safety_bridge.profile import find_profile
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec
+from electrical_safety_bridge.bus.scheduler import Bus
+from electrical_safety_bridge.modbus import timing
+from electrical_safety_bridge.modbus.lines import SerialLine
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
-from electrical_safety_bridge.transport import SerialLine
 
 #: The goal of design.md, "Figures we hold ourselves to".
 GOAL_RATIO: Final = 1.15
@@ -110,9 +111,9 @@ def _line_bytes_wire_seconds(
         after.bytes_from_units - before.bytes_from_units
     )
     answered = (after.sim_requests - before.sim_requests) - (after.timeouts - before.timeouts)
-    return wire.frame_seconds(
+    return timing.frame_seconds(
         nbytes, baudrate, bits_per_char
-    ) + 2 * answered * wire.silent_interval(baudrate, bits_per_char)
+    ) + 2 * answered * timing.silent_interval(baudrate, bits_per_char)
 
 
 def _devices(config: Config) -> tuple[list[SimulatedUnit], list[DeviceSpec]]:
@@ -130,7 +131,7 @@ async def measure(config: Config) -> Figures:
     """Run the warm-up and the measured sweeps; the figures, in print order."""
     if config.units < 1 or config.sweeps < 1:
         raise ValueError("units and sweeps must be at least 1")
-    bits = wire.bits_per_char()  # 8N1, as SerialLine's defaults and Acrel devices ship
+    bits = timing.bits_per_char()  # 8N1, as SerialLine's defaults and Acrel devices ship
     units, specs = _devices(config)
     sim = SimulatedBus(
         units, baudrate=config.baudrate, wire_timing=config.wire_timing, bits_per_char=bits

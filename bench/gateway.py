@@ -47,12 +47,13 @@ from pymodbus.framer import FramerType
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import Figures, add_line_options, argument_parser, run_and_print
-from electrical_safety_bridge import wire
-from electrical_safety_bridge.bus import Bus, BusSettings, DeviceSpec
-from electrical_safety_bridge.gateway import Gateway
-from electrical_safety_bridge.profile import find_profile
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec
+from electrical_safety_bridge.bus.scheduler import Bus
+from electrical_safety_bridge.gateway.server import Gateway
+from electrical_safety_bridge.modbus import timing
+from electrical_safety_bridge.modbus.lines import TcpLine
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
-from electrical_safety_bridge.transport import TcpLine
 
 MODEL: Final = "SIM-ARCM"
 #: Registers per read: SIM-ARCM's measurements, 0x0000-0x0009, all present.
@@ -148,9 +149,9 @@ async def measure(config: Config) -> Figures:
         await asyncio.wait_for(running, timeout=10)
         await sim.stop()
 
-    wire_ms = 1000 * wire.transaction_seconds(
-        wire.read_request_bytes(),
-        wire.read_response_bytes(COUNT),
+    wire_ms = 1000 * timing.transaction_seconds(
+        timing.read_request_bytes(),
+        timing.read_response_bytes(COUNT),
         config.baudrate,
         sim.bits_per_char,
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from electrical_safety_bridge.config import parse_config
+from electrical_safety_bridge.config.bridge_config import parse_config
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

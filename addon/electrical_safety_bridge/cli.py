@@ -15,19 +15,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .bus import Bus, BusSettings, DeviceSpec, line_for
+from .bus.bus_settings import BusSettings, DeviceSpec
+from .bus.scheduler import Bus
 from .errors import BridgeError, FileProblems, ProfileError, ProfileIncomplete
-from .profile import (
+from .modbus.lines import line_for
+from .modbus.scan import scan
+from .modbus.transport import ModbusTransport
+from .profiles.loader import (
     CatalogueEntry,
-    Profile,
     catalogue,
     find_profile,
     load_profile_file,
     unreadable_model_note,
     user_entries,
 )
-from .scan import scan
-from .transport import ModbusTransport
+from .profiles.model import Profile
 
 
 def _add_line_arguments(parser: argparse.ArgumentParser) -> None:
@@ -198,7 +200,7 @@ async def _scan(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from . import demo
-    from .config import load_config
+    from .config.bridge_config import load_config
     from .service import Bridge, run_until_stopped
 
     if args.demo:
@@ -229,7 +231,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from .auth import load_or_create_token
+    from .api.auth import load_or_create_token
 
     print(load_or_create_token(Path(args.data_dir)))
     return 0

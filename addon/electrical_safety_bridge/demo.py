@@ -21,15 +21,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from .alarms import AlarmKind
-from .bus import Bus, BusSettings, DeviceSpec
-from .config import DEFAULT_API_PORT, BridgeConfig, BusConfig
-from .events import BridgeEvent, EventType
-from .profile import find_profile
+from .bus.bus_settings import BusSettings, DeviceSpec
+from .bus.scheduler import Bus
+from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
+from .modbus.lines import SerialLine
+from .modbus.timing import bits_per_char
+from .profiles.loader import find_profile
+from .safety.alarms import AlarmKind
+from .safety.events import BridgeEvent, EventType
 from .service import Bridge
 from .simulator import PtyLink, Scenario, ScenarioKind, SimulatedBus, SimulatedUnit
-from .transport import SerialLine
-from .wire import bits_per_char
 
 BAUD = 9600
 #: (device id, unit, model) of the demo bus.

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 
 from aiohttp.http_exceptions import HttpProcessingError
 
-from .auth import REDACTED, redact
+from .api.auth import REDACTED, redact
 
 #: Loggers the aiohttp server writes to (and its client, used by the relay's webhooks).
 AIOHTTP_LOGGERS = (

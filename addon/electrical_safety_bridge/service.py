@@ -6,7 +6,7 @@ emit is written to the store before anyone hears of it: WebSocket pushes, API an
 the console all come after the durable append, so nothing a client was told can be lost
 by a crash. SIGTERM stops it cleanly: buses first, then the API, then the store is flushed.
 
-The one exception is a store that cannot write (a full disk, see storage_guard.py): then an
+The one exception is a store that cannot write (a full disk, see storage/guard.py): then an
 event is pushed at once marked ``"stored": false`` (with the id it will keep), held in
 memory and written, in order, as soon as the store takes writes again; meanwhile commands
 and acknowledgements, which must never happen unrecorded, are refused.
@@ -26,21 +26,28 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from . import __version__, discovery
-from .advertise import Advertiser, advertised_addresses
-from .alarms import AlarmBook, UnknownAlarm
-from .api import broadcast, close_clients, create_app
-from .auth import load_or_create_bridge_id, load_or_create_token
-from .bus import Bus
+from . import __version__
+from .announce import supervisor
+from .announce.mdns import Advertiser, advertised_addresses
+from .api.auth import load_or_create_bridge_id, load_or_create_token
+from .api.http import broadcast, close_clients, create_app
+from .bus.scheduler import Bus
 from .common import models as wire
 from .common.enums import HealthStatus, MessageType
 from .common.schema import API_VERSION, MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
-from .config import BridgeConfig
+from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
-from .events import BridgeEvent, EventType
-from .metadata import device_model
-from .storage_guard import DEFAULT_RESERVE_BYTES, StorageGuard
-from .store import AsyncEventStore, InvalidEvent, StoredEvent, StoreError, new_event_id
+from .profiles.metadata import device_model
+from .safety.alarms import AlarmBook, UnknownAlarm
+from .safety.events import BridgeEvent, EventType
+from .storage.event_store import (
+    AsyncEventStore,
+    InvalidEvent,
+    StoredEvent,
+    StoreError,
+    new_event_id,
+)
+from .storage.guard import DEFAULT_RESERVE_BYTES, StorageGuard
 
 if TYPE_CHECKING:
     from .relay.core import Relay
@@ -193,7 +200,7 @@ class Bridge:
         self.api_port = sockets[0].getsockname()[1] if sockets else self.config.api_port
         gateway_config = self.config.gateway
         if gateway_config.tcp_port or gateway_config.rtu_over_tcp_port:
-            from .gateway import Gateway
+            from .gateway.server import Gateway
 
             self.gateway = Gateway(
                 list(self.buses.values()),
@@ -213,7 +220,9 @@ class Bridge:
         if os.environ.get("SUPERVISOR_TOKEN"):
             # Inside the add-on: tell Home Assistant where the bridge is and its token.
             self._tasks.append(
-                asyncio.create_task(discovery.announce(self.api_port, self.token), name="discovery")
+                asyncio.create_task(
+                    supervisor.announce(self.api_port, self.token), name="discovery"
+                )
             )
         self.running = True
         _LOGGER.info(

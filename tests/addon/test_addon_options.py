@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from electrical_safety_bridge.addon_options import (
+from electrical_safety_bridge.config.addon_options import (
     API_PORT,
     GATEWAY_RTU_OVER_TCP_PORT,
     GATEWAY_TCP_PORT,
@@ -20,8 +20,8 @@ from electrical_safety_bridge.addon_options import (
     main,
     options_to_config,
 )
-from electrical_safety_bridge.config import ConfigError, load_config, parse_config
-from electrical_safety_bridge.transport import SerialLine, TcpLine
+from electrical_safety_bridge.config.bridge_config import ConfigError, load_config, parse_config
+from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 
 ROOT = Path(__file__).resolve().parents[2]
 ADAPTER = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KXYZ1-if00-port0"
@@ -355,7 +355,13 @@ def test_the_run_script_command_works_as_a_module(tmp_path: Path) -> None:
     options = write_options(tmp_path, serial_options())
     output = tmp_path / "bridge.yaml"
     result = subprocess.run(
-        [sys.executable, "-m", "electrical_safety_bridge.addon_options", str(options), str(output)],
+        [
+            sys.executable,
+            "-m",
+            "electrical_safety_bridge.config.addon_options",
+            str(options),
+            str(output),
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT / "addon")},

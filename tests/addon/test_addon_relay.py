@@ -11,13 +11,18 @@ from typing import Any
 import pytest
 import yaml
 
-from electrical_safety_bridge.addon_options import (
+from electrical_safety_bridge.config.addon_options import (
     OPTIONS_SCHEMA,
     check_options,
     main,
 )
-from electrical_safety_bridge.config import BridgeConfig, ConfigError, load_config, parse_config
-from electrical_safety_bridge.relay.settings import REMOTE_ACTIONS, RelayConfig
+from electrical_safety_bridge.config.bridge_config import (
+    BridgeConfig,
+    ConfigError,
+    load_config,
+    parse_config,
+)
+from electrical_safety_bridge.relay.relay_settings import REMOTE_ACTIONS, RelayConfig
 
 ADAPTER = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KXYZ1-if00-port0"
 KEY = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="  # RFC 8032 test 1's public key

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from electrical_safety_bridge.discovery import (
+from electrical_safety_bridge.announce.supervisor import (
     REDACTED,
     SERVICE,
     announce,

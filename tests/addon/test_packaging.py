@@ -21,8 +21,9 @@ import voluptuous as vol
 import yaml
 
 import electrical_safety_bridge
-from electrical_safety_bridge import cli, discovery
-from electrical_safety_bridge.addon_options import (
+from electrical_safety_bridge import cli
+from electrical_safety_bridge.announce import supervisor
+from electrical_safety_bridge.config.addon_options import (
     API_PORT,
     GATEWAY_RTU_OVER_TCP_PORT,
     GATEWAY_TCP_PORT,
@@ -30,7 +31,7 @@ from electrical_safety_bridge.addon_options import (
     check_options,
     options_to_config,
 )
-from electrical_safety_bridge.config import ConfigError, parse_config
+from electrical_safety_bridge.config.bridge_config import ConfigError, parse_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "addon"
@@ -106,7 +107,7 @@ def test_config_exposes_no_port_by_default(config: dict[str, Any]) -> None:
 
 
 def test_config_announces_the_integration_and_may_use_the_broker(config: dict[str, Any]) -> None:
-    assert config["discovery"] == [discovery.SERVICE] == ["electrical_safety"]
+    assert config["discovery"] == [supervisor.SERVICE] == ["electrical_safety"]
     assert config["services"] == ["mqtt:want"]
 
 
@@ -411,7 +412,7 @@ def test_each_s6_script_is_executable_and_passes_shellcheck(script: Path) -> Non
 
 def test_the_run_script_checks_the_options_then_execs_the_bridge() -> None:
     text = (S6 / "bridge" / "run").read_text(encoding="utf-8")
-    assert "python3 -m electrical_safety_bridge.addon_options" in text
+    assert "python3 -m electrical_safety_bridge.config.addon_options" in text
     assert "/data/options.json /data/bridge.yaml" in text
     command = re.search(r"^exec ((?:.*\\\n)*.*)$", text, re.M)
     assert command, "the run script must exec the bridge, so that s6 supervises it"

@@ -68,9 +68,9 @@ if "--mqtt-json" in argv:
     record["broker"] = json.loads(path.read_text())
 with open(os.environ["CALLS"], "a") as calls:
     calls.write("python3 " + json.dumps(record) + "\\n")
-if argv[:2] == ["-m", "electrical_safety_bridge.addon_options"]:
+if argv[:2] == ["-m", "electrical_safety_bridge.config.addon_options"]:
     sys.path.insert(0, {addon!r})
-    from electrical_safety_bridge.addon_options import main
+    from electrical_safety_bridge.config.addon_options import main
     sys.exit(main(argv[2:]))
 """
 

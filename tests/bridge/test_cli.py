@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.profile import find_profile
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 
 ROOT = Path(__file__).resolve().parents[2]

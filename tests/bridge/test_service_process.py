@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from electrical_safety_bridge.profile import find_profile
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 
 from .conftest import wait_for

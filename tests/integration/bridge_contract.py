@@ -9,19 +9,21 @@ from __future__ import annotations
 import json
 import sys
 
-from electrical_safety_bridge import events, profile, storage_guard
-from electrical_safety_bridge.advertise import SERVICE_TYPE
-from electrical_safety_bridge.metadata import KIND_HINTS
+from electrical_safety_bridge.announce.mdns import SERVICE_TYPE
+from electrical_safety_bridge.profiles import model
+from electrical_safety_bridge.profiles.metadata import KIND_HINTS
+from electrical_safety_bridge.safety import events
+from electrical_safety_bridge.storage import guard
 
 
 def main() -> None:
     json.dump(
         {
-            "channel_kinds": sorted(k.value for k in profile.ChannelKind),
-            "setpoint_kinds": sorted(k.value for k in profile.SetpointKind),
-            "commands": sorted(c.value for c in profile.CommandName),
+            "channel_kinds": sorted(k.value for k in model.ChannelKind),
+            "setpoint_kinds": sorted(k.value for k in model.SetpointKind),
+            "commands": sorted(c.value for c in model.CommandName),
             "event_types": sorted(t.value for t in events.EventType),
-            "storage_states": sorted(s.value for s in storage_guard.StorageState),
+            "storage_states": sorted(s.value for s in guard.StorageState),
             "device_classes": {k.value: hints.device_class for k, hints in KIND_HINTS.items()},
             "service_type": SERVICE_TYPE,
         },

@@ -353,7 +353,7 @@ def test_the_event_types_and_storage_states_are_the_bridges(bridge: dict[str, An
 
 
 def test_the_bridge_hints_agree_with_the_table(bridge: dict[str, Any]) -> None:
-    """The bridge's own hints (metadata.py) and our rows name the same device classes."""
+    """The bridge's own hints (profiles/metadata.py) and our rows name the same device classes."""
     assert bridge["device_classes"]
     for kind, device_class in bridge["device_classes"].items():
         spec = kinds.CHANNEL_KINDS[kind]

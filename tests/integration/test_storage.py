@@ -2,7 +2,7 @@
 nothing done that the bridge could not record.
 
 The bridge's data folder is a real, small tmpfs that the test fills with a real file, as
-tests/bridge/test_storage_full.py does: the bridge (a subprocess, as everywhere in these
+tests/bridge/storage/test_storage_full.py does: the bridge (a subprocess, as everywhere in these
 tests) finds the disk full by itself, releases its 16 MiB reserve, then fails to write,
 holds its events and pushes them unstored, and writes them once there is room again.
 Mounting a tmpfs needs root (CI runs the tests as root); elsewhere the test is skipped and

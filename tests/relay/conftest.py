@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from electrical_safety_bridge.events import BridgeEvent
 from electrical_safety_bridge.relay.core import Relay
+from electrical_safety_bridge.relay.relay_settings import RELAY_SCHEMA, relay_config
 from electrical_safety_bridge.relay.remote_commands import CommandTarget
-from electrical_safety_bridge.relay.settings import RELAY_SCHEMA, relay_config
-from electrical_safety_bridge.store import AsyncEventStore, StoredEvent
+from electrical_safety_bridge.safety.events import BridgeEvent
+from electrical_safety_bridge.storage.event_store import AsyncEventStore, StoredEvent
 
 from .helpers import Broker, Collector, Pki, make_pki
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from electrical_safety_bridge.relay.core import Relay
-from electrical_safety_bridge.relay.settings import RELAY_SCHEMA, relay_config
-from electrical_safety_bridge.store import AsyncEventStore
+from electrical_safety_bridge.relay.relay_settings import RELAY_SCHEMA, relay_config
+from electrical_safety_bridge.storage.event_store import AsyncEventStore
 
 from .helpers import alarm
 

@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from electrical_safety_bridge.relay.ha_discovery import discovery_messages
+from electrical_safety_bridge.relay.mqtt_discovery import discovery_messages
 
 DEVICE = {
     "id": "kitchen",

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.events import BridgeEvent
 from electrical_safety_bridge.relay.core import OUTBOX_FILE
 from electrical_safety_bridge.relay.messages import (
     KIND_GAP,
@@ -18,7 +17,8 @@ from electrical_safety_bridge.relay.messages import (
     telemetry_message,
 )
 from electrical_safety_bridge.relay.outbox import Outbox, OutboxError
-from electrical_safety_bridge.store import EventStore, StoredEvent
+from electrical_safety_bridge.safety.events import BridgeEvent
+from electrical_safety_bridge.storage.event_store import EventStore, StoredEvent
 
 from .conftest import Rigs
 from .helpers import alarm, offline

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from electrical_safety_bridge.config import ConfigError, parse_config
+from electrical_safety_bridge.config.bridge_config import ConfigError, parse_config
 from electrical_safety_bridge.relay.signing import new_webhook_secret
 
 KEY = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="  # RFC 8032 test 1's public key

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.bus import BusSettings, DeviceSpec, PollIntervals
-from electrical_safety_bridge.config import BridgeConfig, BusConfig
-from electrical_safety_bridge.profile import find_profile
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
+from electrical_safety_bridge.modbus.lines import TcpLine
+from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
-from electrical_safety_bridge.transport import TcpLine
 from tests.small_disk import fill, mounted_small_disk
 
 from .conftest import join_store_threads, parse_relay

@@ -24,8 +24,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..events import BridgeEvent, EventType
-from ..store import AsyncEventStore, StoredEvent
+from ..safety.events import BridgeEvent, EventType
+from ..storage.event_store import AsyncEventStore, StoredEvent
 from .messages import (
     ALARM_TYPES,
     Message,
@@ -35,8 +35,8 @@ from .messages import (
 )
 from .mqtt_sink import MqttSink
 from .outbox import AsyncOutbox, OutboxError
+from .relay_settings import RelayConfig
 from .remote_commands import CommandTarget, RemoteCommands
-from .settings import RelayConfig
 from .webhook_sink import WebhookSink, public_url
 
 _LOGGER = logging.getLogger(__name__)

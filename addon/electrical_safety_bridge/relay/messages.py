@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from ..events import EventType
-from ..store import StoredEvent, iso_utc
+from ..safety.events import EventType
+from ..storage.event_store import StoredEvent, iso_utc
 
 SCHEMA = 1
 """``v`` in every body: bumped if a field changes meaning."""

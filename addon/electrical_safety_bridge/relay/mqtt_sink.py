@@ -44,11 +44,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from .aio import first_of
-from .ha_discovery import discovery_messages
 from .messages import KIND_GAP, KIND_TELEMETRY, SITE_DEVICE, Message, Priority
+from .mqtt_discovery import discovery_messages
 from .outbox import AsyncOutbox, OutboxError, Pending
+from .relay_settings import MqttSettings
 from .remote_commands import RemoteCommands
-from .settings import MqttSettings
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BridgeError
-from ..sqlite_files import SerialWorker, create_schema, make_owner_only, switch_to_wal
+from ..storage.sqlite_files import SerialWorker, create_schema, make_owner_only, switch_to_wal
 from .messages import KIND_TELEMETRY, Message, Priority, gap_message
 
 SCHEMA_VERSION = 1

@@ -39,11 +39,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from ..alarms import AlarmBook, UnknownAlarm
-from ..commands import CommandResult
-from ..events import BridgeEvent, EventType
+from ..safety.alarms import AlarmBook, UnknownAlarm
+from ..safety.commands import CommandResult
+from ..safety.events import BridgeEvent, EventType
 from .outbox import AsyncOutbox
-from .settings import RemoteCommandSettings
+from .relay_settings import RemoteCommandSettings
 from .signing import public_key, verify
 
 _LOGGER = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .settings import decode_public_key
+from .relay_settings import decode_public_key
 
 WEBHOOK_SECRET_PREFIX = "whsec_"
 

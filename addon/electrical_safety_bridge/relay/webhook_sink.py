@@ -40,7 +40,7 @@ import aiohttp
 from .aio import first_of
 from .messages import HEARTBEAT_TYPE, KIND_HEARTBEAT, Priority
 from .outbox import AsyncOutbox, OutboxError, Pending
-from .settings import WebhookSettings
+from .relay_settings import WebhookSettings
 from .signing import webhook_headers
 
 _LOGGER = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ It is the bridge's ``simulate`` mode, the demo's default bus and every test's de
 pieces, each in its own module:
 
 * :class:`SimulatedUnit` (``unit``): one detector's registers and behaviour, no I/O;
-* :class:`SimulatedBus` (``bus``): units on one line, served by pymodbus, with wire timing,
+* :class:`SimulatedBus` (``line``): units on one line, served by pymodbus, with wire timing,
   dropouts and corrupted frames;
 * :class:`PtyLink` (``pty_link``): a virtual null-modem cable with a USB plug;
 * :class:`Scenario` and :func:`load_scenarios` (``scenarios``): scripted trouble;
@@ -14,7 +14,7 @@ pieces, each in its own module:
 
 from __future__ import annotations
 
-from .bus import BusCounters, SimulatedBus, SimulatedServer
+from .line import BusCounters, SimulatedBus, SimulatedServer
 from .masters import other_masters
 from .pty_link import PtyLink
 from .scenarios import Scenario, ScenarioError, ScenarioKind, load_scenarios, parse_step

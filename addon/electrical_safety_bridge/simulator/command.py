@@ -29,8 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from ..profile import find_profile
-from .bus import SimulatedBus
+from ..profiles.loader import find_profile
+from .line import SimulatedBus
 from .pty_link import PtyLink
 from .scenarios import ScenarioError, load_scenarios, parse_step
 from .unit import SimulatedUnit

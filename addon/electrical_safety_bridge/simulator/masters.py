@@ -1,8 +1,8 @@
 """Other masters: Modbus TCP clients reading through the bridge's gateway back to back.
 
 A SCADA tool or a second integration polling as fast as it can is what the bus scheduler must
-hold its alarm deadlines against (bus.py). Tests and ``bench/alarm_under_load.py`` start them
-with :func:`other_masters` and read how many answers each one got.
+hold its alarm deadlines against (bus/scheduler.py). Tests and ``bench/alarm_under_load.py``
+start them with :func:`other_masters` and read how many answers each one got.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ import voluptuous as vol
 import yaml
 
 from ..errors import BridgeError
-from ..profile import ChannelKind
+from ..profiles.model import ChannelKind
 from .unit import SimulatedUnit
 
 #: How often a ramp moves its value, in seconds of simulation time.

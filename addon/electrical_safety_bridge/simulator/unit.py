@@ -29,8 +29,8 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Final
 
-from ..codec import Reading, decode, encode
-from ..profile import (
+from ..profiles.codec import Reading, decode, encode
+from ..profiles.model import (
     Channel,
     ChannelKind,
     Command,

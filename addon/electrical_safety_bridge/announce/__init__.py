@@ -1,0 +1,1 @@
+"""How the bridge makes itself known: mDNS advertising and Supervisor discovery."""

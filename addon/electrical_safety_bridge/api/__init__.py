@@ -1,0 +1,1 @@
+"""The HTTP and WebSocket API of the bridge, its authentication and OpenAPI document."""

@@ -1,0 +1,115 @@
+"""What the HTTP API needs of the bridge: the :class:`BridgeBackend` protocol.
+
+The routes (:mod:`.http`) are written against this protocol only, so the API never imports
+the service that runs it; :class:`~electrical_safety_bridge.service.Bridge` satisfies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol, TextIO
+
+from ..safety.alarms import Alarm
+from ..safety.commands import CommandResult
+from ..safety.events import BridgeEvent, EventType
+from ..storage.event_store import StoredEvent
+
+
+class DeviceCommands(Protocol):
+    """The bus a device is on, as the command route uses it."""
+
+    async def command(self, device_id: str, name: str, who: str = "unknown") -> CommandResult:
+        """Run a command on a device and wait for its result."""
+        ...
+
+    async def write_setpoint(
+        self, device_id: str, key: str, value: float, who: str = "unknown"
+    ) -> CommandResult:
+        """Write a setpoint of a device and wait for its read-back."""
+        ...
+
+
+class OpenAlarms(Protocol):
+    """The bridge's alarm book, as the alarm route reads it."""
+
+    def open_alarms(self, device_id: str | None = None) -> list[Alarm]:
+        """Open alarms, optionally of one device, oldest first."""
+        ...
+
+
+class EventQueries(Protocol):
+    """The event store, as the event routes read it."""
+
+    async def query(
+        self,
+        *,
+        device_id: str | None = None,
+        types: Iterable[EventType] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+    ) -> list[StoredEvent]:
+        """Stored events matching the filters, oldest first."""
+        ...
+
+    async def export_csv(
+        self,
+        out: TextIO,
+        *,
+        device_id: str | None = None,
+        types: Iterable[EventType] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        after_seq: int | None = None,
+    ) -> int:
+        """Write the matching events to ``out`` as CSV; the number written."""
+        ...
+
+
+class BridgeBackend(Protocol):
+    """Everything the API routes use of the bridge, and nothing more."""
+
+    @property
+    def token(self) -> str:
+        """The API's bearer token."""
+        ...
+
+    @property
+    def device_bus(self) -> Mapping[str, DeviceCommands]:
+        """The bus of each device, by device id."""
+        ...
+
+    @property
+    def alarms(self) -> OpenAlarms:
+        """The open alarms."""
+        ...
+
+    @property
+    def store(self) -> EventQueries:
+        """The event store."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """The health document (GET /health)."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """The bridge's identity and configuration summary (GET /info)."""
+        ...
+
+    def devices(self) -> list[dict[str, Any]]:
+        """Every device, sorted by id (GET /devices)."""
+        ...
+
+    def device(self, device_id: str) -> dict[str, Any]:
+        """One device (GET /devices/{id})."""
+        ...
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a new WebSocket client gets first."""
+        ...
+
+    async def acknowledge(self, alarm_id: str, who: str) -> list[BridgeEvent]:
+        """Acknowledge an open alarm; the events it caused."""
+        ...

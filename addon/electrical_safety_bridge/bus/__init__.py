@@ -1,0 +1,1 @@
+"""The bus: its settings, and the scheduler that polls one Modbus line and queues commands."""

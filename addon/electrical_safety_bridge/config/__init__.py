@@ -1,0 +1,1 @@
+"""Configuration: the bridge configuration file and the add-on options it is generated from."""

@@ -1,0 +1,1 @@
+"""The optional Modbus gateway through which other masters reach the bridge's buses."""

@@ -1,0 +1,1 @@
+"""Device profiles: model, YAML catalogue, register codec, evaluation, metadata, and the YAML."""

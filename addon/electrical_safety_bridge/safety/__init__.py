@@ -1,0 +1,1 @@
+"""Safety rules: alarms, commands and their interlocks, and the events they raise."""
