@@ -34,10 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._common import Figures, add_line_options, argument_parser, run_and_print
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec
 from electrical_safety_bridge.bus.scheduler import Bus
+from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.gateway.server import Gateway
 from electrical_safety_bridge.modbus.lines import SerialLine
 from electrical_safety_bridge.profiles.loader import find_profile
-from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.safety.events import BridgeEvent
 from electrical_safety_bridge.simulator import (
     PtyLink,
     SimulatedBus,

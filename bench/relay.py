@@ -43,9 +43,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
+from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.relay.core import Relay
 from electrical_safety_bridge.relay.relay_settings import RELAY_SCHEMA, relay_config
-from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.safety.events import BridgeEvent
 from electrical_safety_bridge.storage.event_store import AsyncEventStore
 
 GOAL_EVENTS_PER_S: Final = 2000

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import sys
+from enum import StrEnum
 from pathlib import Path
 
 import pytest
@@ -261,3 +263,90 @@ def test_the_cycle_finder_finds_a_planted_cycle(tmp_path: Path) -> None:
     assert find_cycle(graph) == ["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]
     (root / "c.py").write_text("thing = 1\n")
     assert find_cycle(import_graph(root, "pkg")[0]) is None
+
+
+# ---------------------------------------------------------------- the contract and the client
+
+STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+
+
+def test_common_is_the_standard_library_and_itself() -> None:
+    graph, outside = bridge_graph()
+    for name in (n for n in graph if n.startswith(f"{PACKAGE}.common")):
+        assert outside[name] <= STDLIB, f"{name} imports {sorted(outside[name] - STDLIB)}"
+        project = {t for t in graph[name] if t != PACKAGE}
+        assert all(t.startswith(f"{PACKAGE}.common") for t in project), (name, project)
+
+
+def test_the_client_is_aiohttp_the_contract_and_itself() -> None:
+    graph, outside = bridge_graph()
+    for name in (n for n in graph if n.startswith(f"{PACKAGE}.client")):
+        assert outside[name] <= STDLIB | {"aiohttp"}, (name, outside[name])
+        project = {t for t in graph[name] if t != PACKAGE}
+        assert all(t.startswith((f"{PACKAGE}.common", f"{PACKAGE}.client")) for t in project), (
+            name,
+            project,
+        )
+
+
+def test_the_integration_imports_only_the_contract_and_the_client_of_the_bridge() -> None:
+    offenders = {}
+    for path in INTEGRATION.rglob("*.py"):
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if not node.level
+                else []
+            )
+            for name in names:
+                if name.split(".")[0] == PACKAGE and not name.startswith(
+                    (f"{PACKAGE}.common", f"{PACKAGE}.client")
+                ):
+                    offenders[path.name] = name
+    assert offenders == {}, f"the integration reaches into the bridge server: {offenders}"
+
+
+def copied_wire_enums(folder: Path) -> dict[str, str]:
+    """Enums under ``folder`` that copy a wire enum: its name, or a subset of its values."""
+    from electrical_safety_bridge.common import enums
+
+    wire = {
+        name: {member.value for member in enum}
+        for name, enum in vars(enums).items()
+        if isinstance(enum, type) and issubclass(enum, StrEnum) and enum is not StrEnum
+    }
+    copies = {}
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            if not {ast.unparse(b) for b in node.bases} & {"StrEnum", "Enum", "IntEnum"}:
+                continue
+            values = {
+                stmt.value.value
+                for stmt in node.body
+                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
+            }
+            if node.name in wire or any(values <= known for known in wire.values()):
+                copies[node.name] = path.name
+    return copies
+
+
+def test_the_integration_holds_home_assistant_glue_only() -> None:
+    """No wire model, enum or protocol code of its own: those live in common/ and client/.
+    An enum of its own is presentation (how a channel is shown), never a copy of a wire enum
+    under the same name or with a subset of its values."""
+    assert copied_wire_enums(INTEGRATION) == {}
+    assert not (INTEGRATION / "models.py").exists()
+    assert not (INTEGRATION / "client.py").exists()
+
+
+def test_the_glue_check_finds_a_copied_enum(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(
+        "class Shape(StrEnum):\n    GAUGE = 'gauge'\n    STATUS = 'status'\n"
+        "class Events(StrEnum):\n    UP = 'bus_up'\n    DOWN = 'bus_down'\n"
+        "class EventType(StrEnum):\n    X = 'x'\n"
+    )
+    assert copied_wire_enums(tmp_path) == {"Events": "a.py", "EventType": "a.py"}

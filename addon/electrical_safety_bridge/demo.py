@@ -23,12 +23,12 @@ from typing import Any, TextIO
 
 from .bus.bus_settings import BusSettings, DeviceSpec
 from .bus.scheduler import Bus
+from .common.enums import AlarmKind, EventType
 from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
 from .modbus.lines import SerialLine
 from .modbus.timing import bits_per_char
 from .profiles.loader import find_profile
-from .safety.alarms import AlarmKind
-from .safety.events import BridgeEvent, EventType
+from .safety.events import BridgeEvent
 from .service import Bridge
 from .simulator import PtyLink, Scenario, ScenarioKind, SimulatedBus, SimulatedUnit
 

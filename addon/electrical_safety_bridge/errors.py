@@ -1,12 +1,28 @@
-"""One exception hierarchy that says, in the user's terms, what went wrong."""
+"""One exception hierarchy that says, in the user's terms, what went wrong.
+
+Its root and the errors that cross the wire (a refusal and its reason, a full disk) are the
+contract's, in ``common.errors``; the ones here stay in the bridge: a file a person edits,
+the line, and a unit's answers.
+"""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from .common.enums import RefusalReason
+from .common.errors import BridgeError, CommandRefused, StorageFailing
 
-
-class BridgeError(Exception):
-    """Base class of every error the bridge raises on purpose."""
+__all__ = [
+    "BridgeError",
+    "BusBusy",
+    "BusError",
+    "CommandRefused",
+    "DeviceException",
+    "DeviceTimeout",
+    "FileProblems",
+    "ProfileError",
+    "ProfileIncomplete",
+    "RefusalReason",
+    "StorageFailing",
+]
 
 
 class FileProblems(BridgeError):
@@ -57,30 +73,3 @@ class DeviceException(BridgeError):
             f"unit {unit} answered function {function_code:#04x}"
             f" with exception {exception_code:#04x}"
         )
-
-
-class RefusalReason(StrEnum):
-    """Machine-readable reasons for refusing a command."""
-
-    ALARM_ACTIVE = "alarm_active"
-    ALARM_UNACKNOWLEDGED = "alarm_unacknowledged"
-    PROFILE_UNVERIFIED = "profile_unverified"
-    COMMAND_UNSUPPORTED = "command_unsupported"
-    VALUE_OUT_OF_RANGE = "value_out_of_range"
-    DEVICE_OFFLINE = "device_offline"
-    UNKNOWN_DEVICE = "unknown_device"
-    # The event store cannot record the command right now (a full disk): a command is
-    # never executed unrecorded.
-    STORAGE_FAILING = "storage_failing"
-
-
-class CommandRefused(BridgeError):
-    """The bridge refused a command before anything was written."""
-
-    def __init__(self, reason: RefusalReason, message: str) -> None:
-        self.reason = reason
-        super().__init__(message)
-
-
-class StorageFailing(BridgeError):
-    """The event store cannot record this now (a full disk), so it is not done."""

@@ -33,13 +33,13 @@ from .api.auth import load_or_create_bridge_id, load_or_create_token
 from .api.http import broadcast, close_clients, create_app
 from .bus.scheduler import Bus
 from .common import models as wire
-from .common.enums import HealthStatus, MessageType
+from .common.enums import EventType, HealthStatus, MessageType
 from .common.schema import API_VERSION, MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
 from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
 from .profiles.metadata import device_model
 from .safety.alarms import AlarmBook, UnknownAlarm
-from .safety.events import BridgeEvent, EventType
+from .safety.events import BridgeEvent
 from .storage.event_store import (
     AsyncEventStore,
     InvalidEvent,

@@ -37,7 +37,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.common.enums import EventType
+from electrical_safety_bridge.safety.events import BridgeEvent
 from tests.waiting import wait_for
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

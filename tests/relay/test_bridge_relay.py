@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
 from electrical_safety_bridge.modbus.lines import TcpLine
 from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.relay.mqtt_discovery import discovery_messages
-from electrical_safety_bridge.safety.events import EventType
 from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 

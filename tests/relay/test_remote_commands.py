@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.relay.remote_commands import Reason
 from electrical_safety_bridge.relay.signing import command_payload, sign_command
 from electrical_safety_bridge.safety.alarms import UnknownAlarm
-from electrical_safety_bridge.safety.events import EventType
 
 from .conftest import SITE, Rigs
 from .helpers import Broker, Collector, wait_for

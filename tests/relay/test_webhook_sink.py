@@ -19,8 +19,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.relay.webhook_sink import parse_retry_after
-from electrical_safety_bridge.safety.events import EventType
 
 from .conftest import Rigs
 from .helpers import alarm, offline, wait_for

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TextIO
 
+from ..common.enums import EventType
 from ..safety.alarms import Alarm
 from ..safety.commands import CommandResult
-from ..safety.events import BridgeEvent, EventType
+from ..safety.events import BridgeEvent
 from ..storage.event_store import StoredEvent
 
 

@@ -22,17 +22,18 @@ from typing import Any
 from aiohttp import WSMsgType, hdrs, web
 
 from .. import __version__
-from ..common.enums import ErrorCode
+from ..common.enums import ErrorCode, EventType
+from ..common.errors import BusUnavailable, UnknownDevice
+from ..common.errors import UnknownAlarm as UnknownAlarmAnswer
 from ..common.schema import (
     MIN_SUPPORTED_SCHEMA_VERSION,
     SCHEMA_HEADER,
     SCHEMA_VERSION,
     client_too_old,
 )
-from ..errors import BusError, CommandRefused, RefusalReason, StorageFailing
+from ..errors import BridgeError, BusError, CommandRefused, RefusalReason, StorageFailing
 from ..log_filters import AIOHTTP_LOG_GUARD, RateLimitedReport, guard_aiohttp_logs
 from ..safety.alarms import UnknownAlarm
-from ..safety.events import EventType
 from .auth import bearer, token_matches
 from .backend import BridgeBackend
 from .openapi import OPENAPI
@@ -45,6 +46,12 @@ _BRIDGE: web.AppKey[BridgeBackend] = web.AppKey("bridge")
 _HUB: web.AppKey[Hub] = web.AppKey("hub")
 _REFUSALS: web.AppKey[RateLimitedReport] = web.AppKey("refusals")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _answer(error: BridgeError) -> web.Response:
+    """The answer of an error of the contract: its body and status, which a client reads
+    back into the same error (``common.errors.error_from_answer``)."""
+    return _json(error.to_dict(), status=error.http_status)
 
 
 def _error(status: int, error: str, message: str, **extra: Any) -> web.Response:
@@ -324,7 +331,7 @@ async def _device(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
     device_id = request.match_info["device_id"]
     if device_id not in bridge.device_bus:
-        return _error(404, "unknown_device", f"no device '{device_id}'")
+        return _answer(UnknownDevice(device_id))
     return _json(bridge.device(device_id))
 
 
@@ -332,7 +339,7 @@ async def _command(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
     device_id = request.match_info["device_id"]
     if device_id not in bridge.device_bus:
-        return _error(404, "unknown_device", f"no device '{device_id}'")
+        return _answer(UnknownDevice(device_id))
     try:
         data = await _body(request)
         who = _who(data, request)
@@ -364,9 +371,9 @@ async def _command(request: web.Request) -> web.Response:
         else:
             result = await bus.command(device_id, str(command), who=by)
     except CommandRefused as exc:
-        return _error(409, "refused", str(exc), reason=exc.reason.value)
+        return _answer(exc)
     except BusError as exc:
-        return _error(503, "bus_unavailable", str(exc))
+        return _answer(BusUnavailable(str(exc)))
     body = result.as_dict()
     if result.reason and result.outcome.value == "refused":
         status = 404 if result.reason == RefusalReason.UNKNOWN_DEVICE else 409
@@ -390,9 +397,10 @@ async def _acknowledge(request: web.Request) -> web.Response:
     try:
         events = await bridge.acknowledge(alarm_id, f"{who} ({request.remote or 'unknown'})")
     except UnknownAlarm:
-        return _error(404, "unknown_alarm", f"no open alarm '{alarm_id}'")
+        return _answer(UnknownAlarmAnswer(alarm_id))
     except StorageFailing as exc:
-        return _error(503, "storage_failing", str(exc), reason=RefusalReason.STORAGE_FAILING)
+        # Not recorded, so not done: refused like a command (409, reason storage_failing).
+        return _answer(exc)
     return _json({"acknowledged": alarm_id, "events": [e.as_dict() for e in events]})
 
 

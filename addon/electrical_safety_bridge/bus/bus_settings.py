@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..common.enums import PollClass
 from ..modbus import timing
 from ..modbus.lines import Line, SerialLine
-from ..profiles.model import PollClass, Profile
+from ..profiles.model import Profile
 
 #: The longest silence before a unit is reported offline: GB 14287.1 gives a monitor 100 s
 #: to report a broken link.

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..common.enums import AlarmKind, CommandName, CommandOutcome, EventType, PollClass
 from ..errors import (
     BusBusy,
     BusError,
@@ -56,18 +57,17 @@ from ..modbus.planner import Block, PlanState, learn_illegal_address, plan
 from ..modbus.transport import ModbusTransport, Transport
 from ..profiles.codec import Reading, decode, encode
 from ..profiles.evaluate import ChannelStatus, evaluate
-from ..profiles.model import Channel, CommandName, PollClass, RegisterSpec, Setpoint
-from ..safety.alarms import AlarmBook, AlarmKind
+from ..profiles.model import Channel, RegisterSpec, Setpoint
+from ..safety.alarms import AlarmBook
 from ..safety.commands import (
     WRITE_FUNCTIONS,
     CommandResult,
-    Outcome,
     authorise_command,
     authorise_forwarded_write,
     authorise_setpoint,
     check_close_interlock,
 )
-from ..safety.events import BridgeEvent, EventType
+from ..safety.events import BridgeEvent
 from .bus_settings import BusSettings, DeviceSpec
 
 _LOGGER = logging.getLogger(__name__)
@@ -427,7 +427,9 @@ class Bus:
                         CommandResult(
                             unit.spec.id,
                             f"gateway write fc={function}",
-                            Outcome.FAILED if response.isError() else Outcome.CONFIRMED,
+                            CommandOutcome.FAILED
+                            if response.isError()
+                            else CommandOutcome.CONFIRMED,
                             message="written through the Modbus gateway",
                         ),
                         who,
@@ -915,7 +917,7 @@ class Bus:
 
     def _refused(self, unit: UnitState, name: str, exc: CommandRefused, who: str) -> CommandResult:
         result = CommandResult(
-            unit.spec.id, name, Outcome.REFUSED, reason=exc.reason.value, message=str(exc)
+            unit.spec.id, name, CommandOutcome.REFUSED, reason=str(exc.reason), message=str(exc)
         )
         self._record_command(result, who)
         return result
@@ -953,7 +955,7 @@ class Bus:
             result = CommandResult(
                 unit.spec.id,
                 name,
-                Outcome.FAILED,
+                CommandOutcome.FAILED,
                 reason="device_exception",
                 message=str(exc),
             )
@@ -965,7 +967,7 @@ class Bus:
             write_error = exc
         result = await self._verify_command(unit, name, command.verify, write_error)
         self._record_command(result, who)
-        if command.name is CommandName.SELF_TEST and result.outcome is not Outcome.FAILED:
+        if command.name is CommandName.SELF_TEST and result.outcome is not CommandOutcome.FAILED:
             # Passed when the detector raises an alarm within the window; see _evaluate.
             unit.self_test_since = self._clock()
         return result
@@ -981,9 +983,9 @@ class Bus:
         if verify is None:
             if write_error is not None:
                 return CommandResult(
-                    device_id, name, Outcome.UNCONFIRMED, "no_response", str(write_error)
+                    device_id, name, CommandOutcome.UNCONFIRMED, "no_response", str(write_error)
                 )
-            return CommandResult(device_id, name, Outcome.CONFIRMED, message="written")
+            return CommandResult(device_id, name, CommandOutcome.CONFIRMED, message="written")
         channel = unit.spec.profile.channel(verify.channel)
         reading: Reading | None = None
         for attempt in range(3):
@@ -1001,7 +1003,7 @@ class Bus:
                 return CommandResult(
                     device_id,
                     name,
-                    Outcome.CONFIRMED,
+                    CommandOutcome.CONFIRMED,
                     message=f"{channel.key} is {reading.value}",
                     state=reading.value,
                 )
@@ -1009,7 +1011,7 @@ class Bus:
         return CommandResult(
             device_id,
             name,
-            Outcome.UNCONFIRMED,
+            CommandOutcome.UNCONFIRMED,
             reason="no_response" if write_error else "not_confirmed",
             message=(
                 f"{name} sent but {channel.key} reads {state!r}"
@@ -1043,7 +1045,9 @@ class Bus:
             await self._write(unit, 16, span.start, registers)
             after = await self._read_value(unit, spec)
         except (DeviceTimeout, DeviceException) as exc:
-            result = CommandResult(unit.spec.id, name, Outcome.FAILED, "device_error", str(exc))
+            result = CommandResult(
+                unit.spec.id, name, CommandOutcome.FAILED, "device_error", str(exc)
+            )
             self._record_command(result, who)
             return result
         unit.setpoints[key] = after
@@ -1053,7 +1057,7 @@ class Bus:
         result = CommandResult(
             unit.spec.id,
             name,
-            Outcome.CONFIRMED if confirmed else Outcome.UNCONFIRMED,
+            CommandOutcome.CONFIRMED if confirmed else CommandOutcome.UNCONFIRMED,
             None if confirmed else "not_confirmed",
             f"{key} reads {after.value}",
             state=after.value,

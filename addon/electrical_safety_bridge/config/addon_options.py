@@ -32,6 +32,7 @@ from typing import Any
 import voluptuous as vol
 import yaml
 
+from ..common.enums import EventType
 from ..relay.messages import (
     GAP_TYPE,
     HEARTBEAT_TYPE,
@@ -42,7 +43,6 @@ from ..relay.messages import (
     TELEMETRY_TYPE,
 )
 from ..relay.relay_settings import BROKER_SCHEMA
-from ..safety.events import EventType
 from .bridge_config import ConfigError, parse_config
 
 # The ports inside the container; config.yaml maps none of them to the host by default.

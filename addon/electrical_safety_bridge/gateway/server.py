@@ -94,6 +94,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from ..bus.scheduler import Bus
+from ..common.enums import EventType
 from ..errors import BusBusy, BusError, CommandRefused, DeviceTimeout
 from ..modbus.framing import (
     DEVICE_FAILURE,
@@ -111,7 +112,7 @@ from ..modbus.framing import (
     shortest_crc_frame,
 )
 from ..safety.commands import WRITE_FUNCTIONS
-from ..safety.events import BridgeEvent, EventType
+from ..safety.events import BridgeEvent
 from .gateway_settings import (
     DEFAULT_EVICTION_GRACE,
     DEFAULT_IDLE_TIMEOUT,

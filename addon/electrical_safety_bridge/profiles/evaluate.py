@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..common.enums import ChannelKind
 from .codec import Reading
-from .model import ChannelKind, Condition, Profile
+from .model import Condition, Profile
 
 
 @dataclass(frozen=True, slots=True)

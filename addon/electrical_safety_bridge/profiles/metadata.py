@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..common import models as wire
-from .model import Channel, ChannelKind, Profile, Setpoint
+from ..common.enums import ChannelKind
+from .model import Channel, Profile, Setpoint
 
 
 @dataclass(frozen=True, slots=True)

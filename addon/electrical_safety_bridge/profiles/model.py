@@ -28,6 +28,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from ..common.enums import ChannelKind, CommandName, DeviceKind, PollClass, SetpointKind
 from ..errors import ProfileError, ProfileIncomplete
 from ..validation import each, error_lines
 
@@ -55,68 +56,6 @@ class WordOrder(StrEnum):
 
     BIG = "big"  # high word first (Acrel's convention, devices.md §2)
     LITTLE = "little"
-
-
-class PollClass(StrEnum):
-    """Which queue a channel is read in, from most to least urgent."""
-
-    ALARM = "alarm"
-    TELEMETRY = "telemetry"
-    SLOW = "slow"
-
-
-class DeviceKind(StrEnum):
-    """What kind of detector a profile describes."""
-
-    ARC_FAULT_DETECTOR = "arc_fault_detector"
-    RESIDUAL_CURRENT_DETECTOR = "residual_current_detector"
-    RESIDUAL_CURRENT_MONITOR = "residual_current_monitor"
-    RESIDUAL_CURRENT_RELAY = "residual_current_relay"
-    CIRCUIT_PROTECTOR = "circuit_protector"
-
-
-class ChannelKind(StrEnum):
-    """Semantic kind of a channel; the integration maps each kind to one entity description."""
-
-    RESIDUAL_CURRENT = "residual_current"
-    TEMPERATURE = "temperature"
-    VOLTAGE = "voltage"
-    CURRENT = "current"
-    POWER = "power"
-    ENERGY = "energy"
-    FREQUENCY = "frequency"
-    ARC_COUNT = "arc_count"
-    ALARM_STATUS = "alarm_status"
-    FAULT_STATUS = "fault_status"
-    BREAKER = "breaker"
-    DIGITAL_INPUT = "digital_input"
-    DIGITAL_OUTPUT = "digital_output"
-    VALUE_AT_ALARM = "value_at_alarm"
-    CONFIGURATION = "configuration"
-    IDENTITY = "identity"
-
-
-class SetpointKind(StrEnum):
-    """Semantic kind of a setpoint; compliance rules key on it."""
-
-    RESIDUAL_CURRENT_ALARM = "residual_current_alarm"
-    RESIDUAL_CURRENT_PREWARNING = "residual_current_prewarning"
-    TEMPERATURE_ALARM = "temperature_alarm"
-    VOLTAGE_LIMIT = "voltage_limit"
-    CURRENT_LIMIT = "current_limit"
-    DELAY = "delay"
-    MODE = "mode"
-    ENABLE = "enable"
-
-
-class CommandName(StrEnum):
-    """Commands a profile may offer."""
-
-    RESET = "reset"
-    MUTE = "mute"
-    SELF_TEST = "self_test"
-    TRIP = "trip"
-    CLOSE = "close"
 
 
 #: Channel kinds that are status words: read on the fast alarm poll by default.

@@ -24,7 +24,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..safety.events import BridgeEvent, EventType
+from ..common.enums import EventType
+from ..safety.events import BridgeEvent
 from ..storage.event_store import AsyncEventStore, StoredEvent
 from .messages import (
     ALARM_TYPES,

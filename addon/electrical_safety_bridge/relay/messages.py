@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from ..safety.events import EventType
+from ..common.enums import EventType
 from ..storage.event_store import StoredEvent, iso_utc
 
 SCHEMA = 1

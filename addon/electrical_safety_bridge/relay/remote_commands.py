@@ -39,9 +39,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from ..common.enums import EventType
 from ..safety.alarms import AlarmBook, UnknownAlarm
 from ..safety.commands import CommandResult
-from ..safety.events import BridgeEvent, EventType
+from ..safety.events import BridgeEvent
 from .outbox import AsyncOutbox
 from .relay_settings import RemoteCommandSettings
 from .signing import public_key, verify

@@ -12,18 +12,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Any
 
-from .events import BridgeEvent, EventType
-
-
-class AlarmKind(StrEnum):
-    """What an open record is about."""
-
-    ALARM = "alarm"
-    WIRING_FAULT = "wiring_fault"
-
+from ..common.enums import AlarmKind, EventType
+from .events import BridgeEvent
 
 _EVENTS = {
     AlarmKind.ALARM: (

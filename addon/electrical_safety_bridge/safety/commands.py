@@ -11,21 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
+from ..common.enums import AlarmKind, CommandName, CommandOutcome
 from ..errors import CommandRefused, RefusalReason
-from ..profiles.model import Command, CommandName, Profile, Setpoint
-from .alarms import Alarm, AlarmKind
-
-
-class Outcome(StrEnum):
-    """How a command ended."""
-
-    CONFIRMED = "confirmed"  # written, and the read-back shows the effect
-    UNCONFIRMED = "unconfirmed"  # written (or maybe written); the read-back does not show it
-    FAILED = "failed"  # nothing was written, or the device refused
-    REFUSED = "refused"  # the bridge refused before writing
+from ..profiles.model import Command, Profile, Setpoint
+from .alarms import Alarm
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +25,7 @@ class CommandResult:
 
     device_id: str
     command: str
-    outcome: Outcome
+    outcome: CommandOutcome
     reason: str | None = None
     message: str = ""
     state: Any = None

@@ -31,8 +31,8 @@ from typing import Any, Final, Protocol
 import voluptuous as vol
 import yaml
 
+from ..common.enums import ChannelKind
 from ..errors import BridgeError
-from ..profiles.model import ChannelKind
 from .unit import SimulatedUnit
 
 #: How often a ramp moves its value, in seconds of simulation time.

@@ -29,17 +29,15 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Final
 
+from ..common.enums import ChannelKind, CommandName, SetpointKind
 from ..profiles.codec import Reading, decode, encode
 from ..profiles.model import (
     Channel,
-    ChannelKind,
     Command,
-    CommandName,
     Profile,
     RegisterSpec,
     RegisterType,
     Setpoint,
-    SetpointKind,
     WordOrder,
 )
 

@@ -35,9 +35,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TextIO, TypeGuard
 
+from ..common.enums import AlarmKind, EventType
 from ..errors import BridgeError
-from ..safety.alarms import Alarm, AlarmKind
-from ..safety.events import BridgeEvent, EventType
+from ..safety.alarms import Alarm
+from ..safety.events import BridgeEvent
 from .sqlite_files import SerialWorker, create_schema, make_owner_only, switch_to_wal
 
 SCHEMA_VERSION = 1

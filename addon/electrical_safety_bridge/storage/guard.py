@@ -28,9 +28,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
+
+from ..common.enums import StorageState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,14 +39,6 @@ RESERVE_FILE: Final = "storage-reserve.bin"
 DEFAULT_RESERVE_BYTES: Final = 16 * 1024 * 1024
 DEFAULT_LOW_WATER_BYTES: Final = 1024 * 1024
 _CHUNK: Final = 1024 * 1024
-
-
-class StorageState(StrEnum):
-    """How well the data folder can take writes."""
-
-    OK = "ok"
-    ON_RESERVE = "on_reserve"  # the disk is full; writes go into the reserve's room
-    FAILING = "failing"  # writes fail; events are held in memory
 
 
 @dataclass(slots=True)

@@ -24,6 +24,7 @@ import pytest
 from aiohttp.http_exceptions import BadHttpMessage
 
 from electrical_safety_bridge.api.auth import REDACTED
+from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.log_filters import (
     AIOHTTP_LOG_GUARD,
     AiohttpLogGuard,
@@ -32,7 +33,7 @@ from electrical_safety_bridge.log_filters import (
 )
 from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.relay.outbox import Outbox
-from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.safety.events import BridgeEvent
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 from electrical_safety_bridge.storage.event_store import EventStore
 from electrical_safety_bridge.storage.sqlite_files import make_owner_only

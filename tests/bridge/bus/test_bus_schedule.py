@@ -18,9 +18,10 @@ import pytest
 
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec
 from electrical_safety_bridge.bus.scheduler import ALARM_LINE_SHARE, Bus
+from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.gateway.server import Gateway
 from electrical_safety_bridge.modbus.lines import SerialLine
-from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.safety.events import BridgeEvent
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit, other_masters
 
 from ..conftest import wait_for

@@ -14,12 +14,11 @@ import pytest
 
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.bus.scheduler import Bus
+from electrical_safety_bridge.common.enums import AlarmKind, CommandName, CommandOutcome, EventType
 from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
-from electrical_safety_bridge.profiles.model import CommandName, Profile
-from electrical_safety_bridge.safety.alarms import AlarmKind
-from electrical_safety_bridge.safety.commands import Outcome
-from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.profiles.model import Profile
+from electrical_safety_bridge.safety.events import BridgeEvent
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 
 from ..conftest import wait_for
@@ -308,11 +307,11 @@ async def test_close_is_refused_while_alarm_active_or_unacknowledged() -> None:
         assert raised.data["value_at_alarm"] == 450, "the value at the moment of the alarm"
 
         trip = await bus.command("arcm", "trip", who="tenant")
-        assert trip.outcome is Outcome.CONFIRMED
+        assert trip.outcome is CommandOutcome.CONFIRMED
         assert trip.state == "open"
 
         refused = await bus.command("arcm", "close", who="tenant")
-        assert refused.outcome is Outcome.REFUSED
+        assert refused.outcome is CommandOutcome.REFUSED
         assert refused.reason == "alarm_active"
         assert CommandName.CLOSE not in device.command_log
 
@@ -328,7 +327,7 @@ async def test_close_is_refused_while_alarm_active_or_unacknowledged() -> None:
         assert open_alarm(rig, "arcm") is None
         assert [e.type for e in rig.of_type(EventType.ALARM_CLEARED, "arcm")]
         closed = await bus.command("arcm", "close", who="electrician")
-        assert closed.outcome is Outcome.CONFIRMED
+        assert closed.outcome is CommandOutcome.CONFIRMED
         assert closed.state == "closed"
         assert device.command_log.count(CommandName.CLOSE) == 1
         outcomes = [(e.data["command"], e.data["outcome"]) for e in rig.of_type(EventType.COMMAND)]
@@ -363,7 +362,7 @@ async def test_trip_without_an_answer_is_not_retried() -> None:
         # loop sees the timeout first.
         rig.sim.turnaround_delay = 2.0
         result = await rig.bus.command("arcm", "trip", who="automation")
-        assert result.outcome is Outcome.UNCONFIRMED
+        assert result.outcome is CommandOutcome.UNCONFIRMED
         assert result.reason == "no_response"
         rig.sim.turnaround_delay = 0.0
 
@@ -384,7 +383,7 @@ async def test_unverified_profile_never_writes() -> None:
         await wait_for(lambda: rig.bus.units["arcm"].online is True)
         for name in ("trip", "close", "reset", "self_test"):
             result = await rig.bus.command("arcm", name)
-            assert result.outcome is Outcome.REFUSED
+            assert result.outcome is CommandOutcome.REFUSED
             assert result.reason == "profile_unverified"
         result = await rig.bus.write_setpoint("arcm", "residual_current_alarm_setpoint", 400)
         assert result.reason == "profile_unverified"
@@ -396,7 +395,7 @@ async def test_setpoint_write_is_read_back_and_range_checked() -> None:
     async with tcp_rig([("asj", 1, profile("ASJ"))]) as rig:
         await wait_for(lambda: rig.bus.units["asj"].online is True)
         result = await rig.bus.write_setpoint("asj", "prewarning_current", 150, who="owner")
-        assert result.outcome is Outcome.CONFIRMED
+        assert result.outcome is CommandOutcome.CONFIRMED
         assert result.state == 150
         assert rig.sim.unit(1).get("prewarning_current").value == 150
         changed = rig.of_type(EventType.SETPOINT_CHANGED, "asj")
@@ -411,7 +410,7 @@ async def test_self_test_passes_when_the_detector_alarms_and_the_alarm_is_marked
     async with tcp_rig([("aafd", 2, profile("SIM-AAFD"))]) as rig:
         await wait_for(lambda: rig.bus.units["aafd"].online is True)
         result = await rig.bus.command("aafd", "self_test", who="landlord")
-        assert result.outcome is Outcome.CONFIRMED
+        assert result.outcome is CommandOutcome.CONFIRMED
         await wait_for(lambda: rig.of_type(EventType.SELF_TEST, "aafd"))
         (raised,) = rig.of_type(EventType.ALARM_RAISED, "aafd")
         assert raised.data["detail"] == "self_test"

@@ -28,14 +28,15 @@ from pymodbus.pdu.register_message import (
 
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.bus.scheduler import Bus
+from electrical_safety_bridge.common.enums import CommandName, EventType
 from electrical_safety_bridge.config.bridge_config import ConfigError, parse_config
 from electrical_safety_bridge.gateway.gateway_settings import DEFAULT_IDLE_TIMEOUT
 from electrical_safety_bridge.gateway.server import Gateway
 from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 from electrical_safety_bridge.modbus.transport import ModbusTransport
 from electrical_safety_bridge.profiles.loader import find_profile
-from electrical_safety_bridge.profiles.model import CommandName, Profile
-from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.profiles.model import Profile
+from electrical_safety_bridge.safety.events import BridgeEvent
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 
 from ..conftest import wait_for

@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 
 import pytest
 
+from electrical_safety_bridge.common.enums import PollClass
 from electrical_safety_bridge.modbus.planner import (
     DEFAULT_MAX_GAP,
     MAX_READ_REGISTERS,
@@ -17,7 +18,7 @@ from electrical_safety_bridge.modbus.planner import (
     plan,
 )
 from electrical_safety_bridge.profiles.loader import find_profile
-from electrical_safety_bridge.profiles.model import Channel, PollClass, Profile, Setpoint
+from electrical_safety_bridge.profiles.model import Channel, Profile, Setpoint
 
 
 def spans_of(*starts_and_widths: tuple[int, int]) -> list[range]:

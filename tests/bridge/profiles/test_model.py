@@ -10,6 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
+from electrical_safety_bridge.common.enums import (
+    ChannelKind,
+    CommandName,
+    DeviceKind,
+    PollClass,
+    SetpointKind,
+)
 from electrical_safety_bridge.errors import ProfileError, ProfileIncomplete
 from electrical_safety_bridge.profiles.loader import (
     BrokenUserProfile,
@@ -21,14 +28,9 @@ from electrical_safety_bridge.profiles.loader import (
 )
 from electrical_safety_bridge.profiles.model import (
     Channel,
-    ChannelKind,
-    CommandName,
-    DeviceKind,
-    PollClass,
     Profile,
     RegisterType,
     Setpoint,
-    SetpointKind,
     parse_profile,
 )
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from electrical_safety_bridge.safety.alarms import AlarmBook, AlarmKind, UnknownAlarm
-from electrical_safety_bridge.safety.events import EventType
+from electrical_safety_bridge.common.enums import AlarmKind, EventType
+from electrical_safety_bridge.safety.alarms import AlarmBook, UnknownAlarm
 
 ALARM = AlarmKind.ALARM
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from electrical_safety_bridge.common.enums import AlarmKind, CommandName
 from electrical_safety_bridge.errors import CommandRefused, RefusalReason
 from electrical_safety_bridge.profiles.loader import load_profile_text
-from electrical_safety_bridge.profiles.model import CommandName, Profile
-from electrical_safety_bridge.safety.alarms import AlarmBook, AlarmKind
+from electrical_safety_bridge.profiles.model import Profile
+from electrical_safety_bridge.safety.alarms import AlarmBook
 from electrical_safety_bridge.safety.commands import authorise_command, authorise_setpoint
 
 BREAKER_PROFILE = """

@@ -20,10 +20,11 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 
+from electrical_safety_bridge.common.enums import CommandName
 from electrical_safety_bridge.modbus import timing
 from electrical_safety_bridge.profiles.codec import encode
 from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
-from electrical_safety_bridge.profiles.model import CommandName, Profile
+from electrical_safety_bridge.profiles.model import Profile
 from electrical_safety_bridge.simulator import (
     ExceptionCode,
     PtyLink,

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from electrical_safety_bridge.common.enums import AlarmKind, EventType
 from electrical_safety_bridge.errors import BridgeError
-from electrical_safety_bridge.safety.alarms import AlarmBook, AlarmKind
-from electrical_safety_bridge.safety.events import BridgeEvent, EventType
+from electrical_safety_bridge.safety.alarms import AlarmBook
+from electrical_safety_bridge.safety.events import BridgeEvent
 from electrical_safety_bridge.storage.event_store import (
     CSV_HEADER,
     AsyncEventStore,

@@ -236,7 +236,8 @@ async def test_with_even_the_reserve_used_up_alarms_are_pushed_held_and_written_
         assert status == 409 and refused["reason"] == "storage_failing", refused
         alarm_id = unstored[0]["data"]["id"]
         status, refused = await running.post(f"/alarms/{alarm_id}/acknowledge", {"who": "x"})
-        assert status == 503 and refused["error"] == "storage_failing", refused
+        assert status == 409 and refused["error"] == "refused", refused
+        assert refused["reason"] == "storage_failing", refused
         assert "cannot record" in refused["message"]
 
         # Space returns: every held event is written, in order, with the id it was pushed
