@@ -38,16 +38,16 @@ NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 	test-integration test-minimum test-newest snapshot-update forward-wheel demo demo-bridge bench \
 	bench-latency clean
 
-$(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt scripts/venv scripts/python313
-	scripts/venv --bridge $(BRIDGE_VENV) requirements-bridge.txt
+$(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt addon/pyproject.toml scripts/venv scripts/python313
+	scripts/venv --package $(BRIDGE_VENV) requirements-bridge.txt
 	@touch $@
 
-$(HA_STAMP): requirements-ha.txt scripts/venv scripts/python313
-	scripts/venv $(HA_VENV) requirements-ha.txt
+$(HA_STAMP): requirements-ha.txt addon/pyproject.toml scripts/venv scripts/python313
+	scripts/venv --package $(HA_VENV) requirements-ha.txt
 	@touch $@
 
-$(HA_MIN_STAMP): requirements-ha-min.txt scripts/venv scripts/python313
-	scripts/venv $(HA_MIN_VENV) requirements-ha-min.txt
+$(HA_MIN_STAMP): requirements-ha-min.txt addon/pyproject.toml scripts/venv scripts/python313
+	scripts/venv --package $(HA_MIN_VENV) requirements-ha-min.txt
 	@touch $@
 
 # ruff needs no imports: one run, in the bridge environment, covers the whole tree.
