@@ -312,7 +312,7 @@ def test_home_assistants_environment_has_the_base_distribution_only() -> None:
     assert importlib.metadata.version(name) == version
     spec = importlib.util.find_spec("electrical_safety_bridge")
     assert spec is not None and spec.origin is not None
-    assert Path(spec.origin).parent == ROOT / "addon" / "electrical_safety_bridge"
+    assert Path(spec.origin).resolve().parent == ROOT / "addon" / "electrical_safety_bridge"
     assert importlib.util.find_spec("pymodbus") is None
     assert importlib.util.find_spec("serial") is None
 
