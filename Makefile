@@ -16,6 +16,11 @@ HA_VENV := .venv
 HA_MIN_VENV := .venv-ha-min
 HA_NEWEST_VENV := .venv-ha-newest
 
+# Each environment has electrical-safety-bridge installed editable from addon/ (scripts/venv
+# --package): code edits are live, but its metadata (the version Home Assistant checks against
+# the manifest's requirement) is written at install, so a new version reinstalls it.
+PACKAGE_SOURCES := addon/pyproject.toml addon/electrical_safety_bridge/__init__.py
+
 BRIDGE_STAMP := $(BRIDGE_VENV)/.installed
 HA_STAMP := $(HA_VENV)/.installed
 HA_MIN_STAMP := $(HA_MIN_VENV)/.installed
@@ -38,16 +43,16 @@ NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 	test-integration test-minimum test-newest snapshot-update forward-wheel demo demo-bridge bench \
 	bench-latency clean
 
-$(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt scripts/venv scripts/python313
-	scripts/venv --bridge $(BRIDGE_VENV) requirements-bridge.txt
+$(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
+	scripts/venv --package $(BRIDGE_VENV) requirements-bridge.txt
 	@touch $@
 
-$(HA_STAMP): requirements-ha.txt scripts/venv scripts/python313
-	scripts/venv $(HA_VENV) requirements-ha.txt
+$(HA_STAMP): requirements-ha.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
+	scripts/venv --package $(HA_VENV) requirements-ha.txt
 	@touch $@
 
-$(HA_MIN_STAMP): requirements-ha-min.txt scripts/venv scripts/python313
-	scripts/venv $(HA_MIN_VENV) requirements-ha-min.txt
+$(HA_MIN_STAMP): requirements-ha-min.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
+	scripts/venv --package $(HA_MIN_VENV) requirements-ha-min.txt
 	@touch $@
 
 # ruff needs no imports: one run, in the bridge environment, covers the whole tree.

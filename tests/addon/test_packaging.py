@@ -7,18 +7,26 @@ Home Assistant developer docs and of Supervisor's own validator, quoted where th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import shutil
 import struct
 import subprocess
+import sys
+import tarfile
+import tomllib
+import zipfile
+from email.message import Message
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
 import pytest
 import voluptuous as vol
 import yaml
+from packaging.requirements import Requirement
 
 import electrical_safety_bridge
 from electrical_safety_bridge import cli
@@ -291,7 +299,7 @@ def test_the_dockerfile_installs_exactly_the_pinned_requirements(dockerfile: lis
         if "pip install" in command
     ]
     assert installs, "the Dockerfile installs nothing with pip"
-    copied = {line.split()[1]: line.split()[2] for line in dockerfile if line.startswith("COPY ")}
+    copied = dockerfile_copies(dockerfile)
     installed: dict[str, str] = {}
     for words in installs:
         for index, word in enumerate(words):
@@ -299,11 +307,40 @@ def test_the_dockerfile_installs_exactly_the_pinned_requirements(dockerfile: lis
                 target = words[index + 1]
                 assert copied.get("requirements.txt") == target, "install the copied file"
                 installed.update(pins(ADDON / "requirements.txt"))
+            elif word.startswith("/") and words[index - 1] not in ("-r", "--requirement"):
+                # The package itself, from its copied source: its dependencies are the pins.
+                assert word == PACKAGE_SOURCE and "--no-deps" in words, words
             elif not word.startswith("-") and words[index - 1] not in ("-r", "--requirement"):
                 name, sep, version = word.partition("==")
                 assert sep, f"unpinned package in the Dockerfile: {word}"
                 installed[re.sub(r"\[.*\]", "", name).lower()] = version
     assert installed == wanted
+
+
+def dockerfile_copies(dockerfile: list[str]) -> dict[str, str]:
+    """Each source the Dockerfile copies from the build context, and where it lands."""
+    found: dict[str, str] = {}
+    for line in dockerfile:
+        if line.startswith("COPY ") and "--from=" not in line:
+            *sources, target = line.split()[1:]
+            for source in sources:
+                found[source] = target + Path(source).name if target.endswith("/") else target
+    return found
+
+
+#: Where the Dockerfile puts the package's source to `pip install --no-deps` it.
+PACKAGE_SOURCE = "/tmp/src"
+
+
+def test_the_dockerfile_installs_the_distribution_not_a_path(dockerfile: list[str]) -> None:
+    assert not any(line.startswith("ENV ") and "PYTHONPATH" in line for line in dockerfile)
+    copied = dockerfile_copies(dockerfile)
+    # Everything `pip install /tmp/src` needs: pyproject.toml, the files it names, the package.
+    project = tomllib.loads((ADDON / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    for name in ("pyproject.toml", project["readme"], *project["license-files"]):
+        assert copied.get(name) == f"{PACKAGE_SOURCE}/{name}", name
+    assert copied["electrical_safety_bridge"] == f"{PACKAGE_SOURCE}/electrical_safety_bridge"
+    assert f"pip install --no-cache-dir --no-deps {PACKAGE_SOURCE}" in " ".join(dockerfile)
 
 
 def test_the_dockerfile_checks_the_bridge_api_health(dockerfile: list[str]) -> None:
@@ -368,6 +405,140 @@ def test_the_changelog_has_the_current_version(config: dict[str, Any]) -> None:
     changelog = (ADDON / "CHANGELOG.md").read_text(encoding="utf-8")
     assert f"## [{config['version']}]" in changelog
     assert "## [Unreleased]" in changelog
+
+
+# the distribution ---------------------------------------------------------------------------
+# One distribution, electrical-safety-bridge (addon/pyproject.toml): the base install (aiohttp
+# only) is the integration's manifest requirement; the [bridge] extra is what the bridge runs on.
+
+MANIFEST = ROOT / "custom_components" / "electrical_safety" / "manifest.json"
+
+
+@pytest.fixture(scope="module")
+def project() -> dict[str, Any]:
+    data = tomllib.loads((ADDON / "pyproject.toml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_one_version_everywhere(config: dict[str, Any], project: dict[str, Any]) -> None:
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    assert manifest["requirements"] == [f"electrical-safety-bridge=={manifest['version']}"]
+    assert manifest["version"] == config["version"] == electrical_safety_bridge.__version__
+    assert project["project"]["dynamic"] == ["version"]
+    dynamic = project["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "electrical_safety_bridge.__version__"}
+
+
+def test_the_base_install_needs_aiohttp_alone_and_the_extra_admits_the_pins(
+    project: dict[str, Any],
+) -> None:
+    wanted = pins(ADDON / "requirements.txt")
+    (base,) = (Requirement(r) for r in project["project"]["dependencies"])
+    assert base.name == "aiohttp" and not base.marker
+    # A lower bound, not a pin: Home Assistant pins aiohttp itself.
+    assert all(spec.operator == ">=" for spec in base.specifier), base
+    assert base.specifier.contains(wanted["aiohttp"])
+    extra = [Requirement(r) for r in project["project"]["optional-dependencies"]["bridge"]]
+    assert {r.name.lower() for r in extra} == set(wanted) - {"aiohttp"}
+    for requirement in extra:
+        assert requirement.specifier, f"{requirement.name}: give a compatible range"
+        assert not any(spec.operator == "==" for spec in requirement.specifier), requirement
+        assert requirement.specifier.contains(wanted[requirement.name.lower()]), requirement
+    assert "pymodbus[serial]" in {f"{r.name}[{','.join(r.extras)}]" for r in extra if r.extras}
+
+
+def test_the_console_script_is_the_command_line(project: dict[str, Any]) -> None:
+    scripts = project["project"]["scripts"]
+    assert scripts == {"electrical-safety-bridge": "electrical_safety_bridge.cli:main"}
+    assert callable(cli.main)
+
+
+def test_the_package_carries_the_repository_license(project: dict[str, Any]) -> None:
+    assert project["project"]["license"] == "Apache-2.0"
+    assert (ADDON / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes()
+
+
+def package_data() -> set[str]:
+    """The data files the wheel must carry, as they lie in the checkout."""
+    package = ADDON / "electrical_safety_bridge"
+    found = {p for p in package.rglob("*.yaml") if p.parent.parent.name == "profiles"}
+    assert {p.parent.name for p in found} == {"builtin", "simulated", "templates"}
+    return {p.relative_to(ADDON).as_posix() for p in [*found, package / "py.typed"]}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, dockerfile: list[str]) -> Path:
+    """The sdist and the wheel, built as the release workflow builds them (python -m build)
+    from exactly what the Dockerfile copies to install the package, without the network."""
+    root = tmp_path_factory.mktemp("dist")
+    for source, target in dockerfile_copies(dockerfile).items():
+        if not target.startswith(f"{PACKAGE_SOURCE}/"):
+            continue
+        destination = root / "src" / target.removeprefix(f"{PACKAGE_SOURCE}/")
+        if (ADDON / source).is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+            shutil.copytree(ADDON / source, destination, ignore=ignore)
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ADDON / source, destination)
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", "dist", "src"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root / "dist"
+
+
+def wheel_metadata(built: Path) -> tuple[set[str], Message]:
+    (wheel,) = built.glob("electrical_safety_bridge-*-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        (metadata,) = (n for n in names if n.endswith(".dist-info/METADATA"))
+        return names, BytesParser().parsebytes(archive.read(metadata))
+
+
+def test_the_wheel_requires_aiohttp_and_the_rest_only_for_the_bridge(built: Path) -> None:
+    _, metadata = wheel_metadata(built)
+    assert metadata["Name"] == "electrical-safety-bridge"
+    assert metadata["Version"] == electrical_safety_bridge.__version__
+    assert metadata["Requires-Python"] == ">=3.13"
+    assert metadata.get_all("Provides-Extra") == ["bridge"]
+    requirements = [Requirement(r) for r in metadata.get_all("Requires-Dist") or []]
+    unconditional = [r.name for r in requirements if r.marker is None]
+    assert unconditional == ["aiohttp"]
+    bridge = [r for r in requirements if r.marker is not None]
+    assert {str(r.marker) for r in bridge} == {'extra == "bridge"'}
+    assert {r.name.lower() for r in bridge} == set(pins(ADDON / "requirements.txt")) - {"aiohttp"}
+
+
+def test_the_wheel_carries_every_subpackage_the_profiles_and_py_typed(built: Path) -> None:
+    names, _ = wheel_metadata(built)
+    package = ADDON / "electrical_safety_bridge"
+    modules = {
+        p.relative_to(ADDON).as_posix()
+        for p in package.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert modules <= names, sorted(modules - names)
+    assert package_data() <= names, sorted(package_data() - names)
+    (entry_points,) = (n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    (wheel,) = built.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        text = archive.read(entry_points).decode()
+    assert "electrical-safety-bridge = electrical_safety_bridge.cli:main" in text
+
+
+def test_the_sdist_rebuilds_the_same_package(built: Path) -> None:
+    (sdist,) = built.glob("electrical_safety_bridge-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"pyproject.toml", "PYPI.md", "LICENSE"} <= names
+    assert package_data() <= names, sorted(package_data() - names)
 
 
 # s6-overlay ---------------------------------------------------------------------------------

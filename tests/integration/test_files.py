@@ -4,6 +4,7 @@ integrations): manifest, hacs.json, quality scale, translations, icons and servi
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import importlib.util
 import json
 import re
@@ -114,7 +115,9 @@ def test_manifest_is_what_hassfest_and_hacs_expect() -> None:
     assert manifest["config_flow"] is True
     assert manifest["integration_type"] == "hub"
     assert manifest["iot_class"] == "local_push"
-    assert manifest["requirements"] == [], "aiohttp ships with Home Assistant; no pymodbus"
+    # One requirement, at the integration's own version: the base install (aiohttp only, which
+    # Home Assistant ships; pymodbus is in the [bridge] extra, which is not asked for).
+    assert manifest["requirements"] == [f"electrical-safety-bridge=={manifest['version']}"]
     assert manifest["codeowners"] and all(c.startswith("@") for c in manifest["codeowners"])
     assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"])
     assert manifest["documentation"].startswith("https://")
@@ -320,6 +323,20 @@ def test_home_assistants_environment_has_the_contract_but_not_the_bridge() -> No
         or m.startswith(("electrical_safety_bridge.common", "electrical_safety_bridge.client"))
         for m in modules
     ), modules
+
+
+def test_home_assistants_environment_has_the_base_distribution_only() -> None:
+    """The manifest's requirement is installed from the checkout (scripts/venv --package), so
+    Home Assistant finds it satisfied; the bridge's [bridge] extra and its pins are not."""
+    manifest = _json("manifest.json")
+    (requirement,) = manifest["requirements"]
+    name, _, version = requirement.partition("==")
+    assert importlib.metadata.version(name) == version
+    spec = importlib.util.find_spec("electrical_safety_bridge")
+    assert spec is not None and spec.origin is not None
+    assert Path(spec.origin).resolve().parent == ROOT / "addon" / "electrical_safety_bridge"
+    assert importlib.util.find_spec("pymodbus") is None
+    assert importlib.util.find_spec("serial") is None
 
 
 @pytest.mark.parametrize(
