@@ -371,7 +371,15 @@ class Bridge:
         """Push the held events nobody has heard of yet, marked as not yet stored."""
         fresh = [(i, e) for i, e in held if i not in self._pushed_unstored]
         for event_id, event in fresh:
-            message = {"seq": None, "id": event_id, **event.as_dict(), "stored": False}
+            message = wire.BridgeEvent(
+                seq=None,
+                id=event_id,
+                type=event.type,
+                at=event.at,
+                device_id=event.device_id,
+                channel=event.channel,
+                data=event.data,
+            ).to_dict()
             self._pushed_unstored[event_id] = message
             if self._app is not None:
                 broadcast(self._app, wire.message(MessageType.EVENT, event=message))
@@ -498,11 +506,11 @@ class Bridge:
                     up=bus.up,
                     devices=tuple(sorted(bus.units)),
                     stats=bus.stats.as_dict(),
-                    schedule=wire.BusSchedule.from_dict(bus.schedule_status()),
+                    schedule=bus.schedule(),
                 )
                 for bus_id, bus in self.buses.items()
             ),
-            storage=self._storage_status(),
+            storage=self.storage.status.to_wire(),
             gateway={
                 "tcp_port": getattr(self.gateway, "tcp_port", None),
                 "rtu_over_tcp_port": getattr(self.gateway, "rtu_port", None),
@@ -510,9 +518,6 @@ class Bridge:
                 "stats": self.gateway.stats.as_dict() if self.gateway is not None else None,
             },
         )
-
-    def _storage_status(self) -> wire.StorageStatus:
-        return wire.StorageStatus.from_dict(self.storage.status.as_dict())
 
     def status(self) -> dict[str, Any]:
         """Health in one place: ``ok``, or ``degraded`` with what is wrong."""
@@ -532,11 +537,8 @@ class Bridge:
         return wire.BridgeStatus(
             status=health,
             problems=tuple(problems),
-            storage=self._storage_status(),
-            buses={
-                bus_id: (bus.up, wire.BusSchedule.from_dict(bus.schedule_status()))
-                for bus_id, bus in self.buses.items()
-            },
+            storage=self.storage.status.to_wire(),
+            buses={bus_id: (bus.up, bus.schedule()) for bus_id, bus in self.buses.items()},
         ).to_dict()
 
     def device_state(self, device_id: str) -> dict[str, Any]:
@@ -583,7 +585,7 @@ class Bridge:
         return wire.Snapshot(
             info=self.bridge_info(),
             devices=tuple(self._device(device_id) for device_id in sorted(self.device_bus)),
-            alarms=tuple(wire.Alarm.from_dict(a.as_dict()) for a in self.alarms.open_alarms()),
+            alarms=tuple(a.to_wire() for a in self.alarms.open_alarms()),
             last_seq=self.last_seq,
             # Events the full disk keeps out of the store, oldest first (pushed unstored).
             held_events=tuple(

@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.electrical_safety.const import CONF_REPAIR_AFTER, CONF_TOKEN, DOMAIN
 from electrical_safety_bridge.common.errors import BridgeResponseError, SchemaMismatch
+from electrical_safety_bridge.common.schema import SCHEMA_VERSION
 
 from .rig import BRIDGE_ID, Rig, free_port
 
@@ -203,6 +204,22 @@ async def test_the_add_on_speaking_another_api_is_aborted(
             DOMAIN, context={"source": SOURCE_HASSIO}, data=_hassio(bridge_rig)
         )
     assert result["reason"] == "unsupported_api_version"
+
+
+async def test_an_add_on_too_old_for_the_integration_is_aborted(
+    hass: HomeAssistant, bridge_rig: Rig
+) -> None:
+    """The real add-on's schema against an integration that reads only newer ones."""
+    client = "electrical_safety_bridge.client.bridge_client"
+    with (
+        patch(f"{client}.SCHEMA_VERSION", SCHEMA_VERSION + 1),
+        patch(f"{client}.MIN_SUPPORTED_SCHEMA_VERSION", SCHEMA_VERSION + 1),
+    ):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_HASSIO}, data=_hassio(bridge_rig)
+        )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "bridge_too_old"
 
 
 async def test_a_rediscovered_add_on_updates_its_entry(

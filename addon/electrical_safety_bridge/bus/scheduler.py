@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..common import models as wire
 from ..common.enums import AlarmKind, CommandName, CommandOutcome, EventType, PollClass
 from ..errors import (
     BusBusy,
@@ -150,7 +151,7 @@ class LineLoad:
     overloaded: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
+        """The data of a ``bus_overloaded`` event: the schedule's load fields."""
         return {
             "alarm_interval_s": self.configured_s,
             "effective_alarm_interval_s": round(self.effective_s, 3),
@@ -440,17 +441,26 @@ class Bus:
         result: ModbusPDU = await self._submit(send, client=who)
         return result
 
-    def schedule_status(self) -> dict[str, Any]:
+    def schedule(self) -> wire.BusSchedule:
         """The line's load: configured and effective alarm interval, the measured alarm
         round, whether it is overloaded, and the longest gap between two alarm reads."""
-        return {
-            **self.load.as_dict(),
-            "alarm_gap_max_s": round(
+        load = self.load
+        return wire.BusSchedule(
+            alarm_interval_s=load.configured_s,
+            effective_alarm_interval_s=round(load.effective_s, 3),
+            alarm_round_s=round(load.round_s, 3),
+            alarm_line_share=ALARM_LINE_SHARE,
+            overloaded=load.overloaded,
+            alarm_gap_max_s=round(
                 max((u.alarm_gap_max_s for u in self.units.values()), default=0.0), 3
             ),
-            "queued_commands": len(self._commands),
-            "queued_gateway_requests": sum(len(q) for q in self._forwarded.values()),
-        }
+            queued_commands=len(self._commands),
+            queued_gateway_requests=sum(len(q) for q in self._forwarded.values()),
+        )
+
+    def schedule_status(self) -> dict[str, Any]:
+        """``schedule`` in its wire form."""
+        return self.schedule().to_dict()
 
     async def _run_job(self, job: _Job) -> None:
         if job.done.cancelled():

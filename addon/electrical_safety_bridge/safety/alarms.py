@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..common import models as wire
 from ..common.enums import AlarmKind, EventType
 from .events import BridgeEvent
 
@@ -52,21 +53,25 @@ class Alarm:
         """Whether somebody has acknowledged it."""
         return self.acknowledged_by is not None
 
+    def to_wire(self) -> wire.Alarm:
+        """The contract's form (``open_alarms``, alarm events' data)."""
+        return wire.Alarm(
+            id=self.id,
+            kind=self.kind,
+            device_id=self.device_id,
+            channel=self.channel,
+            raised_at=self.raised_at,
+            value_at_alarm=self.value_at_alarm,
+            detail=self.detail,
+            active=self.active,
+            acknowledged=self.acknowledged,
+            acknowledged_by=self.acknowledged_by,
+            acknowledged_at=self.acknowledged_at,
+        )
+
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
-        return {
-            "id": self.id,
-            "kind": self.kind.value,
-            "device_id": self.device_id,
-            "channel": self.channel,
-            "raised_at": self.raised_at,
-            "value_at_alarm": self.value_at_alarm,
-            "detail": self.detail,
-            "active": self.active,
-            "acknowledged": self.acknowledged,
-            "acknowledged_by": self.acknowledged_by,
-            "acknowledged_at": self.acknowledged_at,
-        }
+        """A JSON-ready form: the wire form."""
+        return self.to_wire().to_dict()
 
 
 class UnknownAlarm(KeyError):

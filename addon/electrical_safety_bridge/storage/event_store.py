@@ -35,6 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TextIO, TypeGuard
 
+from ..common import models as wire
 from ..common.enums import AlarmKind, EventType
 from ..errors import BridgeError
 from ..safety.alarms import Alarm
@@ -128,9 +129,21 @@ class StoredEvent:
             data=self.data,
         )
 
+    def to_wire(self) -> wire.BridgeEvent:
+        """The contract's form: the event's fields plus ``seq`` and ``id``."""
+        return wire.BridgeEvent(
+            seq=self.seq,
+            id=self.id,
+            type=self.type,
+            at=self.at,
+            device_id=self.device_id,
+            channel=self.channel,
+            data=self.data,
+        )
+
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form: the event's fields plus ``seq`` and ``id``."""
-        return {"seq": self.seq, "id": self.id, **self.event.as_dict()}
+        """A JSON-ready form: the wire form."""
+        return self.to_wire().to_dict()
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from ..common import models as wire
 from ..common.enums import StorageState
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,17 +58,21 @@ class StorageStatus:
         """Whether a person should be told (anything but ``ok``)."""
         return self.state is not StorageState.OK
 
+    def to_wire(self) -> wire.StorageStatus:
+        """The contract's form (``info.storage``, ``status`` messages)."""
+        return wire.StorageStatus(
+            state=self.state,
+            problem=self.problem,
+            since=self.since,
+            error=self.error,
+            held_events=self.held,
+            free_bytes=self.free_bytes,
+            reserve_bytes=self.reserve_bytes,
+        )
+
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
-        return {
-            "state": self.state.value,
-            "problem": self.problem,
-            "since": self.since,
-            "error": self.error,
-            "held_events": self.held,
-            "free_bytes": self.free_bytes,
-            "reserve_bytes": self.reserve_bytes,
-        }
+        """A JSON-ready form (the wire form; also the data of storage events)."""
+        return self.to_wire().to_dict()
 
 
 class StorageGuard:
