@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..common import models as wire_models
 from ..errors import CommandRefused, RefusalReason
 from ..profiles.model import Command, CommandName, Profile, Setpoint
 from .alarms import Alarm, AlarmKind
@@ -41,16 +42,20 @@ class CommandResult:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
-        return {
-            "device_id": self.device_id,
-            "command": self.command,
-            "outcome": self.outcome.value,
-            "reason": self.reason,
-            "message": self.message,
-            "state": self.state,
-            **self.details,
-        }
+        """The wire form (``common.models.CommandResult``)."""
+        return self.wire().to_dict()
+
+    def wire(self) -> wire_models.CommandResult:
+        """The wire model of this result."""
+        return wire_models.CommandResult(
+            device_id=self.device_id,
+            command=self.command,
+            outcome=self.outcome,
+            reason=self.reason,
+            message=self.message,
+            state=self.state,
+            extra=self.details,
+        )
 
 
 def check_close_interlock(device_id: str, open_alarms: Iterable[Alarm]) -> None:
