@@ -1,23 +1,20 @@
-"""The OpenAPI 3.1 document of the REST part of API v1 (tests and fuzzing are driven by it)."""
+"""The OpenAPI 3.1 document of API v1 (tests and fuzzing are driven by it).
+
+Its response schemas are generated from the wire models in ``common/`` (see
+``common.json_schema``): ``components.schemas`` holds every model under its class name,
+the error body as ``Error``, the answers that wrap models (lists, pages), and the
+WebSocket messages, which ``x-websocket-messages`` lists by ``MessageType``.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-_ERROR = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "reason": {"type": "string"},
-        "parameter": {
-            "type": "string",
-            "description": "the query parameter, body key (a.b[0]) or header that was wrong",
-        },
-        "value": {"type": "string", "description": "the value refused, shortened if long"},
-    },
-}
+from ..common.enums import CommandName, MessageType
+from ..common.errors import ErrorBody
+from ..common.json_schema import DIALECT, component_schemas, model_schema, ref
+from ..common.models import WIRE_MODELS
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -75,38 +72,135 @@ _EVENT_FILTERS = [
         "schema": {"type": "integer", "minimum": 0, "maximum": _INT64_MAX},
     },
 ]
-_OBJECT = {"type": "object"}
+
+
+def _object(properties: dict[str, Any], description: str) -> dict[str, Any]:
+    """An object with these keys, all required, taking more (a newer bridge may add)."""
+    return {
+        "description": description,
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": True,
+    }
+
+
+def _array(name: str) -> dict[str, Any]:
+    return {"type": "array", "items": ref(name)}
+
+
+def _message(kind: MessageType, description: str, **body: dict[str, Any]) -> dict[str, Any]:
+    return _object({"type": {"const": kind.value}, **body}, description)
+
+
+def _acknowledged_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event of an acknowledgement's answer. The answer carries the events as emitted,
+    before the store gave them their ``seq`` and ``id``: those keys are absent there (the
+    stored copies, with both, are in ``GET /events`` and the ``event`` messages)."""
+    schema = copy.deepcopy(event)
+    schema["description"] = " ".join((_acknowledged_event.__doc__ or "").split())
+    schema["required"] = [k for k in schema["required"] if k not in ("seq", "id")]
+    return schema
+
+
+def _schemas() -> dict[str, Any]:
+    """``components.schemas``: the wire models, the error body, and what wraps them."""
+    schemas: dict[str, Any] = component_schemas(WIRE_MODELS)
+    schemas["Error"] = model_schema(ErrorBody)
+    schemas["Health"] = {
+        "description": "GET /health: the bridge's status (as in a status message) and version",
+        "allOf": [
+            ref("BridgeStatus"),
+            {
+                "type": "object",
+                "properties": {"version": {"type": "string"}},
+                "required": ["version"],
+            },
+        ],
+    }
+    schemas["DeviceList"] = _object({"devices": _array("Device")}, "GET /devices")
+    schemas["AlarmList"] = _object(
+        {"alarms": _array("Alarm")}, "GET /alarms: open alarms and wiring faults"
+    )
+    schemas["AcknowledgedEvent"] = _acknowledged_event(schemas["BridgeEvent"])
+    schemas["Acknowledgement"] = _object(
+        {"acknowledged": {"type": "string"}, "events": _array("AcknowledgedEvent")},
+        "the acknowledged alarm's id, and the events the acknowledgement stored",
+    )
+    schemas["EventPage"] = _object(
+        {"events": _array("BridgeEvent"), "next_after": {"type": ["integer", "null"]}},
+        "a page of the event log, oldest first; next_after is the 'after' of the next page",
+    )
+    # The WebSocket, bridge → client unless said otherwise.
+    schemas["SnapshotMessage"] = {"description": "the first message", **ref("Snapshot")}
+    schemas["EventMessage"] = _message(
+        MessageType.EVENT,
+        "one event of the log, stored (seq) or held by a full disk (seq null, stored false)",
+        event=ref("BridgeEvent"),
+    )
+    schemas["DeviceStateMessage"] = _message(
+        MessageType.DEVICE_STATE,
+        "the live state of one device, named by its id",
+        device={"allOf": [ref("DeviceState"), {"required": ["id"]}]},
+    )
+    schemas["StatusMessage"] = _message(
+        MessageType.STATUS,
+        "the bridge's health, whenever it changes and every 30 s",
+        status=ref("BridgeStatus"),
+    )
+    schemas["PingMessage"] = _message(MessageType.PING, "client → bridge")
+    schemas["PongMessage"] = _message(MessageType.PONG, "the bridge's answer to a ping")
+    return schemas
+
+
+#: The WebSocket's messages by ``type``: who sends each, and its schema.
+WEBSOCKET_MESSAGES: dict[str, dict[str, Any]] = {
+    MessageType.SNAPSHOT.value: {"from": "bridge", "schema": ref("SnapshotMessage")},
+    MessageType.EVENT.value: {"from": "bridge", "schema": ref("EventMessage")},
+    MessageType.DEVICE_STATE.value: {"from": "bridge", "schema": ref("DeviceStateMessage")},
+    MessageType.STATUS.value: {"from": "bridge", "schema": ref("StatusMessage")},
+    MessageType.PING.value: {"from": "client", "schema": ref("PingMessage")},
+    MessageType.PONG.value: {"from": "bridge", "schema": ref("PongMessage")},
+}
+
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "Electrical Safety bridge API",
         "version": "1",
-        "description": "The integration's only contract with the bridge. WebSocket: /api/v1/ws.",
+        "description": (
+            "The integration's only contract with the bridge. WebSocket: /api/v1/ws (the"
+            " bearer token as for REST): the bridge sends a snapshot first, then event,"
+            " device_state and status messages; a client may send a ping, answered with a"
+            " pong. x-websocket-messages lists each message type and its schema."
+        ),
     },
+    "jsonSchemaDialect": DIALECT,
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {"Error": _ERROR},
+        "schemas": _schemas(),
     },
+    "x-websocket-messages": {"path": "/api/v1/ws", "messages": WEBSOCKET_MESSAGES},
     "security": [{"bearer": []}],
     "paths": {
         "/api/v1/health": {
             "get": {
                 "security": [],
                 "summary": "Liveness, without authentication (the add-on's HEALTHCHECK)",
-                "responses": {"200": _json(_OBJECT, "the bridge is up")},
+                "responses": {"200": _json(ref("Health"), "the bridge is up, and how well")},
             }
         },
         "/api/v1/info": {
             "get": {
                 "summary": "Bridge id, version and buses",
-                "responses": {"200": _json(_OBJECT, "info"), "401": _ERRORS["401"]},
+                "responses": {"200": _json(ref("BridgeInfo"), "info"), "401": _ERRORS["401"]},
             }
         },
         "/api/v1/devices": {
             "get": {
                 "summary": "Every device: identity, channel metadata and current values",
-                "responses": {"200": _json(_OBJECT, "devices"), "401": _ERRORS["401"]},
+                "responses": {"200": _json(ref("DeviceList"), "devices"), "401": _ERRORS["401"]},
             }
         },
         "/api/v1/devices/{device_id}": {
@@ -114,7 +208,7 @@ OPENAPI: dict[str, Any] = {
                 "parameters": [_DEVICE_ID],
                 "summary": "One device",
                 "responses": {
-                    "200": _json(_OBJECT, "the device"),
+                    "200": _json(ref("Device"), "the device"),
                     "401": _ERRORS["401"],
                     "404": _ERRORS["404"],
                 },
@@ -134,7 +228,7 @@ OPENAPI: dict[str, Any] = {
                                 "properties": {
                                     "command": {
                                         "type": "string",
-                                        "enum": ["reset", "mute", "self_test", "trip", "close"],
+                                        "enum": [c.value for c in CommandName],
                                     },
                                     "setpoint": {"type": "string"},
                                     "value": {"type": "number"},
@@ -145,7 +239,9 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
                 "responses": {
-                    "200": _json(_OBJECT, "the outcome: confirmed, unconfirmed or failed"),
+                    "200": _json(
+                        ref("CommandResult"), "the outcome: confirmed, unconfirmed or failed"
+                    ),
                     **_BODY_ERRORS,
                     "401": _ERRORS["401"],
                     "404": _ERRORS["404"],
@@ -160,7 +256,7 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/alarms": {
             "get": {
                 "summary": "Open (latched) alarms and wiring faults",
-                "responses": {"200": _json(_OBJECT, "alarms"), "401": _ERRORS["401"]},
+                "responses": {"200": _json(ref("AlarmList"), "alarms"), "401": _ERRORS["401"]},
             }
         },
         "/api/v1/alarms/{alarm_id}/acknowledge": {
@@ -182,7 +278,7 @@ OPENAPI: dict[str, Any] = {
                     },
                 },
                 "responses": {
-                    "200": _json(_OBJECT, "acknowledged, and stored"),
+                    "200": _json(ref("Acknowledgement"), "acknowledged, and stored"),
                     **_BODY_ERRORS,
                     "401": _ERRORS["401"],
                     "404": _ERRORS["404"],
@@ -205,7 +301,7 @@ OPENAPI: dict[str, Any] = {
                     },
                 ],
                 "responses": {
-                    "200": _json(_OBJECT, "events"),
+                    "200": _json(ref("EventPage"), "events"),
                     "400": _ERRORS["400"],
                     "401": _ERRORS["401"],
                 },

@@ -8,9 +8,11 @@ raised in the bridge arrives in Home Assistant as the same error, translated the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .enums import ErrorCode, RefusalReason
+from .json_schema import wire
 
 
 class BridgeError(Exception):
@@ -173,3 +175,88 @@ def _reason(reason: object) -> RefusalReason | str:
         return RefusalReason(text)
     except ValueError:
         return text
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody:
+    """The JSON body of an error answer: ``error`` (an ``ErrorCode``) and ``message``, and
+    what the error adds: a refusal's ``reason``, the ``parameter`` and ``value`` of bad
+    input, the bridge's schema versions when the client is too old. Only ``error`` and
+    ``message`` are always there; a refused command's answer carries the command result's
+    fields too."""
+
+    _KNOWN: ClassVar[frozenset[str]] = frozenset(
+        {
+            "error",
+            "message",
+            "reason",
+            "parameter",
+            "value",
+            "schema_version",
+            "min_supported_schema_version",
+        }
+    )
+    #: Written only when not None.
+    _WIRE_OPTIONAL: ClassVar[frozenset[str]] = _KNOWN - {"error", "message"}
+
+    #: An ``ErrorCode``, or the plain string of one this version does not know.
+    error: str = field(metadata=wire(enum=ErrorCode))
+    message: str
+    reason: str | None = field(
+        default=None,
+        metadata=wire(description="why it was refused: a RefusalReason (or unknown_alarm)"),
+    )
+    parameter: str | None = field(
+        default=None,
+        metadata=wire(
+            description="the query parameter, body key (a.b[0]) or header that was wrong"
+        ),
+    )
+    value: str | None = field(
+        default=None, metadata=wire(description="the value refused, shortened if long")
+    )
+    schema_version: int | None = field(
+        default=None, metadata=wire(description="client_too_old: the schema the bridge speaks")
+    )
+    min_supported_schema_version: int | None = field(
+        default=None,
+        metadata=wire(description="client_too_old: the oldest client schema the bridge serves"),
+    )
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> ErrorBody:
+        """Parse an error answer's body (lenient: what is missing is None)."""
+
+        def text(key: str) -> str | None:
+            value = raw.get(key)
+            return value if isinstance(value, str) else None
+
+        return cls(
+            error=text("error") or ErrorCode.INTERNAL_ERROR.value,
+            message=text("message") or "",
+            reason=text("reason"),
+            parameter=text("parameter"),
+            value=text("value"),
+            schema_version=_int_or_none(raw.get("schema_version")),
+            min_supported_schema_version=_int_or_none(raw.get("min_supported_schema_version")),
+            extra={k: v for k, v in raw.items() if k not in cls._KNOWN},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form: the optional keys only when set."""
+        optional = {
+            "reason": self.reason,
+            "parameter": self.parameter,
+            "value": self.value,
+            "schema_version": self.schema_version,
+            "min_supported_schema_version": self.min_supported_schema_version,
+        }
+        return {
+            "error": str(self.error),
+            "message": self.message,
+            **{k: v for k, v in optional.items() if v is not None},
+            **self.extra,
+        }

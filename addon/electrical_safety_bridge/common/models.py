@@ -23,6 +23,7 @@ from .enums import (
     AlarmKind,
     ChannelKind,
     CommandName,
+    CommandOutcome,
     DeviceKind,
     EventType,
     HealthStatus,
@@ -31,6 +32,7 @@ from .enums import (
     SetpointKind,
     StorageState,
 )
+from .json_schema import wire
 from .schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
 
 type Value = float | int | str | bool | None
@@ -126,9 +128,10 @@ class Channel:
     key: str
     name: str
     #: A ``ChannelKind``, or the plain string of a kind this version does not know.
-    kind: str
+    kind: str = field(metadata=wire(enum=ChannelKind))
     unit: str | None
-    states: tuple[str, ...]
+    #: Written as null when there are none.
+    states: tuple[str, ...] = field(metadata=wire(nullable=True))
     has_alarm: bool
     has_warning: bool
     has_wiring_fault: bool
@@ -138,8 +141,10 @@ class Channel:
     diagnostic: bool = False
     writable: bool = False
     #: A ``PollClass``: which queue the bridge reads it in.
-    poll: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    poll: str | None = field(default=None, metadata=wire(enum=PollClass))
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Channel:
@@ -189,17 +194,21 @@ class Setpoint:
     _KNOWN: ClassVar[frozenset[str]] = frozenset(
         {"key", "name", "kind", "unit", "min", "max", "step", "writable"}
     )
+    #: Field → wire key, where they differ.
+    _WIRE_NAMES: ClassVar[Mapping[str, str]] = {"minimum": "min", "maximum": "max"}
 
     key: str
     name: str
     #: A ``SetpointKind``, or the plain string of a kind this version does not know.
-    kind: str
+    kind: str = field(metadata=wire(enum=SetpointKind))
     unit: str | None
     minimum: float
     maximum: float
     step: float
     writable: bool
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Setpoint:
@@ -259,7 +268,7 @@ class Alarm:
 
     id: str
     #: An ``AlarmKind``, or the plain string of a kind this version does not know.
-    kind: str
+    kind: str = field(metadata=wire(enum=AlarmKind))
     device_id: str
     channel: str
     raised_at: float | None
@@ -269,7 +278,9 @@ class Alarm:
     acknowledged: bool
     acknowledged_by: str | None
     acknowledged_at: float | None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Alarm:
@@ -330,6 +341,8 @@ class DeviceState:
             "unsupported",
         }
     )
+    #: Wire keys that may be absent: ``id`` is written only when known.
+    _WIRE_OPTIONAL: ClassVar[frozenset[str]] = frozenset({"id"})
 
     online: bool = False
     values: Mapping[str, Value] = field(default_factory=dict)
@@ -342,7 +355,9 @@ class DeviceState:
     unsupported: frozenset[str] = frozenset()
     #: The device this state belongs to (a ``device_state`` message names it).
     id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(
@@ -419,15 +434,16 @@ class Device:
     manufacturer: str | None
     model: str | None
     #: A ``DeviceKind``, or the plain string of a kind this version does not know.
-    kind: str | None
+    kind: str | None = field(metadata=wire(enum=DeviceKind))
     manual_version: str | None
     verified: bool
     simulated: bool
     channels: tuple[Channel, ...]
     setpoints: tuple[Setpoint, ...]
     #: ``CommandName`` values (or plain strings a newer bridge offers).
-    commands: frozenset[str]
-    state: DeviceState
+    commands: frozenset[str] = field(metadata=wire(enum=CommandName))
+    #: Written into the device's own object (its keys beside the device's).
+    state: DeviceState = field(metadata=wire(flatten=True))
     #: Where the profile came from (a built-in file, or the user's).
     source: str | None = None
 
@@ -496,14 +512,16 @@ class StorageStatus:
     )
 
     #: A ``StorageState``, or the plain string of a state this version does not know.
-    state: str
+    state: str = field(metadata=wire(enum=StorageState))
     problem: bool
     since: float | None
     error: str | None
     held_events: int
     free_bytes: int | None
     reserve_bytes: int | None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> StorageStatus:
@@ -561,7 +579,9 @@ class BusSchedule:
     alarm_gap_max_s: float | None
     queued_commands: int | None
     queued_gateway_requests: int | None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(
@@ -614,7 +634,9 @@ class Bus:
     devices: tuple[str, ...] = ()
     #: Transaction counters (transactions, timeouts, exceptions, wire_seconds).
     stats: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Bus:
@@ -643,6 +665,22 @@ class Bus:
         }
 
 
+#: The wire shape of ``BridgeStatus.buses``: bus id → a ``BusSchedule`` with ``up``.
+_STATUS_BUSES: Mapping[str, Any] = {
+    "type": "object",
+    "additionalProperties": {
+        "allOf": [
+            {"$ref": "#/components/schemas/BusSchedule"},
+            {
+                "type": "object",
+                "properties": {"up": {"type": ["boolean", "null"]}},
+                "required": ["up"],
+            },
+        ]
+    },
+}
+
+
 @dataclass(frozen=True, slots=True)
 class BridgeStatus:
     """A ``status`` message: the bridge's health, pushed whenever it changes."""
@@ -650,12 +688,16 @@ class BridgeStatus:
     _KNOWN: ClassVar[frozenset[str]] = frozenset({"status", "problems", "storage", "buses"})
 
     #: A ``HealthStatus``, or the plain string of one this version does not know.
-    status: str | None
+    status: str | None = field(metadata=wire(enum=HealthStatus))
     problems: tuple[str, ...]
     storage: StorageStatus | None
-    #: bus id → (up, schedule).
-    buses: Mapping[str, tuple[bool | None, BusSchedule]]
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: bus id → (up, schedule); on the wire bus id → {"up": …, **schedule}.
+    buses: Mapping[str, tuple[bool | None, BusSchedule]] = field(
+        metadata=wire(schema=_STATUS_BUSES)
+    )
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> BridgeStatus:
@@ -720,7 +762,9 @@ class BridgeInfo:
     min_supported_schema_version: int | None = MIN_SUPPORTED_SCHEMA_VERSION
     #: The Modbus gateway: ports, clients and counters (None when it is off).
     gateway: Mapping[str, Any] | None = field(default=None, compare=False)
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> BridgeInfo:
@@ -801,16 +845,21 @@ class BridgeEvent:
     _KNOWN: ClassVar[frozenset[str]] = frozenset(
         {"seq", "id", "type", "at", "device_id", "channel", "data", "stored"}
     )
+    #: ``stored`` is no field: ``false`` on a held event (``seq`` null), absent otherwise.
+    _WIRE_EXTRA: ClassVar[Mapping[str, Mapping[str, Any]]] = {"stored": {"const": False}}
+    _WIRE_OPTIONAL: ClassVar[frozenset[str]] = frozenset({"stored"})
 
     seq: int | None
     id: str
     #: An ``EventType``, or the plain string of a type this version does not know.
-    type: str
+    type: str = field(metadata=wire(enum=EventType))
     at: float | None
     device_id: str | None
     channel: str | None
     data: Mapping[str, Any]
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> BridgeEvent:
@@ -860,6 +909,59 @@ class BridgeEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The answer to a command or a setpoint write (``POST /devices/{id}/commands``).
+
+    Also the data of a ``command`` event, with ``who``. ``reason`` is a ``RefusalReason``
+    when the bridge refused, or why a write failed or went unconfirmed (``device_exception``,
+    ``device_error``, ``no_response``, ``not_confirmed``); ``state`` is the read-back.
+    """
+
+    _KNOWN: ClassVar[frozenset[str]] = frozenset(
+        {"device_id", "command", "outcome", "reason", "message", "state"}
+    )
+
+    device_id: str
+    #: A ``CommandName``, or ``set <setpoint key>`` for a setpoint write.
+    command: str
+    #: A ``CommandOutcome``, or the plain string of one this version does not know.
+    outcome: str = field(metadata=wire(enum=CommandOutcome))
+    reason: str | None = None
+    message: str = ""
+    state: Value = None
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> CommandResult:
+        """Parse a command's answer."""
+        state = raw.get("state")
+        message = raw.get("message")
+        return cls(
+            device_id=_str(raw, "device_id"),
+            command=_str(raw, "command"),
+            outcome=enum_or_str(CommandOutcome, _str(raw, "outcome")),
+            reason=_opt_str(raw, "reason"),
+            message=message if isinstance(message, str) else "",
+            state=state if isinstance(state, (int, float, str, bool)) else None,
+            extra=_extra(raw, cls._KNOWN),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form."""
+        return {
+            "device_id": self.device_id,
+            "command": self.command,
+            "outcome": str(self.outcome),
+            "reason": self.reason,
+            "message": self.message,
+            "state": self.state,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The first WebSocket message: the whole picture, then pushes keep it current."""
 
@@ -875,6 +977,12 @@ class Snapshot:
             "held_events",
         }
     )
+    #: Wire keys that are no field: the message type, and the schema from ``info``.
+    _WIRE_EXTRA: ClassVar[Mapping[str, Mapping[str, Any]]] = {
+        "type": {"const": MessageType.SNAPSHOT.value},
+        "schema_version": {"type": ["integer", "null"]},
+        "min_supported_schema_version": {"type": ["integer", "null"]},
+    }
 
     info: BridgeInfo
     devices: tuple[Device, ...]
@@ -882,7 +990,9 @@ class Snapshot:
     last_seq: int | None
     #: Events the full disk keeps out of the store, oldest first (pushed unstored).
     held_events: tuple[BridgeEvent, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    extra: Mapping[str, Any] = field(
+        default_factory=dict, compare=False, metadata=wire(additional=True)
+    )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Snapshot:
@@ -952,3 +1062,21 @@ class BridgeData:
     def find_alarm(self, alarm_id: str) -> Alarm | None:
         """The open record with this id, if any."""
         return next((a for a in self.open_alarms if a.id == alarm_id), None)
+
+
+#: Every model of the wire, in the order the OpenAPI document lists them.
+WIRE_MODELS: tuple[type[Any], ...] = (
+    Channel,
+    Setpoint,
+    Alarm,
+    DeviceState,
+    Device,
+    StorageStatus,
+    BusSchedule,
+    Bus,
+    BridgeStatus,
+    BridgeInfo,
+    BridgeEvent,
+    CommandResult,
+    Snapshot,
+)

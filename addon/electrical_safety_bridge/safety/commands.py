@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..common import models as wire
 from ..common.enums import AlarmKind, CommandName, CommandOutcome
 from ..errors import CommandRefused, RefusalReason
 from ..profiles.model import Command, Profile, Setpoint
@@ -32,16 +33,20 @@ class CommandResult:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready form."""
-        return {
-            "device_id": self.device_id,
-            "command": self.command,
-            "outcome": self.outcome.value,
-            "reason": self.reason,
-            "message": self.message,
-            "state": self.state,
-            **self.details,
-        }
+        """The wire form (``common.models.CommandResult``)."""
+        return self.to_wire().to_dict()
+
+    def to_wire(self) -> wire.CommandResult:
+        """The wire model of this result."""
+        return wire.CommandResult(
+            device_id=self.device_id,
+            command=self.command,
+            outcome=self.outcome,
+            reason=self.reason,
+            message=self.message,
+            state=self.state,
+            extra=self.details,
+        )
 
 
 def check_close_interlock(device_id: str, open_alarms: Iterable[Alarm]) -> None:
