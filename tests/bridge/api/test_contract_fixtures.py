@@ -9,12 +9,14 @@ this test until the files are recorded again. On the other side,
 tests/integration/test_contract_fixtures.py parses exactly these files with the client's
 models, in Home Assistant's environment.
 
-Record them again after a deliberate change of the contract, and review ``git diff``::
+Record them again after a deliberate change of the contract (``make contract-update``), and
+review ``git diff``::
 
     UPDATE_CONTRACT_FIXTURES=1 .venv-bridge/bin/python -m pytest -q \\
         tests/bridge/api/test_contract_fixtures.py
 
-Volatile values (the bridge id, timestamps, alarm ids, the simulator's port) are written as
+Volatile values (the bridge id, timestamps, alarm and event ids, the simulator's port, the
+measured line times, counters and free space) are written as
 fixed values, so that a new recording differs only where the contract did.
 """
 
@@ -43,8 +45,8 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 FIXTURES = ROOT / "tests" / "fixtures" / "contract"
 UPDATE_VARIABLE = "UPDATE_CONTRACT_FIXTURES"
 RECORD_COMMAND = (
-    f"{UPDATE_VARIABLE}=1 .venv-bridge/bin/python -m pytest -q "
-    "tests/bridge/api/test_contract_fixtures.py"
+    f"make contract-update (that is, {UPDATE_VARIABLE}=1 .venv-bridge/bin/python -m pytest -q"
+    " tests/bridge/api/test_contract_fixtures.py)"
 )
 
 #: Every file this module records, and so every file tests/fixtures/contract may hold.
