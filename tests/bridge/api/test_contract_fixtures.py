@@ -16,8 +16,8 @@ review ``git diff``::
         tests/bridge/api/test_contract_fixtures.py
 
 Volatile values (the bridge id, timestamps, alarm and event ids, the simulator's port, the
-measured line times, counters and free space) are written as
-fixed values, so that a new recording differs only where the contract did.
+measured line times, counters and free space) are written as fixed values, so that a new
+recording differs only where the contract did.
 """
 
 from __future__ import annotations
