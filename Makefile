@@ -32,7 +32,7 @@ DEMO_STAMP := $(HA_VENV)/.demo-installed
 export BRIDGE_PYTHON ?= $(abspath $(BRIDGE_VENV)/bin/python)
 export HASS_BIN ?= $(abspath $(HA_VENV)/bin/hass)
 
-BRIDGE_TESTS := tests/bridge tests/relay tests/addon tests/bench $(wildcard tests/test_*.py)
+BRIDGE_TESTS := tests/common tests/bridge tests/relay tests/addon tests/bench $(wildcard tests/test_*.py)
 
 # The newest harness, for a contributor with a newer Python (not part of `make test`):
 #   make test-newest NEWEST_PYTHON=python3.14 [NEWEST_HARNESS=pytest-homeassistant-custom-component==0.13.N]
@@ -40,7 +40,7 @@ NEWEST_PYTHON ?= python3.14
 NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 
 .PHONY: test lint typecheck typecheck-bridge typecheck-integration test-bridge \
-	test-integration test-minimum test-newest snapshot-update forward-wheel demo demo-bridge bench \
+	test-integration test-minimum test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench \
 	bench-latency clean
 
 $(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
@@ -99,6 +99,11 @@ forward-wheel: $(HA_STAMP)
 # Rewrite the integration's snapshots for the primary target; read `git diff` before committing.
 snapshot-update: $(HA_STAMP) $(BRIDGE_STAMP)
 	$(HA_VENV)/bin/python -m pytest -q tests/integration --snapshot-update
+
+# Record the wire contract again from a running bridge (tests/fixtures/contract, read by
+# both sides' tests) after a deliberate change of it; read `git diff` before committing.
+contract-update: $(BRIDGE_STAMP)
+	UPDATE_CONTRACT_FIXTURES=1 $(BRIDGE_VENV)/bin/python -m pytest -q tests/bridge/api/test_contract_fixtures.py
 
 # The bridge suite and the integration suite run one after the other (two cores).
 test: lint typecheck test-bridge test-integration test-minimum

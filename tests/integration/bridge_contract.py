@@ -1,7 +1,11 @@
-"""What the bridge knows, as JSON on stdout: run by the bridge environment's interpreter.
+"""What only the bridge's environment knows, as JSON on stdout: run by its interpreter.
 
-The integration's tests compare it with the integration's own tables
-(test_files.py, "the contract"), without Home Assistant's environment importing the bridge.
+The wire enums (channel and setpoint kinds, commands, event types, storage states) are
+``electrical_safety_bridge.common.enums``, which Home Assistant's environment imports
+directly. What is left here lives in the bridge's server modules, which that environment
+never imports: the device-class hints of its profile metadata, and the zeroconf service
+type it advertises. The integration's tests (test_files.py, "the contract") compare them
+with the integration's own tables.
 """
 
 from __future__ import annotations
@@ -10,20 +14,12 @@ import json
 import sys
 
 from electrical_safety_bridge.announce.mdns import SERVICE_TYPE
-from electrical_safety_bridge.profiles import model
 from electrical_safety_bridge.profiles.metadata import KIND_HINTS
-from electrical_safety_bridge.safety import events
-from electrical_safety_bridge.storage import guard
 
 
 def main() -> None:
     json.dump(
         {
-            "channel_kinds": sorted(k.value for k in model.ChannelKind),
-            "setpoint_kinds": sorted(k.value for k in model.SetpointKind),
-            "commands": sorted(c.value for c in model.CommandName),
-            "event_types": sorted(t.value for t in events.EventType),
-            "storage_states": sorted(s.value for s in guard.StorageState),
             "device_classes": {k.value: hints.device_class for k, hints in KIND_HINTS.items()},
             "service_type": SERVICE_TYPE,
         },
