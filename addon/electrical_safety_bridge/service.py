@@ -371,15 +371,7 @@ class Bridge:
         """Push the held events nobody has heard of yet, marked as not yet stored."""
         fresh = [(i, e) for i, e in held if i not in self._pushed_unstored]
         for event_id, event in fresh:
-            message = wire.BridgeEvent(
-                seq=None,
-                id=event_id,
-                type=event.type,
-                at=event.at,
-                device_id=event.device_id,
-                channel=event.channel,
-                data=event.data,
-            ).to_dict()
+            message = event.to_wire(event_id, seq=None).to_dict()
             self._pushed_unstored[event_id] = message
             if self._app is not None:
                 broadcast(self._app, wire.message(MessageType.EVENT, event=message))

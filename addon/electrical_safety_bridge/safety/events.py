@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..common import models as wire
 from ..common.enums import EventType
 
 
@@ -28,3 +29,16 @@ class BridgeEvent:
             "channel": self.channel,
             "data": dict(self.data),
         }
+
+    def to_wire(self, event_id: str, seq: int | None) -> wire.BridgeEvent:
+        """The contract's form once it has an id: stored (``seq``), or held unstored
+        (``seq`` None) while the disk is full."""
+        return wire.BridgeEvent(
+            seq=seq,
+            id=event_id,
+            type=self.type,
+            at=self.at,
+            device_id=self.device_id,
+            channel=self.channel,
+            data=self.data,
+        )

@@ -131,15 +131,7 @@ class StoredEvent:
 
     def to_wire(self) -> wire.BridgeEvent:
         """The contract's form: the event's fields plus ``seq`` and ``id``."""
-        return wire.BridgeEvent(
-            seq=self.seq,
-            id=self.id,
-            type=self.type,
-            at=self.at,
-            device_id=self.device_id,
-            channel=self.channel,
-            data=self.data,
-        )
+        return self.event.to_wire(self.id, self.seq)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form: the wire form."""

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import functools
 import io
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,79 +18,11 @@ from hypothesis import strategies as st
 from electrical_safety_bridge.api.auth import token_matches
 from electrical_safety_bridge.api.http import WS_QUEUE_LIMIT, broadcast
 from electrical_safety_bridge.api.openapi import OPENAPI
-from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
-from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
-from electrical_safety_bridge.modbus.lines import TcpLine
-from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
-from electrical_safety_bridge.service import Bridge
-from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 
 from ..conftest import wait_for
+from .conftest import Running, running_bridge
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-ROOT = Path(__file__).resolve().parents[3]
-SIM_ARCM = ROOT / "addon" / "electrical_safety_bridge" / "profiles" / "simulated" / "sim_arcm.yaml"
-
-
-@dataclass
-class Running:
-    bridge: Bridge
-    sim: SimulatedBus
-    session: aiohttp.ClientSession
-    url: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.bridge.token}"}
-
-    async def get(self, path: str, **kwargs: Any) -> tuple[int, Any]:
-        async with self.session.get(self.url + path, headers=self.auth, **kwargs) as response:
-            return response.status, await response.json()
-
-    async def post(self, path: str, body: Any = None) -> tuple[int, Any]:
-        async with self.session.post(self.url + path, headers=self.auth, json=body) as response:
-            return response.status, await response.json()
-
-
-@contextlib.asynccontextmanager
-async def running_bridge(tmp_path: Path) -> AsyncIterator[Running]:
-    unverified = load_profile_text(
-        SIM_ARCM.read_text(encoding="utf-8").replace("verified: true", "verified: false"),
-        "unverified-arcm",
-    )
-    models = [("arcm", 1, find_profile("SIM-ARCM")), ("asj", 2, find_profile("ASJ"))]
-    models.append(("unverified", 3, unverified))
-    sim = SimulatedBus([SimulatedUnit(p, u) for _, u, p in models])
-    server = await sim.serve_tcp("127.0.0.1", 0)
-    assert server.port is not None
-    settings_ = BusSettings(
-        "line",
-        TcpLine("127.0.0.1", server.port),
-        intervals=PollIntervals(alarm=0.05, telemetry=0.2, slow=1.0),
-        tcp_timeout=0.25,
-    )
-    devices = tuple(DeviceSpec(i, u, p, i.upper()) for i, u, p in models)
-    config = BridgeConfig(
-        data_dir=tmp_path / "data", buses=(BusConfig(settings_, devices),), api_port=0
-    )
-    bridge = Bridge(config)
-    await bridge.start()
-    session = aiohttp.ClientSession()
-    try:
-        yield Running(bridge, sim, session, f"http://127.0.0.1:{bridge.api_port}/api/v1")
-    finally:
-        await session.close()
-        await bridge.stop()
-        await sim.stop()
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Running]:
-    async with running_bridge(tmp_path) as running:
-        await wait_for(lambda: all(u.online for u in running.bridge.buses["line"].units.values()))
-        yield running
-
 
 # --------------------------------------------------------------------------- auth
 

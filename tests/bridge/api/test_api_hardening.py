@@ -40,7 +40,7 @@ from electrical_safety_bridge.storage.sqlite_files import make_owner_only
 
 from ..conftest import wait_for
 from ..test_service_process import UNITS, Launcher, data_dir_in, read_token, write_config
-from .test_api import Running, running_bridge
+from .conftest import Running
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -49,13 +49,6 @@ SETPOINT = "residual_current_alarm_setpoint"
 FLOOD = 1000
 # Everything the server side of the API logs through.
 API_LOGGERS = ("aiohttp", "electrical_safety_bridge.api.http")
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Running]:
-    async with running_bridge(tmp_path) as running:
-        await wait_for(lambda: all(u.online for u in running.bridge.buses["line"].units.values()))
-        yield running
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from electrical_safety_bridge.api.openapi import OPENAPI, WEBSOCKET_MESSAGES
 from electrical_safety_bridge.common.schema import SCHEMA_HEADER
 
 from ..conftest import wait_for
-from .test_api import Running, api  # noqa: F401  (the fixture)
+from .conftest import Running
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -59,7 +59,7 @@ class Documented:
         return status, answer
 
 
-async def test_live_answers_match_the_documented_schemas(api: Running) -> None:  # noqa: F811
+async def test_live_answers_match_the_documented_schemas(api: Running) -> None:
     doc = Documented(api)
     # An open alarm, so that the alarms, a device's open_alarms and the events have some.
     api.sim.unit(2).set("residual_current", 333)
@@ -152,7 +152,7 @@ async def test_live_answers_match_the_documented_schemas(api: Running) -> None: 
     assert {("POST", PREFIX + command, 409), ("POST", PREFIX + acknowledge, 404)} <= doc.checked
 
 
-async def test_websocket_messages_match_the_documented_schemas(api: Running) -> None:  # noqa: F811
+async def test_websocket_messages_match_the_documented_schemas(api: Running) -> None:
     schemas = {kind: message["schema"] for kind, message in WEBSOCKET_MESSAGES.items()}
     seen: dict[str, dict[str, Any]] = {}
     async with api.session.ws_connect(api.url + "/ws", headers=api.auth) as socket:
@@ -180,7 +180,7 @@ async def test_websocket_messages_match_the_documented_schemas(api: Running) -> 
     check(schemas["ping"], {"type": "ping"})
 
 
-async def test_a_message_the_document_does_not_describe_fails(api: Running) -> None:  # noqa: F811
+async def test_a_message_the_document_does_not_describe_fails(api: Running) -> None:
     """The check is not vacuous: a device_state without its id, or a wrong type, fails."""
     state = api.bridge.device_state("asj")
     check(WEBSOCKET_MESSAGES["device_state"]["schema"], {"type": "device_state", "device": state})

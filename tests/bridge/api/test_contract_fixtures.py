@@ -25,8 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -38,7 +37,7 @@ from electrical_safety_bridge.safety import events
 from electrical_safety_bridge.storage import guard
 
 from ..conftest import wait_for
-from .test_api import ROOT, Running, running_bridge
+from .conftest import ROOT, Running
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
@@ -176,14 +175,6 @@ def dump(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------- the bridge
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Running]:
-    async with running_bridge(tmp_path) as running:
-        units = running.bridge.buses["line"].units
-        await wait_for(lambda: all(u.online for u in units.values()), what="every unit online")
-        yield running
 
 
 async def _answer(api: Running, method: str, path: str, body: Any = None) -> dict[str, Any]:

@@ -3,8 +3,6 @@ client older than it serves; the real client reads both, against a running bridg
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from unittest.mock import patch
 
 import aiohttp
@@ -18,18 +16,10 @@ from electrical_safety_bridge.common.schema import (
     SCHEMA_VERSION,
 )
 
-from ..conftest import wait_for
-from .test_api import Running, running_bridge
+from .conftest import Running
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 CLIENT = "electrical_safety_bridge.client.bridge_client"
-
-
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Running]:
-    async with running_bridge(tmp_path) as running:
-        await wait_for(lambda: all(u.online for u in running.bridge.buses["line"].units.values()))
-        yield running
 
 
 def _client(api: Running) -> BridgeClient:
