@@ -50,9 +50,9 @@ def test_a_refusal_keeps_its_reason_and_is_translated_by_it() -> None:
 
 
 def test_a_reason_this_version_does_not_know_stays_a_string() -> None:
-    back = error_from_answer(409, {"error": "refused", "reason": "locked_out", "message": "m"})
+    back = error_from_answer(409, {"error": "refused", "reason": "on_fire", "message": "m"})
     assert isinstance(back, CommandRefused)
-    assert back.reason == "locked_out"
+    assert back.reason == "on_fire"
     assert not isinstance(back.reason, RefusalReason)
 
 

@@ -11,6 +11,7 @@ from electrical_safety_bridge.common.enums import (
     ChannelKind,
     CommandName,
     EventType,
+    HazardState,
     StorageState,
 )
 from electrical_safety_bridge.common.models import (
@@ -24,7 +25,34 @@ from electrical_safety_bridge.common.models import (
     Snapshot,
     enum_or_str,
 )
+from electrical_safety_bridge.common.workflow import Hazard, HazardStatistics
 
+ACTOR = {"who": "Alice", "source": "home_assistant", "at": 12.5}
+HAZARD: dict[str, Any] = {
+    "id": "h1",
+    "alarm_id": "a1",
+    "kind": "alarm",
+    "device_id": "kitchen",
+    "channel": "leak",
+    "state": "acknowledged",
+    "opened_at": 1.5,
+    "value_at_alarm": 512.0,
+    "detail": None,
+    "active": True,
+    "acknowledged": ACTOR,
+    "eliminated": None,
+    "note": None,
+}
+STATISTICS: dict[str, Any] = {
+    "open_hazards": 1,
+    "unacknowledged_alarms": 0,
+    "alarms_this_month": 3,
+    "eliminated_this_month": 2,
+    "mean_time_to_acknowledge_s": 40.0,
+    "mean_time_to_eliminate_s": None,
+    "month": "2026-11",
+}
+LOCKOUT = {"who": "Bob", "source": "api", "why": "rewiring", "since": 3.0, "until": None}
 CHANNEL: dict[str, Any] = {
     "key": "leak",
     "name": "Residual current",
@@ -88,6 +116,7 @@ DEVICE: dict[str, Any] = {
         }
     ],
     "unsupported": [],
+    "lockout": None,
 }
 
 
@@ -209,8 +238,26 @@ def test_info_status_and_snapshot_round_trip() -> None:
         "alarms": DEVICE["open_alarms"],
         "last_seq": 7,
         "held_events": [],
+        "hazards": [HAZARD],
+        "statistics": STATISTICS,
     }
     assert Snapshot.from_dict(snapshot).to_dict() == snapshot
+
+
+def test_a_hazard_statistics_and_a_lockout_round_trip() -> None:
+    hazard = Hazard.from_dict(HAZARD)
+    assert hazard.to_dict() == HAZARD
+    assert hazard.state is HazardState.ACKNOWLEDGED and hazard.open
+    assert hazard.acknowledged is not None and hazard.acknowledged.who == "Alice"
+    assert HazardStatistics.from_dict(STATISTICS).to_dict() == STATISTICS
+    locked = {**DEVICE, "lockout": LOCKOUT}
+    device = Device.from_dict(locked)
+    assert device.state.lockout is not None and device.state.lockout.until is None
+    assert device.to_dict() == locked
+    eliminated = {**HAZARD, "state": "eliminated", "note": "loose neutral", "eliminated": ACTOR}
+    assert not Hazard.from_dict(eliminated).open
+    with pytest.raises(ValueError, match="opened_at"):
+        Hazard.from_dict({**HAZARD, "opened_at": None})
 
 
 def test_an_alarm_kind_it_does_not_know_is_not_an_alarm() -> None:

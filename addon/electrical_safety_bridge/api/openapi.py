@@ -148,6 +148,12 @@ def _schemas() -> dict[str, Any]:
         "the bridge's health, whenever it changes and every 30 s",
         status=ref("BridgeStatus"),
     )
+    schemas["HazardMessage"] = _message(
+        MessageType.HAZARD,
+        "a hazard opened or moved on (acknowledged, eliminated), and the statistics after it",
+        hazard=ref("Hazard"),
+        statistics=ref("HazardStatistics"),
+    )
     schemas["PingMessage"] = _message(MessageType.PING, "client → bridge")
     schemas["PongMessage"] = _message(MessageType.PONG, "the bridge's answer to a ping")
     return schemas
@@ -159,6 +165,7 @@ WEBSOCKET_MESSAGES: dict[str, dict[str, Any]] = {
     MessageType.EVENT.value: {"from": "bridge", "schema": ref("EventMessage")},
     MessageType.DEVICE_STATE.value: {"from": "bridge", "schema": ref("DeviceStateMessage")},
     MessageType.STATUS.value: {"from": "bridge", "schema": ref("StatusMessage")},
+    MessageType.HAZARD.value: {"from": "bridge", "schema": ref("HazardMessage")},
     MessageType.PING.value: {"from": "client", "schema": ref("PingMessage")},
     MessageType.PONG.value: {"from": "bridge", "schema": ref("PongMessage")},
 }

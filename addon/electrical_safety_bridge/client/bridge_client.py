@@ -32,6 +32,7 @@ from ..common.schema import (
     SCHEMA_VERSION,
     schema_problem,
 )
+from ..common.workflow import Hazard, HazardStatistics, Lockout, hazards_from
 
 REQUEST_TIMEOUT = 15.0
 #: A command waits behind the bus's transaction in flight and reads the device back.
@@ -158,6 +159,78 @@ class BridgeClient:
         if not isinstance(data, dict):
             raise BridgeResponseError("an acknowledgement is not an object")
         return data
+
+    async def hazards(
+        self, *, state: str | None = None, device_id: str | None = None
+    ) -> list[Hazard]:
+        """Hazards, oldest first: by default those not eliminated yet; ``state`` picks one
+        state ("eliminated" for the record)."""
+        params: list[tuple[str, str]] = []
+        if state is not None:
+            params.append(("state", state))
+        if device_id is not None:
+            params.append(("device_id", device_id))
+        data = await self._request("GET", "/hazards", params=params)
+        if not isinstance(data, dict) or not isinstance(data.get("hazards"), list):
+            raise BridgeResponseError("hazards is not a list")
+        try:
+            return list(hazards_from(data))
+        except ValueError as err:
+            raise BridgeResponseError(str(err)) from err
+
+    async def acknowledge_hazard(self, hazard_id: str, who: str) -> Hazard:
+        """Acknowledge a hazard (and the alarm that opened it)."""
+        return await self._hazard_step(f"/hazards/{hazard_id}/acknowledge", {"who": who})
+
+    async def eliminate_hazard(self, hazard_id: str, who: str, note: str) -> Hazard:
+        """Eliminate a hazard with a note of the cause and the fix; refused
+        (``condition_persists``) while a fresh read still shows the condition."""
+        return await self._hazard_step(
+            f"/hazards/{hazard_id}/eliminate", {"who": who, "note": note}, COMMAND_TIMEOUT
+        )
+
+    async def _hazard_step(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        timeout: float = REQUEST_TIMEOUT,  # noqa: ASYNC109 - a per-request bound
+    ) -> Hazard:
+        data = await self._request("POST", path, body=body, timeout=timeout)
+        hazard = data.get("hazard") if isinstance(data, dict) else None
+        if not isinstance(hazard, dict):
+            raise BridgeResponseError("a hazard step's answer has no hazard")
+        try:
+            return Hazard.from_dict(hazard)
+        except ValueError as err:
+            raise BridgeResponseError(str(err)) from err
+
+    async def statistics(self) -> HazardStatistics:
+        """Open hazards, alarms not handled, this month's counts and mean times."""
+        data = await self._request("GET", "/statistics")
+        if not isinstance(data, dict):
+            raise BridgeResponseError("statistics is not an object")
+        return HazardStatistics.from_dict(data)
+
+    async def lock_out(
+        self, device_id: str, who: str, why: str, until: float | None = None
+    ) -> Lockout:
+        """Lock a device out for maintenance: close is refused until it is lifted (or
+        ``until``, seconds since the epoch, passes)."""
+        body: dict[str, Any] = {"who": who, "why": why}
+        if until is not None:
+            body["until"] = until
+        data = await self._request("POST", f"/devices/{device_id}/lockout", body=body)
+        lockout = data.get("lockout") if isinstance(data, dict) else None
+        if not isinstance(lockout, dict):
+            raise BridgeResponseError("a lock-out's answer has no lockout")
+        try:
+            return Lockout.from_dict(lockout)
+        except ValueError as err:
+            raise BridgeResponseError(str(err)) from err
+
+    async def lift_lock_out(self, device_id: str, who: str) -> None:
+        """Lift a device's lock-out (harmless when there is none)."""
+        await self._request("POST", f"/devices/{device_id}/lockout/lift", body={"who": who})
 
     async def events(
         self,

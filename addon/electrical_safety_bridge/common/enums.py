@@ -106,6 +106,14 @@ class EventType(StrEnum):
     # and a webhook endpoint that answered 410 Gone and is no longer sent to.
     REMOTE_COMMAND = "remote_command"
     RELAY_ENDPOINT_DISABLED = "relay_endpoint_disabled"
+    # The workflow from alarm to resolution: each alarm or wiring fault opens a hazard,
+    # which a person acknowledges, then eliminates once the cause is found and fixed.
+    HAZARD_OPENED = "hazard_opened"
+    HAZARD_ACKNOWLEDGED = "hazard_acknowledged"
+    HAZARD_ELIMINATED = "hazard_eliminated"
+    # A maintenance lock-out of a device (close refused on every path), and its end.
+    LOCKOUT_SET = "lockout_set"
+    LOCKOUT_LIFTED = "lockout_lifted"
 
 
 class CommandOutcome(StrEnum):
@@ -130,6 +138,19 @@ class RefusalReason(StrEnum):
     # The event store cannot record the command right now (a full disk): a command is
     # never executed unrecorded.
     STORAGE_FAILING = "storage_failing"
+    # The device is locked out for maintenance: close is refused until the lock-out is
+    # lifted (or its time runs out); trip and reads still work.
+    LOCKED_OUT = "locked_out"
+    # A hazard cannot be eliminated while a fresh read still shows its condition.
+    CONDITION_PERSISTS = "condition_persists"
+
+
+class HazardState(StrEnum):
+    """Where a hazard is in its workflow: open → acknowledged → eliminated."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    ELIMINATED = "eliminated"
 
 
 class StorageState(StrEnum):
@@ -161,6 +182,9 @@ class MessageType(StrEnum):
     DEVICE_STATE = "device_state"
     #: Bridge → client: the bridge's health, whenever it changes and every 30 s.
     STATUS = "status"
+    #: Bridge → client: a hazard opened or moved on (``Hazard``), and the statistics
+    #: after it (``HazardStatistics``).
+    HAZARD = "hazard"
     #: Client → bridge, and the bridge's answer.
     PING = "ping"
     PONG = "pong"
@@ -178,6 +202,7 @@ class ErrorCode(StrEnum):
     REFUSED = "refused"
     UNKNOWN_DEVICE = "unknown_device"
     UNKNOWN_ALARM = "unknown_alarm"
+    UNKNOWN_HAZARD = "unknown_hazard"
     STORAGE_FAILING = "storage_failing"
     BUS_UNAVAILABLE = "bus_unavailable"
     #: The client speaks a schema older than the bridge still serves.

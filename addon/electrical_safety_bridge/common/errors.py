@@ -103,6 +103,17 @@ class UnknownAlarm(CommandRefused):
         super().__init__(ErrorCode.UNKNOWN_ALARM.value, message or f"no open alarm '{alarm_id}'")
 
 
+class UnknownHazard(CommandRefused):
+    """No hazard has this id."""
+
+    error_code = ErrorCode.UNKNOWN_HAZARD
+    http_status = 404
+
+    def __init__(self, hazard_id: str, message: str | None = None) -> None:
+        self.hazard_id = hazard_id
+        super().__init__(ErrorCode.UNKNOWN_HAZARD.value, message or f"no hazard '{hazard_id}'")
+
+
 class StorageFailing(CommandRefused):
     """The event store cannot record this now (a full disk), so it is not done."""
 
@@ -143,6 +154,8 @@ def error_from_answer(status: int, body: object) -> BridgeError:
         return UnknownDevice(str(raw.get("device_id") or ""), message)
     if code == ErrorCode.UNKNOWN_ALARM:
         return UnknownAlarm(str(raw.get("alarm_id") or ""), message)
+    if code == ErrorCode.UNKNOWN_HAZARD:
+        return UnknownHazard(str(raw.get("hazard_id") or ""), message)
     if code == ErrorCode.STORAGE_FAILING or reason == RefusalReason.STORAGE_FAILING:
         return StorageFailing(message)
     if code == ErrorCode.REFUSED:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from .enums import (
@@ -33,7 +32,20 @@ from .enums import (
     StorageState,
 )
 from .json_schema import wire
+from .parsing import (
+    _extra,
+    _int,
+    _list,
+    _mapping,
+    _number,
+    _opt_bool,
+    _opt_enum,
+    _opt_str,
+    _str,
+    enum_or_str,
+)
 from .schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
+from .workflow import WORKFLOW_MODELS, Hazard, HazardStatistics, Lockout, hazards_from
 
 type Value = float | int | str | bool | None
 
@@ -43,64 +55,6 @@ def numeric(value: Value) -> float | int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return value
-
-
-def _str(raw: Mapping[str, Any], key: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"'{key}' must be a non-empty string, not {value!r}")
-    return value
-
-
-def _opt_str(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def _number(raw: Mapping[str, Any], key: str) -> float | None:
-    value = raw.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _mapping(raw: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = raw.get(key)
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def _list(raw: Mapping[str, Any], key: str) -> list[Any]:
-    value = raw.get(key)
-    return list(value) if isinstance(value, list) else []
-
-
-def _int(raw: Mapping[str, Any], key: str) -> int | None:
-    value = raw.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _opt_bool(raw: Mapping[str, Any], key: str) -> bool | None:
-    """True, False, or None for unknown (null, missing, or not a flag)."""
-    value = raw.get(key)
-    return value if isinstance(value, bool) else None
-
-
-def enum_or_str[E: StrEnum](enum: type[E], value: str) -> E | str:
-    """``value`` as a member of ``enum``, or as the plain string a newer bridge sent."""
-    try:
-        return enum(value)
-    except ValueError:
-        return value
-
-
-def _extra(raw: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    """The fields of ``raw`` a model does not know: kept, and written back by ``to_dict``."""
-    return {k: v for k, v in raw.items() if k not in known}
-
-
-def _opt_enum[E: StrEnum](enum: type[E], raw: Mapping[str, Any], key: str) -> E | str | None:
-    value = _opt_str(raw, key)
-    return None if value is None else enum_or_str(enum, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +293,7 @@ class DeviceState:
             "wiring_faults",
             "open_alarms",
             "unsupported",
+            "lockout",
         }
     )
     #: Wire keys that may be absent: ``id`` is written only when known.
@@ -355,6 +310,8 @@ class DeviceState:
     unsupported: frozenset[str] = frozenset()
     #: The device this state belongs to (a ``device_state`` message names it).
     id: str | None = None
+    #: The maintenance lock-out, while the device is locked out (close is refused).
+    lockout: Lockout | None = None
     extra: Mapping[str, Any] = field(
         default_factory=dict, compare=False, metadata=wire(additional=True)
     )
@@ -365,6 +322,7 @@ class DeviceState:
     ) -> DeviceState:
         """Parse the state fields of a device (its own, or a ``device_state`` message);
         ``known`` names fields of the enclosing object, which are not this state's extras."""
+        lockout = raw.get("lockout")
         return cls(
             online=bool(raw.get("online")),
             values=_mapping(raw, "values"),
@@ -380,6 +338,7 @@ class DeviceState:
             open_alarms=tuple(Alarm.from_dict(a) for a in _list(raw, "open_alarms")),
             unsupported=frozenset(str(k) for k in _list(raw, "unsupported")),
             id=_opt_str(raw, "id"),
+            lockout=Lockout.from_dict(lockout) if isinstance(lockout, Mapping) else None,
             extra=_extra(raw, cls._KNOWN | known),
         )
 
@@ -396,6 +355,7 @@ class DeviceState:
             "wiring_faults": dict(self.wiring_faults),
             "open_alarms": [a.to_dict() for a in self.open_alarms],
             "unsupported": sorted(self.unsupported),
+            "lockout": None if self.lockout is None else self.lockout.to_dict(),
             **self.extra,
         }
 
@@ -975,6 +935,8 @@ class Snapshot:
             "alarms",
             "last_seq",
             "held_events",
+            "hazards",
+            "statistics",
         }
     )
     #: Wire keys that are no field: the message type, and the schema from ``info``.
@@ -990,6 +952,10 @@ class Snapshot:
     last_seq: int | None
     #: Events the full disk keeps out of the store, oldest first (pushed unstored).
     held_events: tuple[BridgeEvent, ...] = ()
+    #: Hazards not eliminated yet, oldest first.
+    hazards: tuple[Hazard, ...] = ()
+    #: None from a bridge before hazards.
+    statistics: HazardStatistics | None = None
     extra: Mapping[str, Any] = field(
         default_factory=dict, compare=False, metadata=wire(additional=True)
     )
@@ -1000,6 +966,7 @@ class Snapshot:
         info = raw.get("info")
         if not isinstance(info, Mapping):
             raise ValueError(f"a snapshot needs an 'info' object, not {info!r}")
+        statistics = raw.get("statistics")
         return cls(
             info=BridgeInfo.from_dict(info),
             devices=tuple(Device.from_dict(d) for d in _list(raw, "devices")),
@@ -1010,6 +977,10 @@ class Snapshot:
                 for e in _list(raw, "held_events")
                 if isinstance(e, Mapping)
             ),
+            hazards=hazards_from(raw),
+            statistics=HazardStatistics.from_dict(statistics)
+            if isinstance(statistics, Mapping)
+            else None,
             extra=_extra(raw, cls._KNOWN),
         )
 
@@ -1024,6 +995,8 @@ class Snapshot:
             "alarms": [a.to_dict() for a in self.alarms],
             "last_seq": self.last_seq,
             "held_events": [e.to_dict() for e in self.held_events],
+            "hazards": [h.to_dict() for h in self.hazards],
+            "statistics": None if self.statistics is None else self.statistics.to_dict(),
             **self.extra,
         }
 
@@ -1040,6 +1013,10 @@ class BridgeData:
     info: BridgeInfo
     devices: Mapping[str, Device]
     last_seq: int | None = None
+    #: Hazards not eliminated yet, by id.
+    hazards: Mapping[str, Hazard] = field(default_factory=dict)
+    #: None until the bridge has said (or from a bridge before hazards).
+    statistics: HazardStatistics | None = None
 
     @classmethod
     def from_parts(
@@ -1079,4 +1056,5 @@ WIRE_MODELS: tuple[type[Any], ...] = (
     BridgeEvent,
     CommandResult,
     Snapshot,
+    *WORKFLOW_MODELS,
 )
