@@ -40,6 +40,14 @@ DEMO_UNITS = (
     ("board-aim-r100", 3, "AIM-R100"),
     ("landlord-asj", 4, "ASJ"),
 )
+#: What a person calls each demo detector, and the room it is in (the configuration's
+#: ``name`` and ``area``).
+DEMO_PLACES = {
+    "kitchen-arcm": ("Kitchen circuit", "Kitchen"),
+    "bedroom-aafd": ("Bedroom sockets", "Bedroom"),
+    "board-aim-r100": ("Main board", "Hallway"),
+    "landlord-asj": ("Landlord's supply", "Utility room"),
+}
 _HEADLINE_KINDS = ("residual_current", "temperature", "arc_count")
 
 
@@ -206,7 +214,9 @@ class DemoSimulation:
 
 def demo_config(data_dir: Path, tty: str, api_host: str, api_port: int) -> BridgeConfig:
     """The bridge configuration of the demo bus."""
-    specs = tuple(DeviceSpec(i, unit, find_profile(model), i) for i, unit, model in DEMO_UNITS)
+    specs = tuple(
+        DeviceSpec(i, unit, find_profile(model), *DEMO_PLACES[i]) for i, unit, model in DEMO_UNITS
+    )
     settings = BusSettings("demo", SerialLine(tty, BAUD), offline_after=20.0)
     return BridgeConfig(
         data_dir=data_dir,

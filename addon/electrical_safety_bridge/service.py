@@ -566,6 +566,7 @@ class Bridge:
             unit=spec.unit,
             profile=spec.profile,
             state=dataclasses.replace(self._device_state(device_id), id=None),
+            area=spec.area,
         )
 
     def devices(self) -> list[dict[str, Any]]:

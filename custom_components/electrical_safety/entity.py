@@ -51,6 +51,8 @@ class ElectricalSafetyEntity(CoordinatorEntity[ElectricalSafetyCoordinator]):
             name=device.name,
             manufacturer=device.manufacturer,
             model=device.model,
+            # The room from the bridge's configuration: a suggestion the person can change.
+            suggested_area=device.area,
         )
 
     async def async_added_to_hass(self) -> None:

@@ -80,6 +80,7 @@ DEVICE: dict[str, Any] = {
     "verified": True,
     "simulated": False,
     "source": "builtin",
+    "area": "Kitchen",
     "channels": [CHANNEL],
     "setpoints": [
         {
@@ -133,7 +134,7 @@ def test_a_device_round_trips() -> None:
 def test_a_newer_bridge_s_fields_and_values_are_kept() -> None:
     raw = {
         **DEVICE,
-        "area": "Kitchen",  # a field this version does not know
+        "floor": 2,  # a field this version does not know
         "kind": "smoke_detector",  # a kind this version does not know
         "channels": [{**CHANNEL, "kind": "humidity", "precision": 1}],
         "commands": ["lock_out", "reset"],  # sorted, as the bridge sends them
@@ -142,7 +143,7 @@ def test_a_newer_bridge_s_fields_and_values_are_kept() -> None:
     assert device.kind == "smoke_detector"
     assert device.channels[0].kind == "humidity"
     assert device.channels[0].extra == {"precision": 1}
-    assert device.state.extra == {"area": "Kitchen"}
+    assert device.state.extra == {"floor": 2}
     assert "lock_out" in device.commands
     assert device.to_dict() == raw
 

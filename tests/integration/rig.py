@@ -43,6 +43,8 @@ DEFAULT_UNITS: tuple[tuple[str, int, str], ...] = (
     ("asj-4", 4, "ASJ"),
 )
 NAMES = {"arcm-1": "Kitchen", "aafd-2": "Bedroom"}
+#: The rooms the configuration gives (Home Assistant suggests them as areas).
+AREAS = {"arcm-1": "Kitchen"}
 #: A user profile: the simulator's ARCM map, not verified (the bridge never writes to it).
 UNVERIFIED_MODEL = "SIM-UNVERIFIED"
 #: A user profile: the AIM-R100 whose loop currents read a sentinel when their sensor is
@@ -203,6 +205,7 @@ class Rig:
         devices = [
             {"id": device_id, "unit": unit, "profile": model}
             | ({"name": NAMES[device_id]} if device_id in NAMES else {})
+            | ({"area": AREAS[device_id]} if device_id in AREAS else {})
             for device_id, unit, model in (units if units is not None else self.units)
         ]
         config = {

@@ -13,6 +13,7 @@ import pytest
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -466,3 +467,17 @@ async def test_status_messages_of_older_and_newer_bridges(
     assert hass.states.get(ROUND).state == STATE_UNKNOWN
     assert hass.states.get(f"binary_sensor.{BRIDGE}_bus_line_1").state == STATE_ON
     assert not [i for i in issue_registry.issues.values() if i.domain == DOMAIN]
+
+
+async def test_a_detector_takes_its_configured_name_and_room(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The bridge configuration's ``name`` names the device and its ``area`` is suggested
+    as the device's area; a detector configured without either keeps its id and no area."""
+    kitchen = find_device(hass, f"{BRIDGE_ID}:arcm-1")
+    assert kitchen is not None and kitchen.name == "Kitchen"
+    assert kitchen.area_id is not None
+    area = ar.async_get(hass).async_get_area(kitchen.area_id)
+    assert area is not None and area.name == "Kitchen"
+    plain = find_device(hass, f"{BRIDGE_ID}:asj-4")
+    assert plain is not None and plain.name == "asj-4" and plain.area_id is None

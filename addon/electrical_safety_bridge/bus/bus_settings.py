@@ -81,3 +81,5 @@ class DeviceSpec:
     unit: int
     profile: Profile
     name: str | None = None
+    #: Where it is (a room): Home Assistant suggests it as the device's area.
+    area: str | None = None

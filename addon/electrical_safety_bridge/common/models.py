@@ -384,6 +384,7 @@ class Device:
             "channels",
             "setpoints",
             "commands",
+            "area",
         }
     )
 
@@ -406,6 +407,8 @@ class Device:
     state: DeviceState = field(metadata=wire(flatten=True))
     #: Where the profile came from (a built-in file, or the user's).
     source: str | None = None
+    #: The room it is in, from the bridge's configuration (None when not given).
+    area: str | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Device:
@@ -429,6 +432,7 @@ class Device:
             # The device's extras live in its state, which keeps every unknown field.
             state=DeviceState.from_dict({**raw, "id": None}, known=cls._KNOWN),
             source=_opt_str(raw, "source"),
+            area=_opt_str(raw, "area"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -447,6 +451,7 @@ class Device:
             "verified": self.verified,
             "simulated": self.simulated,
             "source": self.source,
+            "area": self.area,
             "channels": [c.to_dict() for c in self.channels],
             "setpoints": [s.to_dict() for s in self.setpoints],
             "commands": sorted(str(c) for c in self.commands),

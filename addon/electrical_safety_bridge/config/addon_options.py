@@ -86,6 +86,7 @@ _DEVICE_OPTIONS = vol.Schema(
         vol.Required("unit"): vol.All(int, vol.Range(min=1, max=247)),
         vol.Required("profile"): vol.All(str, vol.Length(min=1)),
         vol.Optional("name"): str,
+        vol.Optional("area"): str,
     }
 )
 
@@ -261,7 +262,7 @@ def options_to_config(
         entry["devices"] = [
             {
                 key: valid["devices"][i][key]
-                for key in ("id", "unit", "profile", "name")
+                for key in ("id", "unit", "profile", "name", "area")
                 if key in valid["devices"][i]
             }
             for i in members

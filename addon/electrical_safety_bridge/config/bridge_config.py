@@ -108,6 +108,7 @@ _DEVICE = vol.Schema(
         vol.Required("unit"): vol.All(integer, vol.Range(min=1, max=247)),
         vol.Required("profile"): vol.All(str, vol.Length(min=1)),
         vol.Optional("name"): str,
+        vol.Optional("area"): vol.All(str, vol.Length(min=1, max=64)),
     }
 )
 
@@ -289,7 +290,11 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
             profile = profiles.resolve(device["profile"], f"{path}.profile", problems)
             if profile is None:
                 continue
-            devices.append(DeviceSpec(device["id"], device["unit"], profile, device.get("name")))
+            devices.append(
+                DeviceSpec(
+                    device["id"], device["unit"], profile, device.get("name"), device.get("area")
+                )
+            )
         poll = bus["poll"]
         settings = BusSettings(
             id=bus["id"],

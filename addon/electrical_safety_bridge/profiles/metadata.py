@@ -87,6 +87,7 @@ def device_model(
     unit: int,
     profile: Profile,
     state: wire.DeviceState,
+    area: str | None = None,
 ) -> wire.Device:
     """A device as clients see it: its identity, the shape its profile gives it, its state."""
     return wire.Device(
@@ -106,4 +107,5 @@ def device_model(
         # Commands are offered only where the profile may write.
         commands=frozenset(profile.commands) if profile.can_write else frozenset(),
         state=state,
+        area=area,
     )

@@ -641,3 +641,13 @@ def test_a_configuration_loads_without_pymodbus(tmp_path: Path) -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_device_s_name_and_room_are_kept_and_an_empty_room_is_named() -> None:
+    data = tcp_bus("one", {**device("kitchen", 1), "name": "Kitchen", "area": "Kitchen"})
+    (bus,) = parse_config(config(data), "bridge.yaml").buses
+    (spec,) = bus.devices
+    assert (spec.name, spec.area) == ("Kitchen", "Kitchen")
+    with pytest.raises(ConfigError) as error:
+        parse_config(config(tcp_bus("one", {**device("k", 1), "area": ""})), "bridge.yaml")
+    assert "bridge.yaml" in str(error.value) and "area" in str(error.value)
