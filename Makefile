@@ -32,7 +32,7 @@ DEMO_STAMP := $(HA_VENV)/.demo-installed
 export BRIDGE_PYTHON ?= $(abspath $(BRIDGE_VENV)/bin/python)
 export HASS_BIN ?= $(abspath $(HA_VENV)/bin/hass)
 
-BRIDGE_TESTS := tests/common tests/bridge tests/relay tests/addon tests/bench $(wildcard tests/test_*.py)
+BRIDGE_TESTS := tests/common tests/demo tests/bridge tests/relay tests/addon tests/bench $(wildcard tests/test_*.py)
 
 # The newest harness, for a contributor with a newer Python (not part of `make test`):
 #   make test-newest NEWEST_PYTHON=python3.14 [NEWEST_HARNESS=pytest-homeassistant-custom-component==0.13.N]

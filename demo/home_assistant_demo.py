@@ -28,13 +28,22 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python demo/home_assistant_demo.py` has demo/, not the root
+    sys.path.insert(0, str(ROOT))
+
+from demo.dashboard import (  # noqa: E402
+    dashboard_config,
+    detectors_from_registry,
+    entities_from_registry,
+)
+
 DOMAIN = "electrical_safety"
 CLIENT_ID = "http://127.0.0.1/"  # onboarding needs a client id; any URL on the host will do
 #: The variable naming Home Assistant's ``hass`` executable, in Home Assistant's environment.
@@ -241,6 +250,75 @@ async def add_integration(
     _say(f"integration added: {step.get('title')}")
 
 
+class HomeAssistantSocket:
+    """Home Assistant's WebSocket API, authenticated with an access token."""
+
+    def __init__(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        self._socket = socket
+        self._ids = iter(range(1, 1_000_000))
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(
+        cls, session: aiohttp.ClientSession, base: str, token: str
+    ) -> AsyncIterator[HomeAssistantSocket]:
+        """Open and authenticate; closed on leaving."""
+        async with session.ws_connect(f"{base}/api/websocket") as socket:
+            await socket.receive_json(timeout=30)  # auth_required
+            await socket.send_json({"type": "auth", "access_token": token})
+            answer = await socket.receive_json(timeout=30)
+            if answer.get("type") != "auth_ok":
+                raise RuntimeError(f"Home Assistant refused the demo's token: {answer}")
+            yield cls(socket)
+
+    async def call(self, kind: str, **fields: Any) -> Any:
+        """One command and its result (``success`` checked)."""
+        message_id = next(self._ids)
+        await self._socket.send_json({"id": message_id, "type": kind, **fields})
+        while True:
+            answer = await self._socket.receive_json(timeout=60)
+            if answer.get("id") == message_id and answer.get("type") == "result":
+                if not answer.get("success"):
+                    raise RuntimeError(f"{kind} failed: {answer.get('error')}")
+                return answer.get("result")
+
+
+DASHBOARD_URL = "electrical-safety"
+
+
+async def add_dashboard(session: aiohttp.ClientSession, base: str, token: str) -> str:
+    """The alarm-first dashboard (demo/dashboard.py), made from the entities the integration
+    has now, saved as the "Electrical safety" dashboard; returns its address."""
+    async with HomeAssistantSocket.connect(session, base, token) as ha:
+        entities = entities_from_registry(await ha.call("config/entity_registry/list"))
+        for _ in range(300):
+            if any(e.domain == "switch" for e in entities):
+                break  # the platforms are set up
+            await asyncio.sleep(0.2)
+            entities = entities_from_registry(await ha.call("config/entity_registry/list"))
+        detectors = detectors_from_registry(
+            await ha.call("config/device_registry/list"),
+            await ha.call("config/area_registry/list"),
+        )
+        dashboards = await ha.call("lovelace/dashboards/list")
+        if not any(d.get("url_path") == DASHBOARD_URL for d in dashboards):
+            await ha.call(
+                "lovelace/dashboards/create",
+                url_path=DASHBOARD_URL,
+                title="Electrical safety",
+                icon="mdi:flash-alert",
+                show_in_sidebar=True,
+                require_admin=False,
+                mode="storage",
+            )
+        await ha.call(
+            "lovelace/config/save",
+            url_path=DASHBOARD_URL,
+            config=dashboard_config(entities, detectors, title="Electrical safety"),
+        )
+    return f"{base}/{DASHBOARD_URL}/safety"
+
+
 async def run(data_dir: Path, ha_port: int, bridge_port: int, duration: float) -> int:
     """Start both processes, set Home Assistant up once, and wait."""
     hass_bin = hass_executable()
@@ -290,7 +368,8 @@ async def run(data_dir: Path, ha_port: int, bridge_port: int, duration: float) -
                 access,
                 {"host": "127.0.0.1", "port": bridge_port, "token": token},
             )
-        _say(f"open {base} and log in as '{username}' with password '{password}'")
+            dashboard = await add_dashboard(session, base, access)
+        _say(f"open {dashboard} and log in as '{username}' with password '{password}'")
         _say("the story: a leak at 0:05, the trip at 0:15, an arc burst at 0:30; Ctrl-C to stop")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration or None)
