@@ -23,8 +23,9 @@ from typing import Any
 DOMAIN = "electrical_safety"
 #: Binary sensors whose "on" is something a person must see first.
 ALERT_DEVICE_CLASSES = frozenset({"safety", "problem"})
-#: Domains shown on a room's detector, in this order.
-ROOM_DOMAINS = ("switch", "sensor", "binary_sensor", "button", "event")
+#: Domains shown on a room's detector, in this order (its buttons and event log are on the
+#: device's page; the Acknowledge button is in the first section).
+ROOM_DOMAINS = ("switch", "sensor", "binary_sensor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +65,23 @@ def natural_key(text: str) -> tuple[Any, ...]:
     )
 
 
-def entities_from_registry(raw: Iterable[Mapping[str, Any]]) -> list[Entity]:
-    """The integration's entities from ``config/entity_registry/list``."""
+def entities_from_registry(
+    raw: Iterable[Mapping[str, Any]], states: Iterable[Mapping[str, Any]] = ()
+) -> list[Entity]:
+    """The integration's entities from ``config/entity_registry/list``; their device class
+    from ``get_states`` (the registry lists only one a person set)."""
+    classes = {
+        str(state["entity_id"]): (state.get("attributes") or {}).get("device_class")
+        for state in states
+    }
     return [
         Entity(
             entity_id=str(entry["entity_id"]),
             device_id=entry.get("device_id"),
             name=str(entry.get("name") or entry.get("original_name") or entry["entity_id"]),
-            device_class=entry.get("device_class") or entry.get("original_device_class"),
+            device_class=entry.get("device_class")
+            or entry.get("original_device_class")
+            or classes.get(str(entry["entity_id"])),
             translation_key=entry.get("translation_key"),
             diagnostic=entry.get("entity_category") is not None,
         )
@@ -109,7 +119,11 @@ def _ordered(entities: Iterable[Entity]) -> list[Entity]:
 
 
 def _tiles(entities: Sequence[Entity]) -> list[dict[str, Any]]:
-    return [{"type": "tile", "entity": e.entity_id} for e in entities]
+    # The whole width of the section: a name such as "Kitchen circuit Temperature 2
+    # alarm" is then read in full, in every language.
+    return [
+        {"type": "tile", "entity": e.entity_id, "grid_options": {"columns": 12}} for e in entities
+    ]
 
 
 def dashboard_config(
@@ -131,15 +145,16 @@ def dashboard_config(
     todo = [e for e in entities if e.domain == "todo"]
 
     now: list[dict[str, Any]] = [{"type": "heading", "heading": "⚠"}]
-    now.append(
-        {
-            "type": "entity-filter",
-            "entities": [e.entity_id for e in alerts],
-            "state_filter": ["on"],
-            "show_empty": False,
-            "card": {"type": "entities", "state_color": True},
-        }
-    )
+    if alerts:  # an entity-filter card without entities is a configuration error
+        now.append(
+            {
+                "type": "entity-filter",
+                "entities": [e.entity_id for e in alerts],
+                "state_filter": ["on"],
+                "show_empty": False,
+                "card": {"type": "entities", "state_color": True},
+            }
+        )
     if acknowledge:
         now.append(
             {

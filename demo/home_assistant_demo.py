@@ -190,8 +190,10 @@ async def onboard(
 ) -> tuple[str, str, str]:
     """Owner credentials and an access token, creating the owner on first start."""
     async with session.get(f"{base}/api/onboarding") as response:
-        steps = {s["step"]: s["done"] for s in await response.json()}
-    if steps.get("user"):
+        # Once onboarding is complete, Home Assistant no longer serves it (404).
+        done = response.status == 404
+        steps = {} if done else {s["step"]: s["done"] for s in await response.json()}
+    if done or steps.get("user"):
         saved = await asyncio.to_thread(_read_json, credentials)
         token = await _login(session, base, saved["username"], saved["password"])
         return saved["username"], saved["password"], token
@@ -296,6 +298,9 @@ async def add_dashboard(session: aiohttp.ClientSession, base: str, token: str) -
                 break  # the platforms are set up
             await asyncio.sleep(0.2)
             entities = entities_from_registry(await ha.call("config/entity_registry/list"))
+        entities = entities_from_registry(
+            await ha.call("config/entity_registry/list"), await ha.call("get_states")
+        )
         detectors = detectors_from_registry(
             await ha.call("config/device_registry/list"),
             await ha.call("config/area_registry/list"),

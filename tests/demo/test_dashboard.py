@@ -59,9 +59,13 @@ ENTITIES = [
 ]
 
 
+#: ``get_states``: the registry lists a device class only when a person set one.
+STATES = [{"entity_id": "binary_sensor.kitchen_alarm", "attributes": {"device_class": "safety"}}]
+
+
 def _build() -> dict[str, Any]:
     return dashboard_config(
-        entities_from_registry(ENTITIES),
+        entities_from_registry(ENTITIES, STATES),
         detectors_from_registry(DEVICES, AREAS),
         title="Electrical safety",
     )
@@ -92,7 +96,7 @@ def test_one_section_per_room_in_natural_order() -> None:
         "switch.kitchen_breaker",
         "sensor.kitchen_leak",
         "binary_sensor.kitchen_alarm",
-    ]  # the acknowledge button is in "now"; diagnostics, disabled and other integrations out
+    ]  # buttons are in "now" or on the device page; diagnostics, disabled, others: out
     assert [c["heading"] for c in others["cards"] if c["type"] == "heading"] == ["…", "Main board"]
     assert _entities_of(others["cards"]) == [
         "sensor.board_loop_2",
@@ -104,3 +108,9 @@ def test_one_section_per_room_in_natural_order() -> None:
 def test_natural_order() -> None:
     names = ["Loop 10", "Loop 2", "loop 1", "Loop 12", "Alarm"]
     assert sorted(names, key=natural_key) == ["Alarm", "loop 1", "Loop 2", "Loop 10", "Loop 12"]
+
+
+def test_no_alert_entities_no_filter_card() -> None:
+    """An entity-filter card without entities is a configuration error in the frontend."""
+    (view,) = dashboard_config([], [], title="t")["views"]
+    assert all(c["type"] != "entity-filter" for c in view["sections"][0]["cards"])
