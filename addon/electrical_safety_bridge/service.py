@@ -33,13 +33,23 @@ from .api.auth import load_or_create_bridge_id, load_or_create_token
 from .api.http import broadcast, close_clients, create_app
 from .bus.scheduler import Bus
 from .common import models as wire
-from .common.enums import EventType, HealthStatus, MessageType
+from .common.enums import (
+    AlarmKind,
+    EventType,
+    HazardState,
+    HealthStatus,
+    MessageType,
+    RefusalReason,
+)
+from .common.errors import CommandRefused, UnknownDevice
 from .common.schema import API_VERSION, MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
+from .common.workflow import Actor, Hazard, Lockout
 from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
 from .profiles.metadata import device_model
-from .safety.alarms import AlarmBook, UnknownAlarm
+from .safety.alarms import Alarm, AlarmBook, UnknownAlarm
 from .safety.events import BridgeEvent
+from .safety.hazards import HazardBook, hazard_statistics
 from .storage.event_store import (
     AsyncEventStore,
     InvalidEvent,
@@ -75,6 +85,15 @@ _STATUS_EVENTS = frozenset(
         EventType.BUS_DOWN,
     }
 )
+_RAISED_EVENTS = frozenset({EventType.ALARM_RAISED, EventType.WIRING_FAULT_RAISED})
+_HAZARD_EVENTS = frozenset(
+    {EventType.HAZARD_OPENED, EventType.HAZARD_ACKNOWLEDGED, EventType.HAZARD_ELIMINATED}
+)
+#: Who the bridge records for what it does by itself (a lock-out that ran out, a hazard
+#: opened for an alarm restored without one).
+BRIDGE_ACTOR = "bridge"
+#: The longest note an elimination keeps.
+MAX_NOTE = 2000
 
 
 class Simulation(Protocol):
@@ -106,6 +125,9 @@ class Bridge:
         self.token = ""
         self.bridge_id = config.bridge_id or ""
         self.alarms = AlarmBook()
+        self.hazards = HazardBook()
+        self._lockouts: dict[str, Lockout] = {}
+        self._lockouts_changed = asyncio.Event()
         self.buses: dict[str, Bus] = {}
         self.device_bus: dict[str, Bus] = {}
         self.running = False
@@ -152,7 +174,12 @@ class Bridge:
             data_dir / STORE_FILE, retention_days=self.config.retention_days
         )
         self.alarms.restore(await self._store.open_alarms())
+        self.hazards.load(await self._store.hazards())
+        self._lockouts = await self._store.lockouts()
         self.last_seq = await self._store.last_seq()
+        for alarm in self.alarms.open_alarms():
+            # An alarm stored just before a crash, without its hazard: open it now.
+            self._open_hazard(alarm)
         if self.simulation is not None:
             await self.simulation.start()
         for bus_config in self.config.buses:
@@ -163,6 +190,7 @@ class Bridge:
                 emit=self._emit,
                 on_change=self._changed,
                 cannot_record=self._cannot_record,
+                lockout=self.lockout_of,
             )
             self.buses[bus_config.settings.id] = bus
             for device in bus_config.devices:
@@ -186,6 +214,7 @@ class Bridge:
         self._tasks.append(asyncio.create_task(self._push_changes(), name="change pusher"))
         self._tasks.append(asyncio.create_task(self._prune(), name="retention"))
         self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage watch"))
+        self._tasks.append(asyncio.create_task(self._expire_lockouts(), name="lock-out expiry"))
         self._bus_tasks = [
             asyncio.create_task(bus.run(), name=f"bus {bus_id}")
             for bus_id, bus in self.buses.items()
@@ -286,6 +315,12 @@ class Bridge:
     def _emit(self, event: BridgeEvent) -> None:
         self._enqueued += 1
         self._pending.put_nowait(event)
+        if event.type in _RAISED_EVENTS:
+            alarm = next(
+                (a for a in self.alarms.open_alarms() if a.id == event.data.get("id")), None
+            )
+            if alarm is not None:
+                self._open_hazard(alarm)
 
     async def _write_events(self) -> None:
         """Store every event in order; hold them, pushed as unstored, while the store fails."""
@@ -375,6 +410,8 @@ class Bridge:
             self._pushed_unstored[event_id] = message
             if self._app is not None:
                 broadcast(self._app, wire.message(MessageType.EVENT, event=message))
+                if event.type in _HAZARD_EVENTS:
+                    self._push_hazard(str(event.data["id"]))
             if self.console is not None:
                 self.console(event)
         await self._count_written(len(fresh))
@@ -390,6 +427,8 @@ class Bridge:
             broadcast(self._app, wire.message(MessageType.EVENT, event=stored.as_dict()))
             if stored.type in _STATUS_EVENTS:
                 self._push_status()
+            if stored.type in _HAZARD_EVENTS and stored.id not in self._pushed_unstored:
+                self._push_hazard(str(stored.data["id"]))
         if self.console is not None and stored.id not in self._pushed_unstored:
             self.console(stored.event)
 
@@ -439,6 +478,7 @@ class Bridge:
     def _changed(self, device_id: str) -> None:
         self._dirty.add(device_id)
         self._dirty_event.set()
+        self._follow_conditions(device_id)
 
     async def _push_changes(self) -> None:
         while True:
@@ -461,10 +501,230 @@ class Bridge:
                     _LOGGER.info("retention: removed %d events", removed)
             await asyncio.sleep(PRUNE_EVERY_S)
 
+    # ------------------------------------------------------------------ hazards
+
+    def _open_hazard(self, alarm: Alarm) -> None:
+        """Open the hazard of a latched alarm record (once), and record it."""
+        hazard = self.hazards.open(alarm)
+        if hazard is not None:
+            self._hazard_event(EventType.HAZARD_OPENED, hazard, hazard.opened_at)
+
+    def _hazard_event(self, event_type: EventType, hazard: Hazard, at: float) -> None:
+        self._emit(
+            BridgeEvent(
+                event_type,
+                at,
+                device_id=hazard.device_id,
+                channel=hazard.channel,
+                data=hazard.to_dict(),
+            )
+        )
+
+    def _push_hazard(self, hazard_id: str) -> None:
+        """Tell every client a hazard as it is now, and the statistics after it."""
+        if self._app is None:
+            return
+        hazard = self.hazards.get(hazard_id)
+        broadcast(
+            self._app,
+            wire.message(MessageType.HAZARD, hazard=hazard.to_dict(), statistics=self.statistics()),
+        )
+
+    def _follow_conditions(self, device_id: str) -> None:
+        """The hazards of a device follow its conditions as read (``active``)."""
+        bus = self.device_bus.get(device_id)
+        if bus is None:
+            return
+        for hazard in self.hazards.hazards(device_id=device_id):
+            present = bus.condition(device_id, AlarmKind(hazard.kind), hazard.channel)
+            if present is not None and self.hazards.set_active(hazard.id, present) is not None:
+                self._push_hazard(hazard.id)
+
+    def _acknowledge_hazard(self, hazard: Hazard, actor: Actor) -> None:
+        """Acknowledge an open hazard, and its alarm if that is still latched unacknowledged."""
+        alarm = next((a for a in self.alarms.open_alarms() if a.id == hazard.alarm_id), None)
+        bus = self.device_bus.get(hazard.device_id)
+        if alarm is not None and not alarm.acknowledged and bus is not None:
+            bus.acknowledge(alarm.id, actor.who)
+        acknowledged = self.hazards.acknowledge(hazard.id, actor)
+        if acknowledged is not None:
+            self._hazard_event(EventType.HAZARD_ACKNOWLEDGED, acknowledged, actor.at)
+
+    def hazard_list(
+        self, state: HazardState | None = None, device_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Hazards oldest first: of one state, or those not eliminated (GET /hazards)."""
+        return [h.to_dict() for h in self.hazards.hazards(state=state, device_id=device_id)]
+
+    def hazard(self, hazard_id: str) -> dict[str, Any]:
+        """One hazard (UnknownHazard if there is none)."""
+        return self.hazards.get(hazard_id).to_dict()
+
+    def statistics(self) -> dict[str, Any]:
+        """The hazards' statistics now, this month in the bridge's local time."""
+        return hazard_statistics(self.hazards.all(), time.time()).to_dict()
+
+    async def acknowledge_hazard(
+        self, hazard_id: str, who: str, source: str | None
+    ) -> dict[str, Any]:
+        """Acknowledge a hazard and the alarm that opened it; returns once stored.
+
+        Acknowledging one already acknowledged (or eliminated) changes nothing.
+        """
+        hazard = self.hazards.get(hazard_id)
+        if hazard.state == HazardState.OPEN:
+            if (why := self._cannot_record()) is not None:
+                raise StorageFailing(why)
+            self._acknowledge_hazard(hazard, Actor(who, source, time.time()))
+            await self._wait_written(self._enqueued)
+        return self.hazard(hazard_id)
+
+    async def eliminate_hazard(
+        self, hazard_id: str, who: str, note: str, source: str | None
+    ) -> dict[str, Any]:
+        """Eliminate a hazard once a fresh read of its device shows the condition gone.
+
+        Refused with ``condition_persists`` while it is still there, ``device_offline``
+        when the device cannot be read. An open hazard is acknowledged in the same step,
+        by the same person. Eliminating one already eliminated changes nothing.
+        """
+        if not note.strip():
+            raise ValueError("'note' must say what the cause was and how it was fixed")
+        hazard = self.hazards.get(hazard_id)
+        if hazard.state == HazardState.ELIMINATED:
+            return hazard.to_dict()
+        if (why := self._cannot_record()) is not None:
+            raise StorageFailing(why)
+        bus = self.device_bus.get(hazard.device_id)
+        if bus is None:
+            raise UnknownDevice(
+                hazard.device_id,
+                f"hazard '{hazard_id}' is on '{hazard.device_id}', which the bridge no longer"
+                " polls: it cannot read whether the condition is gone",
+            )
+        kind = AlarmKind(hazard.kind)
+        present = await bus.read_condition(hazard.device_id, kind, hazard.channel)
+        self._follow_conditions(hazard.device_id)
+        hazard = self.hazards.get(hazard_id)
+        if hazard.state == HazardState.ELIMINATED:
+            return hazard.to_dict()
+        what = f"the {kind.value.replace('_', ' ')} on {hazard.channel} of {hazard.device_id}"
+        if present is None:
+            raise CommandRefused(
+                RefusalReason.DEVICE_OFFLINE,
+                f"hazard '{hazard_id}' not eliminated: the bridge cannot tell yet whether {what}"
+                " is gone (not read yet)",
+            )
+        if present:
+            raise CommandRefused(
+                RefusalReason.CONDITION_PERSISTS,
+                f"hazard '{hazard_id}' not eliminated: a fresh read still shows {what}; find"
+                " and fix the cause first",
+            )
+        if (why := self._cannot_record()) is not None:
+            raise StorageFailing(why)
+        actor = Actor(who, source, time.time())
+        if hazard.state == HazardState.OPEN:
+            self._acknowledge_hazard(hazard, actor)
+        eliminated = self.hazards.eliminate(hazard_id, actor, note[:MAX_NOTE])
+        self._hazard_event(EventType.HAZARD_ELIMINATED, eliminated, actor.at)
+        await self._wait_written(self._enqueued)
+        return eliminated.to_dict()
+
+    # ------------------------------------------------------------------ lock-outs
+
+    def lockout_of(self, device_id: str) -> Lockout | None:
+        """The device's maintenance lock-out, while it lasts (one past its ``until`` is
+        over at once, even before the bridge records its end)."""
+        lockout = self._lockouts.get(device_id)
+        if lockout is not None and lockout.until is not None and lockout.until <= time.time():
+            return None
+        return lockout
+
+    async def lock_out(
+        self, device_id: str, who: str, why: str, until: float | None, source: str | None
+    ) -> dict[str, Any]:
+        """Lock a device out for maintenance (close refused on every path) until it is
+        lifted, or ``until`` passes; a new lock-out replaces the one before. Returns once
+        stored."""
+        if device_id not in self.device_bus:
+            raise UnknownDevice(device_id)
+        now = time.time()
+        if not why.strip():
+            raise ValueError("'why' must say why the device is locked out")
+        if until is not None and until <= now:
+            raise ValueError(f"'until' must be in the future, not {until!r}")
+        if (reason := self._cannot_record()) is not None:
+            raise StorageFailing(reason)
+        lockout = Lockout(who=who, source=source, why=why.strip(), since=now, until=until)
+        self._lockouts[device_id] = lockout
+        self._emit(
+            BridgeEvent(
+                EventType.LOCKOUT_SET,
+                now,
+                device_id=device_id,
+                data={"device_id": device_id, "lockout": lockout.to_dict()},
+            )
+        )
+        self._changed(device_id)
+        self._lockouts_changed.set()
+        await self._wait_written(self._enqueued)
+        return lockout.to_dict()
+
+    async def lift_lock_out(
+        self, device_id: str, who: str, source: str | None
+    ) -> dict[str, Any] | None:
+        """Lift a device's lock-out; the lock-out lifted, or None when there was none."""
+        if device_id not in self.device_bus:
+            raise UnknownDevice(device_id)
+        if device_id not in self._lockouts:
+            return None
+        if (reason := self._cannot_record()) is not None:
+            raise StorageFailing(reason)
+        lifted = self._lift(device_id, Actor(who, source, time.time()), expired=False)
+        await self._wait_written(self._enqueued)
+        return lifted.to_dict()
+
+    def _lift(self, device_id: str, actor: Actor, *, expired: bool) -> Lockout:
+        lockout = self._lockouts.pop(device_id)
+        self._emit(
+            BridgeEvent(
+                EventType.LOCKOUT_LIFTED,
+                actor.at,
+                device_id=device_id,
+                data={
+                    "device_id": device_id,
+                    "lockout": lockout.to_dict(),
+                    "lifted": actor.to_dict(),
+                    "expired": expired,
+                },
+            )
+        )
+        self._changed(device_id)
+        return lockout
+
+    async def _expire_lockouts(self) -> None:
+        """Lift each lock-out when its ``until`` passes (recorded as the bridge's doing)."""
+        while True:
+            now = time.time()
+            for device_id, lockout in list(self._lockouts.items()):
+                if lockout.until is not None and lockout.until <= now:
+                    _LOGGER.info("lock-out of %s ran out; lifted", device_id)
+                    self._lift(device_id, Actor(BRIDGE_ACTOR, BRIDGE_ACTOR, now), expired=True)
+            ends = [lo.until for lo in self._lockouts.values() if lo.until is not None]
+            self._lockouts_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._lockouts_changed.wait(),
+                    timeout=max(0.0, min(ends) - now) if ends else None,
+                )
+
     # ------------------------------------------------------------------ queries
 
-    async def acknowledge(self, alarm_id: str, who: str) -> list[BridgeEvent]:
-        """Acknowledge an alarm; returns once the acknowledgement is stored.
+    async def acknowledge(
+        self, alarm_id: str, who: str, source: str | None = "api"
+    ) -> list[BridgeEvent]:
+        """Acknowledge an alarm, and its hazard; returns once the acknowledgement is stored.
 
         Refused (StorageFailing) while the store cannot write: an acknowledgement that
         could be lost would let an alarm come back unacknowledged after a restart.
@@ -475,6 +735,10 @@ class Bridge:
         if (why := self._cannot_record()) is not None:
             raise StorageFailing(why)
         events = self.device_bus[alarm.device_id].acknowledge(alarm_id, who)
+        hazard = self.hazards.by_alarm(alarm_id)
+        if hazard is not None and hazard.state == HazardState.OPEN:
+            at = events[0].at if events else time.time()
+            self._acknowledge_hazard(hazard, Actor(who, source, at))
         await self._wait_written(self._enqueued)
         return events
 
@@ -550,6 +814,7 @@ class Bridge:
             wiring_faults=snapshot["wiring_faults"],
             open_alarms=tuple(wire.Alarm.from_dict(a) for a in snapshot["open_alarms"]),
             unsupported=frozenset(snapshot["unsupported"]),
+            lockout=self.lockout_of(device_id),
         )
 
     def device(self, device_id: str) -> dict[str, Any]:
@@ -584,6 +849,8 @@ class Bridge:
             held_events=tuple(
                 wire.BridgeEvent.from_dict(e) for e in self._pushed_unstored.values()
             ),
+            hazards=tuple(self.hazards.hazards()),
+            statistics=hazard_statistics(self.hazards.all(), time.time()),
         ).to_dict()
 
 

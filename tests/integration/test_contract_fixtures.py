@@ -36,6 +36,7 @@ from electrical_safety_bridge.common.errors import (
     CommandRefused,
     UnknownAlarm,
     UnknownDevice,
+    UnknownHazard,
     error_from_answer,
 )
 from electrical_safety_bridge.common.models import (
@@ -46,6 +47,12 @@ from electrical_safety_bridge.common.models import (
     BridgeStatus,
     Device,
     DeviceState,
+)
+from electrical_safety_bridge.common.workflow import (
+    Hazard,
+    HazardStatistics,
+    Lockout,
+    hazards_from,
 )
 
 from .rig import ROOT
@@ -64,6 +71,14 @@ REFUSAL_FIXTURES: dict[str, tuple[type[BridgeError], str, str]] = {
     ),
     "refusal_unknown_device": (UnknownDevice, "unknown_device", "command_refused"),
     "refusal_unknown_alarm": (UnknownAlarm, "unknown_alarm", "alarm_not_open"),
+}
+#: Refusals of the alarm-to-resolution workflow: the error and its reason. What a person is
+#: told is whatever translation key the integration maps the reason to (``REFUSALS``,
+#: falling back to ``command_refused``): the key must exist in strings.json.
+WORKFLOW_REFUSAL_FIXTURES: dict[str, tuple[type[BridgeError], str]] = {
+    "refusal_locked_out": (CommandRefused, "locked_out"),
+    "refusal_condition_persists": (CommandRefused, "condition_persists"),
+    "refusal_unknown_hazard": (UnknownHazard, "unknown_hazard"),
 }
 
 
@@ -169,6 +184,41 @@ def _acknowledge(raw: Any) -> None:
         assert alarm.acknowledged and alarm.acknowledged_by
 
 
+def _hazards(raw: Any) -> None:
+    hazards = hazards_from(raw)
+    assert [h.state for h in hazards] == ["open"], "the recording has one open hazard"
+    assert {"hazards": [h.to_dict() for h in hazards]} == raw
+
+
+def _hazard_step(raw: Any) -> None:
+    assert raw["status"] == 200
+    hazard = Hazard.from_dict(raw["body"]["hazard"])
+    assert hazard.to_dict() == raw["body"]["hazard"]
+    assert hazard.acknowledged is not None, "every step after opening is acknowledged"
+    if hazard.state == "eliminated":
+        assert hazard.eliminated is not None and hazard.note and not hazard.open
+
+
+def _statistics(raw: Any) -> None:
+    statistics = HazardStatistics.from_dict(raw)
+    assert statistics.to_dict() == raw
+    assert statistics.open_hazards == 1 and statistics.month
+
+
+def _ws_hazard(raw: Any) -> None:
+    assert raw["type"] == MessageType.HAZARD
+    hazard = Hazard.from_dict(raw["hazard"])
+    assert hazard.to_dict() == raw["hazard"]
+    assert HazardStatistics.from_dict(raw["statistics"]).to_dict() == raw["statistics"]
+
+
+def _lockout(raw: Any) -> None:
+    assert raw["status"] == 200
+    lockout = Lockout.from_dict(raw["body"]["lockout"])
+    assert lockout.to_dict() == raw["body"]["lockout"]
+    assert lockout.why and lockout.until is not None
+
+
 PARSERS: dict[str, Callable[[Any], None]] = {
     "info": _info,
     "devices": _devices,
@@ -182,6 +232,12 @@ PARSERS: dict[str, Callable[[Any], None]] = {
     "ws_status": _ws_status,
     "command_trip_confirmed": _command,
     "acknowledge": _acknowledge,
+    "hazards": _hazards,
+    "hazard_acknowledge": _hazard_step,
+    "hazard_eliminate": _hazard_step,
+    "statistics": _statistics,
+    "ws_hazard": _ws_hazard,
+    "lockout": _lockout,
 }
 
 
@@ -189,7 +245,7 @@ def test_every_recorded_file_is_read_here() -> None:
     """A payload the bridge side records without a reader here fails, and so does a
     reader whose file is gone."""
     files = {p.stem for p in FIXTURES.glob("*.json")}
-    assert files == set(PARSERS) | set(REFUSAL_FIXTURES)
+    assert files == set(PARSERS) | set(REFUSAL_FIXTURES) | set(WORKFLOW_REFUSAL_FIXTURES)
     assert {p.name for p in FIXTURES.iterdir()} == {f"{name}.json" for name in files}
 
 
@@ -236,6 +292,23 @@ def test_each_refusal_is_the_bridges_error_with_a_translated_message(name: str) 
         "reason": reason,
         "message": raw["body"]["message"],
     }
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOW_REFUSAL_FIXTURES))
+def test_each_workflow_refusal_is_the_bridges_error(name: str) -> None:
+    error_class, reason = WORKFLOW_REFUSAL_FIXTURES[name]
+    raw = _load(name)
+    assert raw["status"] in (404, 409)
+    error = error_from_answer(raw["status"], raw["body"])
+    assert type(error) is error_class, error
+    assert isinstance(error, CommandRefused)
+    assert error.reason == reason == raw["body"]["reason"]
+    assert error.http_status == raw["status"]
+    assert error.error_code == raw["body"]["error"]
+    assert str(error) == raw["body"]["message"]
+    translated = translate_error(error, _stand_in_coordinator(), "Kitchen")
+    assert translated.translation_key == REFUSALS.get(reason, "command_refused")
+    assert translated.translation_key in _strings()["exceptions"]
 
 
 # --------------------------------------------------------------------------- entities

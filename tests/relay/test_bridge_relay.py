@@ -103,6 +103,8 @@ async def test_an_alarm_reaches_the_landlord_who_acknowledges_it_remotely(
         what="state with the open alarm",
     )
 
+    # The detector is locked out for maintenance: a remote close says so (and is refused).
+    await bridge.lock_out("asj", "electrician", "rewiring the kitchen", None, "api")
     async with broker.client("landlord-tool") as tool:
         ack, _ = envelope(LANDLORD_KEY, action="acknowledge", alarm_id=alarm_id)
         close, _ = envelope(LANDLORD_KEY, action="close", device_id="asj")
@@ -118,8 +120,13 @@ async def test_an_alarm_reaches_the_landlord_who_acknowledges_it_remotely(
     verdicts = [m.json()["data"] for m in collector.on("/event/remote_command")]
     assert [(v["action"], v["reason"]) for v in verdicts] == [
         ("acknowledge", "accepted"),
-        ("close", "close_not_allowed"),
+        ("close", "locked_out"),
     ]
+    # The remote acknowledgement acknowledged the alarm's hazard too, recorded as remote.
+    hazard = bridge.hazards.by_alarm(alarm_id)
+    assert hazard is not None and hazard.state == "acknowledged"
+    assert hazard.acknowledged is not None
+    assert (hazard.acknowledged.who, hazard.acknowledged.source) == ("remote:landlord", "remote")
     recorded = await bridge.store.query(types=[EventType.REMOTE_COMMAND, EventType.COMMAND])
     assert [e.type for e in recorded] == [EventType.REMOTE_COMMAND] * 2  # no close was run
     print(

@@ -63,8 +63,13 @@ class FakeBridge:
     def has_device(self, device_id: str) -> bool:
         return device_id in self.devices
 
+    locked: set[str] = field(default_factory=set)
+
     def alarm_device(self, alarm_id: str) -> str | None:
         return self.alarms.get(alarm_id)
+
+    def locked_out(self, device_id: str) -> bool:
+        return device_id in self.locked
 
     async def acknowledge(self, alarm_id: str, who: str) -> None:
         if alarm_id not in self.alarms:
@@ -203,6 +208,9 @@ async def test_trip_only_when_enabled_and_replays_survive_a_restart(
     assert bridge.commands == [("d2", "trip", "remote:landlord")]
     close = envelope(LANDLORD_KEY, action="close", device_id="d2")[0]
     assert (await rig.relay.commands.handle(close)).reason is Reason.CLOSE_NOT_ALLOWED
+    bridge.locked.add("d2")
+    close = envelope(LANDLORD_KEY, action="close", device_id="d2")[0]
+    assert (await rig.relay.commands.handle(close)).reason is Reason.LOCKED_OUT
     unknown = envelope(LANDLORD_KEY, action="mute", device_id="d9")[0]
     assert (await rig.relay.commands.handle(unknown)).reason is Reason.UNKNOWN_DEVICE
     no_alarm = envelope(LANDLORD_KEY, action="acknowledge", alarm_id="a9")[0]

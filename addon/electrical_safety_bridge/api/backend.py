@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TextIO
 
-from ..common.enums import EventType
+from ..common.enums import EventType, HazardState
 from ..safety.alarms import Alarm
 from ..safety.commands import CommandResult
 from ..safety.events import BridgeEvent
@@ -111,6 +111,47 @@ class BridgeBackend(Protocol):
         """What a new WebSocket client gets first."""
         ...
 
-    async def acknowledge(self, alarm_id: str, who: str) -> list[BridgeEvent]:
-        """Acknowledge an open alarm; the events it caused."""
+    async def acknowledge(
+        self, alarm_id: str, who: str, source: str | None = "api"
+    ) -> list[BridgeEvent]:
+        """Acknowledge an open alarm (and its hazard); the events it caused."""
+        ...
+
+    async def acknowledge_hazard(
+        self, hazard_id: str, who: str, source: str | None
+    ) -> dict[str, Any]:
+        """Acknowledge a hazard (and its alarm); the hazard after (UnknownHazard)."""
+        ...
+
+    async def eliminate_hazard(
+        self, hazard_id: str, who: str, note: str, source: str | None
+    ) -> dict[str, Any]:
+        """Eliminate a hazard after a fresh read (CommandRefused: condition_persists,
+        device_offline); the hazard after."""
+        ...
+
+    def hazard_list(
+        self, state: HazardState | None = None, device_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Hazards oldest first: of one state, or those not eliminated."""
+        ...
+
+    def hazard(self, hazard_id: str) -> dict[str, Any]:
+        """One hazard (UnknownHazard)."""
+        ...
+
+    def statistics(self) -> dict[str, Any]:
+        """The hazards' statistics (GET /statistics)."""
+        ...
+
+    async def lock_out(
+        self, device_id: str, who: str, why: str, until: float | None, source: str | None
+    ) -> dict[str, Any]:
+        """Lock a device out for maintenance; the lock-out."""
+        ...
+
+    async def lift_lock_out(
+        self, device_id: str, who: str, source: str | None
+    ) -> dict[str, Any] | None:
+        """Lift a device's lock-out; the one lifted, or None."""
         ...

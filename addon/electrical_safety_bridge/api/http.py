@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,8 @@ from typing import Any
 from aiohttp import WSMsgType, hdrs, web
 
 from .. import __version__
-from ..common.enums import ErrorCode, EventType
-from ..common.errors import BusUnavailable, UnknownDevice
+from ..common.enums import ErrorCode, EventType, HazardState
+from ..common.errors import BusUnavailable, UnknownDevice, UnknownHazard
 from ..common.errors import UnknownAlarm as UnknownAlarmAnswer
 from ..common.schema import (
     MIN_SUPPORTED_SCHEMA_VERSION,
@@ -304,6 +305,31 @@ def _who(data: dict[str, Any], request: web.Request) -> str:
     return who.strip()
 
 
+#: The source a step taken through this API is recorded with (``Actor.source``).
+API_SOURCE = "api"
+MAX_NOTE = 2000
+MAX_WHY = 500
+
+
+def _by(who: str, request: web.Request) -> str:
+    """Who the bridge records for a request: the name given, and where it came from."""
+    return f"{who} ({request.remote or 'unknown'})"
+
+
+def _text(data: dict[str, Any], key: str, limit: int, what: str) -> str:
+    """A required, non-empty string of the body (a 400 naming ``key`` otherwise)."""
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        shown = None if value is None else _shown(str(value))
+        raise _BadRequest(
+            f"'{key}' must be a non-empty string of at most {limit} characters: {what}"
+            + ("" if shown is None else f", not '{shown}'"),
+            parameter=key,
+            value=shown,
+        )
+    return value.strip()
+
+
 # --------------------------------------------------------------------------- handlers
 
 
@@ -402,6 +428,122 @@ async def _acknowledge(request: web.Request) -> web.Response:
         # Not recorded, so not done: refused like a command (409, reason storage_failing).
         return _answer(exc)
     return _json({"acknowledged": alarm_id, "events": [e.as_dict() for e in events]})
+
+
+async def _hazards(request: web.Request) -> web.Response:
+    bridge = request.app[_BRIDGE]
+    query = request.query
+    state: HazardState | None = None
+    text = query.get("state")
+    if text is not None:
+        try:
+            state = HazardState(text)
+        except ValueError:
+            return _BadRequest(
+                f"'state' must be one of {', '.join(s.value for s in HazardState)},"
+                f" not '{_shown(text)}'",
+                parameter="state",
+                value=_shown(text),
+            ).response()
+    return _json({"hazards": bridge.hazard_list(state, query.get("device_id"))})
+
+
+async def _hazard(request: web.Request) -> web.Response:
+    try:
+        return _json(request.app[_BRIDGE].hazard(request.match_info["hazard_id"]))
+    except UnknownHazard as exc:
+        return _answer(exc)
+
+
+async def _acknowledge_hazard(request: web.Request) -> web.Response:
+    bridge = request.app[_BRIDGE]
+    try:
+        data = await _body(request, required=False)
+        who = _who(data, request)
+    except _BadRequest as exc:
+        return exc.response()
+    try:
+        hazard = await bridge.acknowledge_hazard(
+            request.match_info["hazard_id"], _by(who, request), API_SOURCE
+        )
+    except (UnknownHazard, StorageFailing) as exc:
+        return _answer(exc)
+    return _json({"hazard": hazard})
+
+
+async def _eliminate_hazard(request: web.Request) -> web.Response:
+    bridge = request.app[_BRIDGE]
+    try:
+        data = await _body(request)
+        who = _who(data, request)
+        note = _text(data, "note", MAX_NOTE, "what the cause was and how it was fixed")
+    except _BadRequest as exc:
+        return exc.response()
+    try:
+        hazard = await bridge.eliminate_hazard(
+            request.match_info["hazard_id"], _by(who, request), note, API_SOURCE
+        )
+    except CommandRefused as exc:  # unknown hazard or device, condition_persists, offline
+        return _answer(exc)
+    except BusError as exc:
+        return _answer(BusUnavailable(str(exc)))
+    return _json({"hazard": hazard})
+
+
+async def _statistics(request: web.Request) -> web.Response:
+    return _json(request.app[_BRIDGE].statistics())
+
+
+async def _lock_out(request: web.Request) -> web.Response:
+    bridge = request.app[_BRIDGE]
+    device_id = request.match_info["device_id"]
+    if device_id not in bridge.device_bus:
+        return _answer(UnknownDevice(device_id))
+    try:
+        data = await _body(request)
+        who = _who(data, request)
+        why = _text(data, "why", MAX_WHY, "why the device is locked out")
+        until = data.get("until")
+        if until is not None and (
+            isinstance(until, bool)
+            or not isinstance(until, (int, float))
+            or not math.isfinite(until)
+            or until <= time.time()
+        ):
+            raise _BadRequest(
+                "'until' must be a time in the future (seconds since the epoch), or absent,"
+                f" not {_shown(repr(until))}",
+                parameter="until",
+                value=_shown(repr(until)),
+            )
+    except _BadRequest as exc:
+        return exc.response()
+    try:
+        lockout = await bridge.lock_out(
+            device_id, _by(who, request), why, None if until is None else float(until), API_SOURCE
+        )
+    except CommandRefused as exc:
+        return _answer(exc)
+    except ValueError as exc:  # its time passed while the request waited
+        return _BadRequest(str(exc), parameter="until").response()
+    return _json({"lockout": lockout})
+
+
+async def _lift_lock_out(request: web.Request) -> web.Response:
+    bridge = request.app[_BRIDGE]
+    device_id = request.match_info["device_id"]
+    if device_id not in bridge.device_bus:
+        return _answer(UnknownDevice(device_id))
+    try:
+        data = await _body(request, required=False)
+        who = _who(data, request)
+    except _BadRequest as exc:
+        return exc.response()
+    try:
+        lifted = await bridge.lift_lock_out(device_id, _by(who, request), API_SOURCE)
+    except CommandRefused as exc:
+        return _answer(exc)
+    return _json({"lockout": None, "lifted": lifted})
 
 
 _MAX_LIMIT = 1000
@@ -593,6 +735,13 @@ def create_app(bridge: BridgeBackend) -> web.Application:
     app.router.add_post("/api/v1/devices/{device_id}/commands", _command)
     app.router.add_get("/api/v1/alarms", _alarms)
     app.router.add_post("/api/v1/alarms/{alarm_id}/acknowledge", _acknowledge)
+    app.router.add_get("/api/v1/hazards", _hazards)
+    app.router.add_get("/api/v1/hazards/{hazard_id}", _hazard)
+    app.router.add_post("/api/v1/hazards/{hazard_id}/acknowledge", _acknowledge_hazard)
+    app.router.add_post("/api/v1/hazards/{hazard_id}/eliminate", _eliminate_hazard)
+    app.router.add_get("/api/v1/statistics", _statistics)
+    app.router.add_post("/api/v1/devices/{device_id}/lockout", _lock_out)
+    app.router.add_post("/api/v1/devices/{device_id}/lockout/lift", _lift_lock_out)
     app.router.add_get("/api/v1/events", _events)
     app.router.add_get("/api/v1/events.csv", _events_csv)
     app.router.add_get("/api/v1/ws", _websocket)

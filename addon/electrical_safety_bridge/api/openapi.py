@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..common.enums import CommandName, MessageType
+from ..common.enums import CommandName, HazardState, MessageType
 from ..common.errors import ErrorBody
 from ..common.json_schema import DIALECT, component_schemas, model_schema, ref
 from ..common.models import WIRE_MODELS
@@ -50,6 +50,23 @@ _BODY_ERRORS = {
 _INT64_MAX = 2**63 - 1
 _DEVICE_ID = {"name": "device_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ALARM_ID = {"name": "alarm_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_HAZARD_ID = {"name": "hazard_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_WHO = {"type": "string", "minLength": 1, "maxLength": 200}
+
+
+def _body_of(required: bool, **properties: dict[str, Any]) -> dict[str, Any]:
+    """A JSON request body with these properties."""
+    return {
+        "required": required,
+        "description": _BODY_RULES,
+        "content": {"application/json": {"schema": {"type": "object", "properties": properties}}},
+    }
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _json({"$ref": "#/components/schemas/Error"}, description)
+
+
 _EVENT_FILTERS = [
     {"name": "device_id", "in": "query", "schema": {"type": "string"}},
     {"name": "type", "in": "query", "schema": {"type": "string"}},
@@ -127,6 +144,22 @@ def _schemas() -> dict[str, Any]:
         {"acknowledged": {"type": "string"}, "events": _array("AcknowledgedEvent")},
         "the acknowledged alarm's id, and the events the acknowledgement stored",
     )
+    schemas["HazardList"] = _object(
+        {"hazards": _array("Hazard")}, "GET /hazards: hazards, oldest first"
+    )
+    schemas["HazardStep"] = _object(
+        {"hazard": ref("Hazard")}, "a hazard after a step (acknowledged, eliminated)"
+    )
+    schemas["LockoutAnswer"] = _object(
+        {"lockout": ref("Lockout")}, "the device's lock-out, as set and stored"
+    )
+    schemas["LockoutLifted"] = _object(
+        {
+            "lockout": {"type": "null"},
+            "lifted": {"oneOf": [ref("Lockout"), {"type": "null"}]},
+        },
+        "no lock-out any more; the one lifted (null when there was none)",
+    )
     schemas["EventPage"] = _object(
         {"events": _array("BridgeEvent"), "next_after": {"type": ["integer", "null"]}},
         "a page of the event log, oldest first; next_after is the 'after' of the next page",
@@ -179,7 +212,7 @@ OPENAPI: dict[str, Any] = {
         "description": (
             "The integration's only contract with the bridge. WebSocket: /api/v1/ws (the"
             " bearer token as for REST): the bridge sends a snapshot first, then event,"
-            " device_state and status messages; a client may send a ping, answered with a"
+            " device_state, status and hazard messages; a client may send a ping, answered with a"
             " pong. x-websocket-messages lists each message type and its schema."
         ),
     },
@@ -293,6 +326,118 @@ OPENAPI: dict[str, Any] = {
                         {"$ref": "#/components/schemas/Error"},
                         "the event store cannot write (reason storage_failing)",
                     ),
+                },
+            }
+        },
+        "/api/v1/hazards": {
+            "get": {
+                "summary": "Hazards, oldest first: by default those not eliminated",
+                "parameters": [
+                    {
+                        "name": "state",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": [s.value for s in HazardState]},
+                    },
+                    {"name": "device_id", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(ref("HazardList"), "hazards"),
+                    "400": _ERRORS["400"],
+                    "401": _ERRORS["401"],
+                },
+            }
+        },
+        "/api/v1/hazards/{hazard_id}": {
+            "get": {
+                "parameters": [_HAZARD_ID],
+                "summary": "One hazard",
+                "responses": {
+                    "200": _json(ref("Hazard"), "the hazard"),
+                    "401": _ERRORS["401"],
+                    "404": _error("no such hazard (unknown_hazard)"),
+                },
+            }
+        },
+        "/api/v1/hazards/{hazard_id}/acknowledge": {
+            "post": {
+                "parameters": [_HAZARD_ID],
+                "summary": "Acknowledge a hazard and its alarm, recording who",
+                "requestBody": _body_of(False, who=_WHO),
+                "responses": {
+                    "200": _json(ref("HazardStep"), "acknowledged, and stored"),
+                    **_BODY_ERRORS,
+                    "401": _ERRORS["401"],
+                    "404": _error("no such hazard (unknown_hazard)"),
+                    "409": _error("the event store cannot write (reason storage_failing)"),
+                },
+            }
+        },
+        "/api/v1/hazards/{hazard_id}/eliminate": {
+            "post": {
+                "parameters": [_HAZARD_ID],
+                "summary": (
+                    "Eliminate a hazard with a note of the cause and the fix, once a fresh"
+                    " read shows its condition gone (an open one is acknowledged too)"
+                ),
+                "requestBody": _body_of(
+                    True, who=_WHO, note={"type": "string", "minLength": 1, "maxLength": 2000}
+                ),
+                "responses": {
+                    "200": _json(ref("HazardStep"), "eliminated, and stored"),
+                    **_BODY_ERRORS,
+                    "401": _ERRORS["401"],
+                    "404": _error("no such hazard (unknown_hazard)"),
+                    "409": _error("refused: condition_persists, device_offline or storage_failing"),
+                    "503": _error("the bus is down"),
+                },
+            }
+        },
+        "/api/v1/statistics": {
+            "get": {
+                "summary": "Open hazards, alarms not handled, this month's counts and means",
+                "responses": {
+                    "200": _json(ref("HazardStatistics"), "statistics"),
+                    "401": _ERRORS["401"],
+                },
+            }
+        },
+        "/api/v1/devices/{device_id}/lockout": {
+            "post": {
+                "parameters": [_DEVICE_ID],
+                "summary": (
+                    "Lock a device out for maintenance: close is refused (locked_out) on"
+                    " every path until lifted or 'until' passes"
+                ),
+                "requestBody": _body_of(
+                    True,
+                    who=_WHO,
+                    why={"type": "string", "minLength": 1, "maxLength": 500},
+                    until={
+                        "type": "number",
+                        "description": "seconds since the epoch, in the future; absent:"
+                        " until lifted",
+                    },
+                ),
+                "responses": {
+                    "200": _json(ref("LockoutAnswer"), "locked out, and stored"),
+                    **_BODY_ERRORS,
+                    "401": _ERRORS["401"],
+                    "404": _ERRORS["404"],
+                    "409": _error("the event store cannot write (reason storage_failing)"),
+                },
+            }
+        },
+        "/api/v1/devices/{device_id}/lockout/lift": {
+            "post": {
+                "parameters": [_DEVICE_ID],
+                "summary": "Lift a device's lock-out (harmless when there is none)",
+                "requestBody": _body_of(False, who=_WHO),
+                "responses": {
+                    "200": _json(ref("LockoutLifted"), "lifted, and stored"),
+                    **_BODY_ERRORS,
+                    "401": _ERRORS["401"],
+                    "404": _ERRORS["404"],
+                    "409": _error("the event store cannot write (reason storage_failing)"),
                 },
             }
         },

@@ -43,6 +43,7 @@ from typing import Any
 
 from ..common import models as wire
 from ..common.enums import AlarmKind, CommandName, CommandOutcome, EventType, PollClass
+from ..common.workflow import Lockout
 from ..errors import (
     BusBusy,
     BusError,
@@ -67,6 +68,7 @@ from ..safety.commands import (
     authorise_forwarded_write,
     authorise_setpoint,
     check_close_interlock,
+    check_lockout,
 )
 from ..safety.events import BridgeEvent
 from .bus_settings import BusSettings, DeviceSpec
@@ -180,9 +182,12 @@ class Bus:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         cannot_record: Callable[[], str | None] = lambda: None,
+        lockout: Callable[[str], Lockout | None] = lambda device_id: None,
     ) -> None:
         """``cannot_record`` says why commands cannot be recorded right now (a failing
-        event store), or None: a command is never executed unrecorded."""
+        event store), or None: a command is never executed unrecorded. ``lockout`` gives a
+        device's maintenance lock-out: while there is one, close is refused on every path
+        (commands and other masters' writes)."""
         ids = [d.id for d in devices]
         if len(set(ids)) != len(ids):
             raise ValueError("device ids on a bus must be unique")
@@ -198,6 +203,7 @@ class Bus:
         now = clock()
         self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
         self._cannot_record = cannot_record
+        self._lockout = lockout
         self._commands: deque[_Job] = deque()
         # Other masters' requests: one queue per client, served round robin.
         self._forwarded: OrderedDict[str, deque[_Job]] = OrderedDict()
@@ -272,6 +278,41 @@ class Bus:
             if event.device_id is not None:
                 self._on_change(event.device_id)
         return events
+
+    def condition(self, device_id: str, kind: AlarmKind, channel: str) -> bool | None:
+        """Whether an alarm (or a wiring fault) of a channel is there as last read; None
+        when not known (never read, or a setpoint it compares with is unread)."""
+        status = self._unit(device_id).statuses.get(channel)
+        if status is None:
+            return None
+        if kind is AlarmKind.WIRING_FAULT:
+            return status.wiring_fault is not None
+        return status.alarm
+
+    async def read_condition(self, device_id: str, kind: AlarmKind, channel: str) -> bool | None:
+        """Read the device now (its alarm status, and the channel itself when it is read in
+        another class), ahead of every poll; then :meth:`condition`. A device that cannot
+        be read refuses (``device_offline``): what it showed before proves nothing now."""
+        unit = self._unit(device_id)
+
+        async def read() -> bool | None:
+            try:
+                await self._poll(unit, PollClass.ALARM)
+                poll_class = next(
+                    (c.poll for c in unit.spec.profile.channels if c.key == channel), None
+                )
+                if poll_class is not None and poll_class is not PollClass.ALARM:
+                    await self._poll(unit, poll_class)
+            except (DeviceTimeout, DeviceException):
+                raise CommandRefused(
+                    RefusalReason.DEVICE_OFFLINE,
+                    f"{device_id} cannot be read right now, so the bridge cannot tell whether"
+                    f" the {kind.value.replace('_', ' ')} on {channel} is gone",
+                ) from None
+            return self.condition(device_id, kind, channel)
+
+        result: bool | None = await self._submit(read)
+        return result
 
     async def poll_once(self, device_id: str) -> None:
         """Read every class of one unit now (the `read` command and tests)."""
@@ -407,6 +448,7 @@ class Bus:
                         address,
                         count,
                         self.alarms.open_alarms(unit.spec.id),
+                        self._lockout(unit.spec.id),
                     )
                 except CommandRefused as exc:
                     self._refused(unit, f"gateway write fc={function}", exc, who)
@@ -943,7 +985,11 @@ class Bus:
             if (why := self._cannot_record()) is not None:
                 raise CommandRefused(RefusalReason.STORAGE_FAILING, why)
             command = authorise_command(
-                profile, unit.spec.id, name, self.alarms.open_alarms(unit.spec.id)
+                profile,
+                unit.spec.id,
+                name,
+                self.alarms.open_alarms(unit.spec.id),
+                self._lockout(unit.spec.id),
             )
             if command.name is CommandName.CLOSE:
                 # Decide on the device's state now, not on the last poll's.
@@ -954,6 +1000,7 @@ class Bus:
                         RefusalReason.DEVICE_OFFLINE,
                         "close refused: the device's alarm state cannot be read right now",
                     ) from None
+                check_lockout(unit.spec.id, self._lockout(unit.spec.id))
                 check_close_interlock(unit.spec.id, self.alarms.open_alarms(unit.spec.id))
         except CommandRefused as exc:
             return self._refused(unit, name, exc, who)

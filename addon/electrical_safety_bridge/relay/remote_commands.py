@@ -14,7 +14,8 @@ A command is accepted only if, in this order:
 5. its ``command_id`` was not seen before (``replayed``; ids are kept twice the window, after
    which a replay is stale anyway). Only commands that pass 1-4 burn their id, so a forged
    message cannot block a genuine one;
-6. the action is allowed: ``close`` never (``close_not_allowed``), ``trip`` only with
+6. the action is allowed: ``close`` never (``locked_out`` when the device is locked out for
+   maintenance, else ``close_not_allowed``), ``trip`` only with
    ``allow_trip`` (``trip_not_enabled``), others only if listed (``action_not_allowed``);
 7. the device (``unknown_device``) or the alarm (``unknown_alarm``) exists.
 
@@ -40,6 +41,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from ..common.enums import EventType
+from ..common.workflow import Lockout
 from ..safety.alarms import AlarmBook, UnknownAlarm
 from ..safety.commands import CommandResult
 from ..safety.events import BridgeEvent
@@ -50,6 +52,8 @@ from .signing import public_key, verify
 _LOGGER = logging.getLogger(__name__)
 
 MAX_ENVELOPE_BYTES = 8192
+#: The source a remote command's steps are recorded with (a hazard's ``Actor.source``).
+REMOTE_SOURCE = "remote"
 REJECTIONS_PER_MINUTE = 60
 
 
@@ -64,6 +68,7 @@ class Reason(StrEnum):
     STALE = "stale"
     REPLAYED = "replayed"
     CLOSE_NOT_ALLOWED = "close_not_allowed"
+    LOCKED_OUT = "locked_out"
     TRIP_NOT_ENABLED = "trip_not_enabled"
     ACTION_NOT_ALLOWED = "action_not_allowed"
     UNKNOWN_DEVICE = "unknown_device"
@@ -117,8 +122,12 @@ class CommandTarget(Protocol):
         """The device of an open alarm, or None if no such alarm is open."""
         ...
 
+    def locked_out(self, device_id: str) -> bool:
+        """Whether the device is locked out for maintenance (close refused)."""
+        ...
+
     async def acknowledge(self, alarm_id: str, who: str) -> None:
-        """Acknowledge an open alarm (UnknownAlarm if it is not open)."""
+        """Acknowledge an open alarm and its hazard (UnknownAlarm if it is not open)."""
         ...
 
     async def command(self, device_id: str, name: str, who: str) -> Mapping[str, Any]:
@@ -137,7 +146,11 @@ class _BridgeLike(Protocol):
     @property
     def alarms(self) -> AlarmBook: ...
 
-    async def acknowledge(self, alarm_id: str, who: str) -> list[BridgeEvent]: ...
+    async def acknowledge(
+        self, alarm_id: str, who: str, source: str | None = ...
+    ) -> list[BridgeEvent]: ...
+
+    def lockout_of(self, device_id: str) -> Lockout | None: ...
 
 
 class BridgeTarget:
@@ -157,9 +170,14 @@ class BridgeTarget:
                 return alarm.device_id
         return None
 
+    def locked_out(self, device_id: str) -> bool:
+        """Whether the bridge holds a lock-out of this device."""
+        return self._bridge.lockout_of(device_id) is not None
+
     async def acknowledge(self, alarm_id: str, who: str) -> None:
-        """Acknowledge through the bridge (recorded like any acknowledgement)."""
-        await self._bridge.acknowledge(alarm_id, who)
+        """Acknowledge through the bridge (recorded like any acknowledgement; the hazard's
+        step records the source "remote")."""
+        await self._bridge.acknowledge(alarm_id, who, source=REMOTE_SOURCE)
 
     async def command(self, device_id: str, name: str, who: str) -> Mapping[str, Any]:
         """Queue the command on the device's bus, ahead of every poll."""
@@ -320,6 +338,11 @@ class RemoteCommands:
         if not await self._outbox.remember_command(command_id, now, 2 * window):
             raise _Rejected(Reason.REPLAYED, "this command_id was already received")
         if action == "close":
+            target = self._target
+            if isinstance(device_id, str) and target is not None and target.locked_out(device_id):
+                raise _Rejected(
+                    Reason.LOCKED_OUT, f"{device_id} is locked out for maintenance: close refused"
+                )
             raise _Rejected(Reason.CLOSE_NOT_ALLOWED, "remote close is never accepted")
         if action == "trip" and not self.settings.allow_trip:
             raise _Rejected(Reason.TRIP_NOT_ENABLED, "remote trip is not enabled on this bridge")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ..common import models as wire
 from ..common.enums import AlarmKind, CommandName, CommandOutcome
+from ..common.workflow import Lockout
 from ..errors import CommandRefused, RefusalReason
 from ..profiles.model import Command, Profile, Setpoint
 from .alarms import Alarm
@@ -67,10 +69,31 @@ def check_close_interlock(device_id: str, open_alarms: Iterable[Alarm]) -> None:
         )
 
 
+def check_lockout(device_id: str, lockout: Lockout | None) -> None:
+    """Refuse a close while the device is locked out for maintenance."""
+    if lockout is None:
+        return
+    until = "" if lockout.until is None else f", until {_when(lockout.until)}"
+    raise CommandRefused(
+        RefusalReason.LOCKED_OUT,
+        f"close refused: {device_id} is locked out for maintenance by {lockout.who}"
+        f" ({lockout.why}){until}",
+    )
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at).astimezone().isoformat(timespec="seconds")
+
+
 def authorise_command(
-    profile: Profile, device_id: str, name: str, open_alarms: Iterable[Alarm]
+    profile: Profile,
+    device_id: str,
+    name: str,
+    open_alarms: Iterable[Alarm],
+    lockout: Lockout | None = None,
 ) -> Command:
-    """The command to write, or CommandRefused saying why not."""
+    """The command to write, or CommandRefused saying why not. ``lockout`` is the
+    device's maintenance lock-out, if any: a close is then refused (``locked_out``)."""
     try:
         command_name = CommandName(name)
     except ValueError:
@@ -88,6 +111,7 @@ def authorise_command(
             f"the {profile.model} profile is not verified, so the bridge never writes to it",
         )
     if command.name is CommandName.CLOSE:
+        check_lockout(device_id, lockout)
         check_close_interlock(device_id, open_alarms)
     return command
 
@@ -103,12 +127,13 @@ def authorise_forwarded_write(
     address: int,
     count: int,
     open_alarms: Iterable[Alarm],
+    lockout: Lockout | None = None,
 ) -> None:
     """Another master's write to a unit the bridge knows: the bridge's own rules apply.
 
     An unverified profile means nobody has confirmed what its registers do, so nothing is
     written to it, whoever asks. A write that reaches the close register is a close, and
-    the interlock applies to it as to the bridge's own.
+    the interlock and the maintenance lock-out apply to it as to the bridge's own.
     """
     if not profile.can_write:
         raise CommandRefused(
@@ -123,6 +148,7 @@ def authorise_forwarded_write(
         and register_write
         and address <= close.address < address + count
     ):
+        check_lockout(device_id, lockout)
         check_close_interlock(device_id, open_alarms)
 
 

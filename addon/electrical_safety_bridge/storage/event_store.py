@@ -37,13 +37,15 @@ from typing import Any, Self, TextIO, TypeGuard
 
 from ..common import models as wire
 from ..common.enums import AlarmKind, EventType
+from ..common.workflow import Hazard, Lockout
 from ..errors import BridgeError
 from ..safety.alarms import Alarm
 from ..safety.events import BridgeEvent
 from .sqlite_files import SerialWorker, create_schema, make_owner_only, switch_to_wal
 
-SCHEMA_VERSION = 1
-"""``PRAGMA user_version`` written by this code. A file with a higher one is refused."""
+SCHEMA_VERSION = 2
+"""``PRAGMA user_version`` written by this code. A file with a higher one is refused; a
+version 1 file (events only) gets the hazard and lock-out tables when opened."""
 
 APPLICATION_ID = 0x45534231  # "ESB1": marks the SQLite file as an electrical-safety event store
 MAX_QUERY_LIMIT = 1000
@@ -95,6 +97,30 @@ _SCHEMA_V1 = (
     "CREATE INDEX events_device ON events (device_id, seq)",
     "CREATE INDEX events_type ON events (type, seq)",
     "CREATE INDEX events_alarm ON events (alarm_id) WHERE alarm_id IS NOT NULL",
+)
+
+# Version 2: the current state of each hazard and each lock-out, written in the same
+# transaction as the event that changed it (so a row and its event are never apart).
+_SCHEMA_V2 = (
+    """
+    CREATE TABLE hazards (
+        id        TEXT PRIMARY KEY,
+        alarm_id  TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        opened_at REAL NOT NULL,
+        state     TEXT NOT NULL,
+        data      TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE lockouts (
+        device_id TEXT PRIMARY KEY,
+        data      TEXT NOT NULL
+    )
+    """,
+)
+_HAZARD_EVENTS = frozenset(
+    {EventType.HAZARD_OPENED, EventType.HAZARD_ACKNOWLEDGED, EventType.HAZARD_ELIMINATED}
 )
 
 
@@ -213,7 +239,9 @@ class EventStore:
                     " put the data folder on a local filesystem"
                 )
             if version == 0:
-                create_schema(conn, _SCHEMA_V1, APPLICATION_ID, SCHEMA_VERSION)
+                create_schema(conn, _SCHEMA_V1 + _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION)
+            elif version == 1:
+                create_schema(conn, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION)
             # Fail now, not at the first alarm, if the file is damaged where it matters.
             conn.execute("SELECT seq FROM events ORDER BY seq DESC LIMIT 1").fetchall()
         except sqlite3.Error as exc:
@@ -258,6 +286,7 @@ class EventStore:
                 )
                 seq = cursor.lastrowid
                 assert seq is not None
+                _keep_state(conn, enc)
                 stored.append(
                     StoredEvent(
                         seq=seq,
@@ -371,6 +400,18 @@ class EventStore:
                     acknowledged_at=float(acked_at) if _finite_number(acked_at) else event.at,
                 )
         return list(open_.values())
+
+    def hazards(self) -> list[Hazard]:
+        """Every hazard as its last event left it, oldest first."""
+        with self._connection() as conn:
+            rows = conn.execute("SELECT data FROM hazards ORDER BY opened_at, id").fetchall()
+        return [Hazard.from_dict(json.loads(row[0])) for row in rows]
+
+    def lockouts(self) -> dict[str, Lockout]:
+        """The devices locked out, by device id."""
+        with self._connection() as conn:
+            rows = conn.execute("SELECT device_id, data FROM lockouts").fetchall()
+        return {str(row[0]): Lockout.from_dict(json.loads(row[1])) for row in rows}
 
     def export_csv(
         self,
@@ -613,6 +654,14 @@ class AsyncEventStore:
         """See :meth:`EventStore.open_alarms`."""
         return await self._run(self._store.open_alarms)
 
+    async def hazards(self) -> list[Hazard]:
+        """See :meth:`EventStore.hazards`."""
+        return await self._run(self._store.hazards)
+
+    async def lockouts(self) -> dict[str, Lockout]:
+        """See :meth:`EventStore.lockouts`."""
+        return await self._run(self._store.lockouts)
+
     async def prune(self, now: float) -> int:
         """See :meth:`EventStore.prune`; appends queued meanwhile run between batches."""
         cutoff = self._store._cutoff(now)
@@ -732,6 +781,22 @@ def _encode(event: BridgeEvent) -> _Encoded:
             who = data.get("acknowledged_by")
             if not isinstance(who, str) or not who:
                 raise InvalidEvent(f"{what}: data must say who acknowledged ('acknowledged_by')")
+    if event_type in _HAZARD_EVENTS:
+        try:
+            Hazard.from_dict(data)
+        except (ValueError, TypeError) as exc:
+            raise InvalidEvent(f"{what}: data must be the hazard's wire form: {exc}") from None
+    elif event_type in (EventType.LOCKOUT_SET, EventType.LOCKOUT_LIFTED):
+        device = data.get("device_id", event.device_id)
+        if not isinstance(device, str) or not device:
+            raise InvalidEvent(f"{what}: data must name the device ('device_id')")
+        lockout = data.get("lockout")
+        try:
+            if not isinstance(lockout, Mapping):
+                raise ValueError(f"'lockout' must be an object, not {lockout!r}")
+            Lockout.from_dict(lockout)
+        except (ValueError, TypeError) as exc:
+            raise InvalidEvent(f"{what}: data must carry the lock-out: {exc}") from None
     return _Encoded(
         type=event_type,
         at=float(event.at),
@@ -741,6 +806,35 @@ def _encode(event: BridgeEvent) -> _Encoded:
         data_json=data_json,
         alarm_id=alarm_id,
     )
+
+
+def _keep_state(conn: sqlite3.Connection, enc: _Encoded) -> None:
+    """Write the hazard or lock-out an event changed (in the event's transaction)."""
+    data = enc.data
+    if enc.type in _HAZARD_EVENTS:
+        conn.execute(
+            "INSERT INTO hazards (id, alarm_id, device_id, opened_at, state, data)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " state = excluded.state, data = excluded.data",
+            (
+                data["id"],
+                data["alarm_id"],
+                data["device_id"],
+                float(data["opened_at"]),
+                data["state"],
+                enc.data_json,
+            ),
+        )
+    elif enc.type is EventType.LOCKOUT_SET:
+        conn.execute(
+            "INSERT INTO lockouts (device_id, data) VALUES (?, ?) ON CONFLICT (device_id)"
+            " DO UPDATE SET data = excluded.data",
+            (data.get("device_id", enc.device_id), _dumps(data["lockout"])),
+        )
+    elif enc.type is EventType.LOCKOUT_LIFTED:
+        conn.execute(
+            "DELETE FROM lockouts WHERE device_id = ?", (data.get("device_id", enc.device_id),)
+        )
 
 
 def _alarm_from(kind: AlarmKind, event: StoredEvent) -> Alarm:

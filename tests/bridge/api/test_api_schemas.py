@@ -128,6 +128,55 @@ async def test_live_answers_match_the_documented_schemas(api: Running) -> None:
     )
     assert status == 404 and missing["error"] == "unknown_alarm"
 
+    # Hazards: the asj alarm opened one, acknowledged above with its alarm.
+    status, listed = await doc.request("GET", "/hazards", params={"device_id": "asj"})
+    (hazard,) = [h for h in listed["hazards"] if h["alarm_id"] == alarm["id"]]
+    assert status == 200 and hazard["state"] == "acknowledged"
+    status, _ = await doc.request("GET", "/hazards", params={"state": "open?"})
+    assert status == 400
+    one = f"/hazards/{hazard['id']}"
+    status, shown = await doc.request("GET", "/hazards/{hazard_id}", one)
+    assert status == 200 and shown == hazard
+    status, _ = await doc.request("GET", "/hazards/{hazard_id}", "/hazards/nope")
+    assert status == 404
+    status, step = await doc.request(
+        "POST", "/hazards/{hazard_id}/acknowledge", f"{one}/acknowledge", body={"who": "x"}
+    )
+    assert status == 200 and step["hazard"]["id"] == hazard["id"]
+    status, _ = await doc.request(
+        "POST", "/hazards/{hazard_id}/acknowledge", "/hazards/nope/acknowledge", body={}
+    )
+    assert status == 404
+    eliminate = "/hazards/{hazard_id}/eliminate"
+    status, bad = await doc.request("POST", eliminate, f"{one}/eliminate", body={"who": "x"})
+    assert status == 400 and bad["parameter"] == "note"
+    note = {"who": "electrician", "note": "a damp junction box; dried"}
+    status, persists = await doc.request("POST", eliminate, f"{one}/eliminate", body=note)
+    assert status == 409 and persists["reason"] == "condition_persists"
+    api.sim.unit(2).set("alarm_status", "normal")
+    status, done = await doc.request("POST", eliminate, f"{one}/eliminate", body=note)
+    assert status == 200 and done["hazard"]["state"] == "eliminated", done
+    status, statistics = await doc.request("GET", "/statistics")
+    assert status == 200 and statistics["eliminated_this_month"] == 1
+
+    # The lock-out.
+    lockout = "/devices/{device_id}/lockout"
+    status, locked = await doc.request(
+        "POST", lockout, "/devices/asj/lockout", body={"who": "e", "why": "work", "until": 9e9}
+    )
+    assert status == 200 and locked["lockout"]["until"] == 9e9
+    status, bad = await doc.request(
+        "POST", lockout, "/devices/asj/lockout", body={"who": "e", "why": "work", "until": 1}
+    )
+    assert status == 400 and bad["parameter"] == "until"
+    status, _ = await doc.request(
+        "POST", lockout, "/devices/nope/lockout", body={"who": "e", "why": "work"}
+    )
+    assert status == 404
+    lift = "/devices/{device_id}/lockout/lift"
+    status, lifted = await doc.request("POST", lift, "/devices/asj/lockout/lift", body={})
+    assert status == 200 and lifted["lifted"]["why"] == "work"
+
     # Other errors: unknown device, bad parameters, no token, a client too old.
     status, unknown = await doc.request("GET", "/devices/{device_id}", "/devices/nope")
     assert status == 404 and unknown["error"] == "unknown_device"
@@ -169,14 +218,15 @@ async def test_websocket_messages_match_the_documented_schemas(api: Running) -> 
         # An alarm: its event, and the device's new state.
         api.sim.unit(2).set("residual_current", 333)
         api.sim.unit(2).set("alarm_status", "alarm")
-        await receive_until({"event", "device_state"})
+        await receive_until({"event", "device_state", "hazard"})
+        assert seen["hazard"]["hazard"]["device_id"] == "asj"
         assert seen["device_state"]["device"]["id"] in {"arcm", "asj", "unverified"}
         # The status the bridge pushes every 30 s and on each bus or storage change.
         api.bridge._push_status()
         await receive_until({"status"})
         await socket.send_str('{"type": "ping"}')
         await receive_until({"pong"})
-    assert set(seen) == {"snapshot", "event", "device_state", "status", "pong"}
+    assert set(seen) == {"snapshot", "event", "device_state", "status", "hazard", "pong"}
     check(schemas["ping"], {"type": "ping"})
 
 

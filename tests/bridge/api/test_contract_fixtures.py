@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +71,15 @@ NAMES = frozenset(
         "refusal_profile_unverified",
         "refusal_unknown_device",
         "refusal_unknown_alarm",
+        "hazards",
+        "hazard_acknowledge",
+        "hazard_eliminate",
+        "statistics",
+        "ws_hazard",
+        "lockout",
+        "refusal_locked_out",
+        "refusal_condition_persists",
+        "refusal_unknown_hazard",
     }
 )
 
@@ -78,7 +88,9 @@ FIXED_BRIDGE_ID = "0123456789abcdef0123456789abcdef"
 FIXED_TIME = 1700000000.0
 FIXED_PORT = 50200
 #: Keys whose number is a wall-clock time (seconds since the epoch).
-TIME_KEYS = frozenset({"at", "raised_at", "acknowledged_at", "since"})
+TIME_KEYS = frozenset({"at", "raised_at", "acknowledged_at", "since", "opened_at", "until"})
+#: The month of the statistics ("YYYY-MM" of the recording).
+FIXED_MONTH = "2023-11"
 #: Keys whose number the bridge measures (line time, counters, free space): written as 0.
 MEASURED_KEYS = frozenset(
     {
@@ -89,6 +101,8 @@ MEASURED_KEYS = frozenset(
         "exceptions",
         "wire_seconds",
         "free_bytes",
+        "mean_time_to_acknowledge_s",
+        "mean_time_to_eliminate_s",
     }
 )
 
@@ -141,10 +155,15 @@ def shape_differences(recorded: Any, live: Any, path: str = "$") -> list[str]:
 
 
 def normaliser(
-    bridge_id: str, alarm_ids: list[str], event_ids: list[str], port: int
+    bridge_id: str,
+    alarm_ids: list[str],
+    event_ids: list[str],
+    port: int,
+    hazard_ids: list[str] = [],  # noqa: B006 - never mutated
 ) -> Callable[[Any], Any]:
     """A function writing a payload with this run's volatile values replaced by fixed ones."""
     replacements = [(bridge_id, FIXED_BRIDGE_ID), (f":{port}", f":{FIXED_PORT}")]
+    replacements += [(h, f"hazard-{n}") for n, h in enumerate(hazard_ids, 1)]
     replacements += [(a, f"alarm-{n}") for n, a in enumerate(alarm_ids, 1)]
     replacements += [(e, f"event-{n}") for n, e in enumerate(event_ids, 1)]
 
@@ -158,6 +177,8 @@ def normaliser(
             return {text(k): walk(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(v) for v in value]
+        if key == "month" and isinstance(value, str):
+            return FIXED_MONTH
         if isinstance(value, str):
             return text(value)
         if key in TIME_KEYS and _json_type(value) == "number":
@@ -238,6 +259,15 @@ async def produce(api: Running) -> dict[str, Any]:
         assert answer["status"] == 200, (path, answer)
         payloads[name] = answer["body"]
     (alarm,) = payloads["alarms"]["alarms"]
+    # The alarm's hazard, still open; the statistics with it.
+    for name, path in (("hazards", "/hazards"), ("statistics", "/statistics")):
+        answer = await _answer(api, "GET", path)
+        assert answer["status"] == 200, (path, answer)
+        payloads[name] = answer["body"]
+    (hazard,) = payloads["hazards"]["hazards"]
+    note = {"who": "electrician", "note": "a damp junction box; dried and resealed"}
+    eliminate = f"/hazards/{hazard['id']}/eliminate"
+    payloads["refusal_condition_persists"] = await _answer(api, "POST", eliminate, note)
 
     close = {"command": "close", "who": "tenant"}
     payloads["refusal_alarm_active"] = await _answer(api, "POST", "/devices/arcm/commands", close)
@@ -253,6 +283,29 @@ async def produce(api: Running) -> dict[str, Any]:
     payloads["refusal_unknown_alarm"] = await _answer(
         api, "POST", "/alarms/nope/acknowledge", {"who": "landlord"}
     )
+    # The alarm's acknowledgement acknowledged the hazard: the hazard's own step answers
+    # the same (a second acknowledgement changes nothing).
+    payloads["hazard_acknowledge"] = await _answer(
+        api, "POST", f"/hazards/{hazard['id']}/acknowledge", {"who": "landlord"}
+    )
+    payloads["refusal_unknown_hazard"] = await _answer(
+        api, "POST", "/hazards/nope/acknowledge", {"who": "landlord"}
+    )
+    async with api.session.ws_connect(api.url + "/ws", headers=api.auth) as socket:
+        await _receive_until(socket, lambda m: m["type"] == "snapshot")
+        # The leak is gone and the detector reset: the hazard follows (a hazard message).
+        api.sim.unit(1).set("residual_current", 20)
+        await _answer(api, "POST", "/devices/arcm/commands", {"command": "reset", "who": "e"})
+        payloads["ws_hazard"] = await _receive_until(
+            socket, lambda m: m["type"] == "hazard" and not m["hazard"]["active"]
+        )
+    payloads["hazard_eliminate"] = await _answer(api, "POST", eliminate, note)
+    lockout = {"who": "electrician", "why": "new circuit", "until": time.time() + 3600}
+    payloads["lockout"] = await _answer(api, "POST", "/devices/arcm/lockout", lockout)
+    # Replaced by one without an end, so that the refusal's message holds no time.
+    del lockout["until"]
+    await _answer(api, "POST", "/devices/arcm/lockout", lockout)
+    payloads["refusal_locked_out"] = await _answer(api, "POST", "/devices/arcm/commands", close)
     events_answer = await _answer(api, "GET", "/events?device_id=arcm")
     payloads["events"] = events_answer["body"]
 
@@ -272,6 +325,19 @@ async def produce(api: Running) -> dict[str, Any]:
     types = [e["type"] for e in payloads["events"]["events"]]
     assert {"alarm_raised", "command", "alarm_acknowledged"} <= set(types), types
     assert payloads["ws_snapshot"]["alarms"], "the snapshot shows the open alarm"
+    assert payloads["ws_snapshot"]["hazards"], "the snapshot shows the open hazard"
+    assert hazard["state"] == "open"
+    assert payloads["refusal_condition_persists"]["status"] == 409
+    assert payloads["refusal_condition_persists"]["body"]["reason"] == "condition_persists"
+    assert payloads["hazard_acknowledge"]["status"] == 200
+    assert payloads["hazard_acknowledge"]["body"]["hazard"]["state"] == "acknowledged"
+    assert payloads["refusal_unknown_hazard"]["status"] == 404
+    assert payloads["refusal_unknown_hazard"]["body"]["error"] == "unknown_hazard"
+    assert payloads["hazard_eliminate"]["status"] == 200, payloads["hazard_eliminate"]
+    assert payloads["hazard_eliminate"]["body"]["hazard"]["state"] == "eliminated"
+    assert payloads["lockout"]["status"] == 200
+    assert payloads["refusal_locked_out"]["status"] == 409
+    assert payloads["refusal_locked_out"]["body"]["reason"] == "locked_out"
     assert set(payloads) == NAMES
     return payloads
 
@@ -289,7 +355,8 @@ async def test_the_live_contract_has_the_recorded_shape(api: Running) -> None:
     payloads = await produce(api)
     alarm_ids = [a["id"] for a in payloads["alarms"]["alarms"]]
     event_ids = [e["id"] for e in payloads["events"]["events"]]
-    normalise = normaliser(api.bridge.bridge_id, alarm_ids, event_ids, _port(api))
+    hazard_ids = [h["id"] for h in payloads["hazards"]["hazards"]]
+    normalise = normaliser(api.bridge.bridge_id, alarm_ids, event_ids, _port(api), hazard_ids)
     if os.environ.get(UPDATE_VARIABLE):
         FIXTURES.mkdir(parents=True, exist_ok=True)
         for stale in FIXTURES.glob("*.json"):

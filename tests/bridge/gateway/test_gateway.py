@@ -10,6 +10,7 @@ import functools
 import logging
 import random
 import socket
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from pymodbus.pdu.register_message import (
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.bus.scheduler import Bus
 from electrical_safety_bridge.common.enums import CommandName, EventType
+from electrical_safety_bridge.common.workflow import Lockout
 from electrical_safety_bridge.config.bridge_config import ConfigError, parse_config
 from electrical_safety_bridge.gateway.gateway_settings import DEFAULT_IDLE_TIMEOUT
 from electrical_safety_bridge.gateway.server import Gateway
@@ -1171,3 +1173,35 @@ def test_the_idle_timeout_is_configured_and_checked(tmp_path: Path) -> None:
     for wrong in (0, -5, "soon", float("inf")):
         with pytest.raises(ConfigError, match=r"gateway\.idle_timeout"):
             parse_config(bridge_config(tmp_path, idle_timeout=wrong), "bridge.yaml")
+
+
+async def test_a_gateway_close_is_refused_while_the_unit_is_locked_out(tmp_path: Path) -> None:
+    close = arcm().commands[CommandName.CLOSE]
+    trip = arcm().commands[CommandName.TRIP]
+    assert close.address is not None and trip.address is not None
+    events: list[BridgeEvent] = []
+    lockouts: dict[str, Lockout] = {}
+    async with rig(tmp_path) as r, client(r.gateway, FramerType.SOCKET) as modbus:
+        r.bus._emit = events.append
+        r.bus._lockout = lockouts.get
+        lockouts["arcm-1"] = Lockout(
+            who="electrician", source="api", why="rewiring", since=time.time(), until=None
+        )
+        # No alarm at all: only the lock-out stands in the way.
+        response = await modbus.write_register(close.address, close.value, device_id=1)
+        assert response.isError() and response.exception_code == 0x01
+        assert CommandName.CLOSE not in r.sim.unit(1).command_log
+        refused = [e for e in events if e.type is EventType.COMMAND]
+        assert refused and refused[-1].data["reason"] == "locked_out"
+        # Trip still works while locked out; so do reads.
+        response = await modbus.write_register(trip.address, trip.value, device_id=1)
+        assert not response.isError()
+        assert CommandName.TRIP in r.sim.unit(1).command_log
+        span = r.sim.unit(1).spec("residual_current_alarm_setpoint").span
+        read = await modbus.read_holding_registers(span.start, count=len(span), device_id=1)
+        assert not read.isError()
+        # Lifted: the close goes through.
+        del lockouts["arcm-1"]
+        response = await modbus.write_register(close.address, close.value, device_id=1)
+        assert not response.isError()
+        assert CommandName.CLOSE in r.sim.unit(1).command_log
