@@ -1,10 +1,12 @@
-"""Binary sensors: per-channel alarm, warning and wiring fault, flags, communication; and
-the bridge's own: each bus up and not overloaded, and its storage."""
+"""Binary sensors: per-channel alarm, warning and wiring fault, flags, communication, the
+maintenance lock-out; and the bridge's own: each bus up and not overloaded, and its
+storage."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.binary_sensor import (
@@ -133,6 +135,32 @@ def flag_description(channel: Channel) -> ElectricalSafetyBinarySensorEntityDesc
     )
 
 
+def _datetime(value: float | None) -> datetime | None:
+    return None if value is None else dt_util.utc_from_timestamp(value)
+
+
+def _lockout_attributes(device: Device) -> dict[str, Any]:
+    lockout = device.state.lockout
+    if lockout is None:
+        return {"who": None, "why": None, "since": None, "until": None}
+    return {
+        "who": lockout.who,
+        "why": lockout.why,
+        "since": _datetime(lockout.since),
+        "until": _datetime(lockout.until),
+    }
+
+
+#: On while the detector is locked out for maintenance (its breaker cannot be closed). The
+#: bridge holds it, so it stays shown while the detector itself is silent.
+LOCKOUT = ElectricalSafetyBinarySensorEntityDescription(
+    key="lockout",
+    translation_key="lockout",
+    is_on_fn=lambda d: d.state.lockout is not None,
+    attributes_fn=_lockout_attributes,
+    needs_online=False,
+)
+
 COMMUNICATION = ElectricalSafetyBinarySensorEntityDescription(
     key="communication",
     translation_key="communication",
@@ -171,6 +199,7 @@ def _device_binary_sensors(
                 coordinator, device, flag_description(channel), "channel", placeholders=placeholders
             )
     yield ChannelBinarySensor(coordinator, device, COMMUNICATION, "device")
+    yield ChannelBinarySensor(coordinator, device, LOCKOUT, "device")
 
 
 def _bus(data: BridgeData, bus_id: str) -> Bus | None:

@@ -38,8 +38,10 @@ from electrical_safety_bridge.common.models import BridgeInfo
 from .const import (
     ADDON_SLUG_SUFFIX,
     API_VERSION,
+    CONF_HAZARD_REPAIR_AFTER,
     CONF_REPAIR_AFTER,
     CONF_TOKEN,
+    DEFAULT_HAZARD_REPAIR_AFTER,
     DEFAULT_PORT,
     DEFAULT_REPAIR_AFTER,
     DOMAIN,
@@ -297,7 +299,7 @@ class OptionsFlowHandler(OptionsFlow):
     """Tunables that need no reconnection: the coordinator reads them when it needs them."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """When an unreachable bridge becomes a repair issue."""
+        """When an unreachable bridge, and a hazard left open, become repair issues."""
         if user_input is not None:
             return self.async_create_entry(data=user_input)
         schema = vol.Schema(
@@ -309,7 +311,17 @@ class OptionsFlowHandler(OptionsFlow):
                         )
                     ),
                     vol.Coerce(int),
-                )
+                ),
+                vol.Required(
+                    CONF_HAZARD_REPAIR_AFTER, default=DEFAULT_HAZARD_REPAIR_AFTER
+                ): vol.All(
+                    NumberSelector(
+                        NumberSelectorConfig(
+                            min=1, max=720, mode=NumberSelectorMode.BOX, unit_of_measurement="h"
+                        )
+                    ),
+                    vol.Coerce(int),
+                ),
             }
         )
         return self.async_show_form(

@@ -19,6 +19,7 @@ PLATFORMS: Final = [
     Platform.NUMBER,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.TODO,
 ]
 
 #: The API version this integration speaks (``api_version`` in ``GET /api/v1/info``): the
@@ -31,6 +32,9 @@ CONF_TOKEN: Final = "token"
 #: Options: minutes of silence before the "bridge unreachable" repair issue appears.
 CONF_REPAIR_AFTER: Final = "repair_after_minutes"
 DEFAULT_REPAIR_AFTER: Final = 10
+#: Options: hours a hazard may stay open (not eliminated) before it is a repair issue.
+CONF_HAZARD_REPAIR_AFTER: Final = "hazard_repair_after_hours"
+DEFAULT_HAZARD_REPAIR_AFTER: Final = 24
 
 #: Supervisor discovery (service ``electrical_safety``): the add-on's slug ends with this
 #: (``local_electrical_safety`` when built locally, ``<repository hash>_electrical_safety``
@@ -53,7 +57,16 @@ ATTR_DEVICE_ID: Final = "device_id"
 ATTR_EVENT_TYPES: Final = "event_types"
 ATTR_SINCE: Final = "since"
 ATTR_LIMIT: Final = "limit"
+ATTR_HAZARD_ID: Final = "hazard_id"
+ATTR_NOTE: Final = "note"
+ATTR_WHY: Final = "why"
+ATTR_DURATION: Final = "duration"
+ATTR_UNTIL: Final = "until"
 
 SERVICE_ACKNOWLEDGE_ALARM: Final = "acknowledge_alarm"
 SERVICE_RUN_SELF_TEST: Final = "run_self_test"
 SERVICE_GET_EVENTS: Final = "get_events"
+SERVICE_ACKNOWLEDGE_HAZARD: Final = "acknowledge_hazard"
+SERVICE_ELIMINATE_HAZARD: Final = "eliminate_hazard"
+SERVICE_LOCK_OUT: Final = "lock_out"
+SERVICE_LIFT_LOCK_OUT: Final = "lift_lock_out"

@@ -13,6 +13,11 @@ dispatched at once, and its id remembered, so that its stored copy, pushed later
 same id, only moves the position in the log on. ``status`` messages carry the bridge's
 health (its storage, each line's load); they update the bridge's entities and raise or
 clear the storage and overload repair issues.
+
+Hazards (each alarm or wiring fault followed until someone eliminates it) and their
+statistics come with the snapshot, with every ``hazard`` message, and over REST at set-up;
+a bridge from before hazards answers 404 for their routes and simply has none. A hazard left
+open longer than the entry's option is a repair issue until it is eliminated.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import dataclasses
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -31,7 +36,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_call_later
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -41,6 +46,7 @@ from electrical_safety_bridge.common.errors import (
     BridgeAuthenticationError,
     BridgeConnectionError,
     BridgeError,
+    BridgeResponseError,
     SchemaMismatch,
 )
 from electrical_safety_bridge.common.models import (
@@ -53,9 +59,12 @@ from electrical_safety_bridge.common.models import (
     StorageStatus,
 )
 from electrical_safety_bridge.common.schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
+from electrical_safety_bridge.common.workflow import Hazard, HazardStatistics, hazards_from
 
 from .const import (
+    CONF_HAZARD_REPAIR_AFTER,
     CONF_REPAIR_AFTER,
+    DEFAULT_HAZARD_REPAIR_AFTER,
     DEFAULT_REPAIR_AFTER,
     DOMAIN,
     LOGGER,
@@ -63,6 +72,7 @@ from .const import (
     RECONNECT_MIN,
     REPLAY_LIMIT,
 )
+from .hazards import hazard_placeholders, is_wiring_fault
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
 type EventListener = Callable[[BridgeEvent], None]
@@ -100,6 +110,21 @@ def schema_issue_id(entry_id: str) -> str:
 def overloaded_issue_id(entry_id: str, bus_id: str) -> str:
     """The repair issue of a line whose alarm polls cannot keep their interval."""
     return f"bus_overloaded_{entry_id}_{bus_id}"
+
+
+def hazard_issue_id(entry_id: str, hazard_id: str) -> str:
+    """The repair issue of a hazard left open too long."""
+    return f"hazard_open_{entry_id}_{hazard_id}"
+
+
+#: How often hazards are checked for having been open too long.
+HAZARD_CHECK_INTERVAL = timedelta(minutes=1)
+
+
+def _route_missing(err: BridgeError) -> bool:
+    """A bridge older than the route answers 404 (``not_found``), which the client reads as
+    a plain response error."""
+    return isinstance(err, BridgeResponseError) and str(err).startswith("HTTP 404")
 
 
 #: Ids of unstored events remembered until their stored copy arrives. An event beyond it
@@ -148,6 +173,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self._unreachable_timer: CALLBACK_TYPE | None = None
         self._unverified: set[str] = set()
         self._overloaded: set[str] = set()
+        #: Hazards with a repair issue for having been open too long.
+        self._overdue: set[str] = set()
         #: The bridge's own device in the device registry (set once the entry is set up).
         self.bridge_device_id: str | None = None
 
@@ -187,9 +214,33 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             )
         if self._seen_seq is None:
             self._seen_seq = data.last_seq
+        data = await self._async_read_workflow(data)
         ir.async_delete_issue(self.hass, DOMAIN, schema_issue_id(self.config_entry.entry_id))
         self.async_sync_registries(data)
+        self._async_sync_hazard_issues(data)
         return data
+
+    async def _async_read_workflow(self, data: BridgeData) -> BridgeData:
+        """Add the open hazards and their statistics, read over REST.
+
+        A bridge from before hazards answers 404: it has none, and no statistics. Any other
+        failure fails the set-up like the rest of the reading.
+        """
+        try:
+            hazards = await self.client.hazards()
+            statistics: HazardStatistics | None = await self.client.statistics()
+        except BridgeError as err:
+            if not _route_missing(err):
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="cannot_connect",
+                    translation_placeholders={"error": str(err)},
+                ) from err
+            LOGGER.debug("The bridge has no hazards yet (%s): an add-on before them", err)
+            return data
+        return dataclasses.replace(
+            data, hazards={h.id: h for h in hazards if h.open}, statistics=statistics
+        )
 
     @callback
     def async_start(self) -> None:
@@ -198,6 +249,9 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             self.hass, self._async_listen_forever(), f"{DOMAIN} bridge {self.config_entry.title}"
         )
         self.config_entry.async_on_unload(self._async_cancel_timer)
+        self.config_entry.async_on_unload(
+            async_track_time_interval(self.hass, self._async_check_hazards, HAZARD_CHECK_INTERVAL)
+        )
 
     # ------------------------------------------------------------------ the socket
 
@@ -252,6 +306,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
                 self._async_on_event(BridgeEvent.from_dict(message["event"]))
             elif kind == MessageType.STATUS:
                 self._async_on_status(message["status"])
+            elif kind == MessageType.HAZARD:
+                self._async_on_hazard(message)
             # Anything else ("pong", or a newer bridge's message) needs nothing from us.
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             LOGGER.warning("Ignoring a message from the bridge that could not be read: %s", err)
@@ -263,11 +319,25 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         if data.info.bridge_id != self.config_entry.unique_id:
             # Another bridge answers at this address now: show nothing of it as ours.
             raise BridgeConnectionError(f"bridge {data.info.bridge_id} answers at this address")
+        statistics = message.get("statistics")
+        if isinstance(statistics, Mapping):
+            data = dataclasses.replace(
+                data,
+                hazards={h.id: h for h in hazards_from(message) if h.open},
+                statistics=HazardStatistics.from_dict(statistics),
+            )
+        else:
+            # No statistics: a bridge from before hazards (its snapshot may still carry an
+            # empty list of them). What set-up read stays: nothing, from such a bridge.
+            data = dataclasses.replace(
+                data, hazards=self.data.hazards, statistics=self.data.statistics
+            )
         missed_after = self._seen_seq
         ir.async_delete_issue(self.hass, DOMAIN, schema_issue_id(self.config_entry.entry_id))
         self._async_came_back()
         self.async_set_updated_data(data)
         self.async_sync_registries(data)
+        self._async_sync_hazard_issues(data)
         if missed_after is not None and data.last_seq is not None and data.last_seq > missed_after:
             await self._async_replay(missed_after, data.last_seq)
         if data.last_seq is not None:
@@ -296,6 +366,26 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         devices = dict(self.data.devices)
         devices[device.id] = dataclasses.replace(device, state=DeviceState.from_dict(raw))
         self.async_set_updated_data(dataclasses.replace(self.data, devices=devices))
+
+    @callback
+    def _async_on_hazard(self, message: Mapping[str, Any]) -> None:
+        """A hazard opened or moved on: replace it, or drop it once eliminated."""
+        hazard = Hazard.from_dict(message["hazard"])
+        hazards = dict(self.data.hazards)
+        if hazard.open:
+            hazards[hazard.id] = hazard
+        else:
+            hazards.pop(hazard.id, None)
+        statistics = message.get("statistics")
+        data = dataclasses.replace(
+            self.data,
+            hazards=hazards,
+            statistics=HazardStatistics.from_dict(statistics)
+            if isinstance(statistics, Mapping)
+            else self.data.statistics,
+        )
+        self.async_set_updated_data(data)
+        self._async_sync_hazard_issues(data)
 
     @callback
     def _async_on_status(self, raw: Mapping[str, Any]) -> None:
@@ -423,6 +513,42 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         if self._unreachable_timer is not None:
             self._unreachable_timer()
             self._unreachable_timer = None
+
+    # ------------------------------------------------------------------ hazards
+
+    @callback
+    def _async_check_hazards(self, _now: datetime) -> None:
+        self._async_sync_hazard_issues(self.data)
+
+    @callback
+    def _async_sync_hazard_issues(self, data: BridgeData) -> None:
+        """A repair issue for each hazard open longer than the option allows; none for
+        those eliminated."""
+        entry_id = self.config_entry.entry_id
+        hours = self.config_entry.options.get(CONF_HAZARD_REPAIR_AFTER, DEFAULT_HAZARD_REPAIR_AFTER)
+        deadline = dt_util.utcnow().timestamp() - hours * 3600
+        overdue = {h.id: h for h in data.hazards.values() if h.opened_at <= deadline}
+        for hazard_id in self._overdue - set(overdue):
+            ir.async_delete_issue(self.hass, DOMAIN, hazard_issue_id(entry_id, hazard_id))
+        for hazard_id, hazard in overdue.items():
+            if hazard_id in self._overdue:
+                continue
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                hazard_issue_id(entry_id, hazard_id),
+                is_fixable=False,
+                is_persistent=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="hazard_open_wiring_fault"
+                if is_wiring_fault(hazard)
+                else "hazard_open_alarm",
+                translation_placeholders={
+                    **hazard_placeholders(data.devices.get(hazard.device_id), hazard),
+                    "hours": str(hours),
+                },
+            )
+        self._overdue = set(overdue)
 
     # ------------------------------------------------------------------ registries
 

@@ -34,6 +34,8 @@ REFUSALS: Mapping[str, str] = {
     "value_out_of_range": "setpoint_out_of_range",
     "unknown_alarm": "alarm_not_open",
     "storage_failing": "refused_storage_failing",
+    "locked_out": "close_refused_locked_out",
+    "condition_persists": "hazard_condition_persists",
 }
 
 

@@ -1,5 +1,14 @@
-"""Sensors: measurements, named states, read-only setpoints and open alarms; and each of
-the bridge's buses' alarm round (how much line time one alarm poll of every unit takes)."""
+"""Sensors: measurements, named states, read-only setpoints, open alarms and open wiring
+faults; each of the bridge's buses' alarm round (how much line time one alarm poll of every
+unit takes); and the bridge's hazard statistics.
+
+Counts of what is open now (alarms, wiring faults, hazards) have no state class: a
+measurement's long-term statistics would average them into "2.5 open alarms", which never
+happened; their history shows each value as it was. Each count and the list beside it hold
+the same records. This month's counts are totals that start again from 0 each month:
+``total_increasing``, the class Home Assistant's rules give a counter that periodically
+restarts, so that its statistics sum them across months.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +37,7 @@ from electrical_safety_bridge.common.models import (
     Value,
     numeric,
 )
+from electrical_safety_bridge.common.workflow import HazardStatistics
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import BridgeEntity, ElectricalSafetyEntity, async_add_entities_as_devices_appear
@@ -142,20 +152,106 @@ def setpoint_description(setpoint: Setpoint) -> ElectricalSafetySensorEntityDesc
     )
 
 
+def _alarms(records: Iterable[Alarm]) -> list[Alarm]:
+    return [a for a in records if a.is_alarm]
+
+
+def _wiring_faults(records: Iterable[Alarm]) -> list[Alarm]:
+    """Every open record that is not an alarm: wiring faults (and a newer bridge's kinds)."""
+    return [a for a in records if not a.is_alarm]
+
+
+# Counts of what is open now: no state class (see the module's docstring).
 OPEN_ALARMS = ElectricalSafetySensorEntityDescription(
     key="open_alarms",
     translation_key="open_alarms",
-    state_class=SensorStateClass.MEASUREMENT,
-    value_fn=lambda d: sum(1 for a in d.state.open_alarms if a.is_alarm),
-    attributes_fn=lambda d: {"alarms": [_alarm_record(a) for a in d.state.open_alarms]},
+    value_fn=lambda d: len(_alarms(d.state.open_alarms)),
+    attributes_fn=lambda d: {"alarms": [_alarm_record(a) for a in _alarms(d.state.open_alarms)]},
+)
+
+OPEN_WIRING_FAULTS = ElectricalSafetySensorEntityDescription(
+    key="open_wiring_faults",
+    translation_key="open_wiring_faults",
+    value_fn=lambda d: len(_wiring_faults(d.state.open_alarms)),
+    attributes_fn=lambda d: {
+        "wiring_faults": [_alarm_record(a) for a in _wiring_faults(d.state.open_alarms)]
+    },
 )
 
 BRIDGE_OPEN_ALARMS = BridgeSensorEntityDescription(
     key="open_alarms",
     translation_key="bridge_open_alarms",
-    state_class=SensorStateClass.MEASUREMENT,
-    value_fn=lambda data: sum(1 for a in data.open_alarms if a.is_alarm),
-    attributes_fn=lambda data: {"alarms": [_alarm_record(a) for a in data.open_alarms]},
+    value_fn=lambda data: len(_alarms(data.open_alarms)),
+    attributes_fn=lambda data: {"alarms": [_alarm_record(a) for a in _alarms(data.open_alarms)]},
+)
+
+BRIDGE_OPEN_WIRING_FAULTS = BridgeSensorEntityDescription(
+    key="open_wiring_faults",
+    translation_key="bridge_open_wiring_faults",
+    value_fn=lambda data: len(_wiring_faults(data.open_alarms)),
+    attributes_fn=lambda data: {
+        "wiring_faults": [_alarm_record(a) for a in _wiring_faults(data.open_alarms)]
+    },
+)
+
+
+def _statistic(read: Callable[[HazardStatistics], StateType]) -> Callable[[BridgeData], StateType]:
+    """A value of the bridge's hazard statistics; unknown until the bridge has said."""
+    return lambda data: None if data.statistics is None else read(data.statistics)
+
+
+def _month(data: BridgeData) -> dict[str, Any] | None:
+    return None if data.statistics is None else {"month": data.statistics.month}
+
+
+#: The bridge's hazard statistics. Open hazards and unacknowledged alarms are counts of now
+#: (no state class); this month's counts restart from 0 each month (total_increasing); the
+#: mean times are this month's means, which no further averaging makes truer (no state class).
+HAZARD_STATISTICS: tuple[BridgeSensorEntityDescription, ...] = (
+    BridgeSensorEntityDescription(
+        key="open_hazards",
+        translation_key="open_hazards",
+        value_fn=_statistic(lambda s: s.open_hazards),
+    ),
+    BridgeSensorEntityDescription(
+        key="unacknowledged_alarms",
+        translation_key="unacknowledged_alarms",
+        value_fn=_statistic(lambda s: s.unacknowledged_alarms),
+    ),
+    BridgeSensorEntityDescription(
+        key="alarms_this_month",
+        translation_key="alarms_this_month",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=_statistic(lambda s: s.alarms_this_month),
+        attributes_fn=_month,
+    ),
+    BridgeSensorEntityDescription(
+        key="eliminated_this_month",
+        translation_key="eliminated_this_month",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        value_fn=_statistic(lambda s: s.eliminated_this_month),
+        attributes_fn=_month,
+    ),
+    BridgeSensorEntityDescription(
+        key="mean_time_to_acknowledge",
+        translation_key="mean_time_to_acknowledge",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=1,
+        value_fn=_statistic(lambda s: s.mean_time_to_acknowledge_s),
+        attributes_fn=_month,
+    ),
+    BridgeSensorEntityDescription(
+        key="mean_time_to_eliminate",
+        translation_key="mean_time_to_eliminate",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.SECONDS,
+        suggested_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=1,
+        value_fn=_statistic(lambda s: s.mean_time_to_eliminate_s),
+        attributes_fn=_month,
+    ),
 )
 
 
@@ -201,6 +297,9 @@ def alarm_round_description(bus_id: str) -> BridgeSensorEntityDescription:
 
 def _bridge_sensors(coordinator: ElectricalSafetyCoordinator) -> Iterable[SensorEntity]:
     yield BridgeSensor(coordinator, BRIDGE_OPEN_ALARMS)
+    yield BridgeSensor(coordinator, BRIDGE_OPEN_WIRING_FAULTS)
+    for description in HAZARD_STATISTICS:
+        yield BridgeSensor(coordinator, description)
     for bus in coordinator.data.info.buses:
         if bus.schedule is not None:
             yield BridgeSensor(
@@ -230,6 +329,7 @@ def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) ->
                 placeholders=placeholders,
             )
     yield ChannelSensor(coordinator, device, OPEN_ALARMS, "device")
+    yield ChannelSensor(coordinator, device, OPEN_WIRING_FAULTS, "device")
 
 
 async def async_setup_entry(

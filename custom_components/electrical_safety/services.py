@@ -1,4 +1,5 @@
-"""Service actions: acknowledge alarms, run self-tests, read the bridge's event log.
+"""Service actions: acknowledge alarms, run self-tests, read the bridge's event log;
+acknowledge and eliminate hazards, lock a device out for maintenance and lift it.
 
 They are registered once, in ``async_setup``, and act on whichever bridges are loaded: an
 alarm id names its own bridge, a device names its bridge through the device registry.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntryState
@@ -22,24 +23,36 @@ from homeassistant.core import (
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 from homeassistant.util.json import JsonValueType
 
-from electrical_safety_bridge.common.enums import CommandName, EventType
+from electrical_safety_bridge.common.enums import CommandName, EventType, HazardState
 from electrical_safety_bridge.common.models import BridgeEvent
 
 from .const import (
     ATTR_ALARM_ID,
     ATTR_CONFIG_ENTRY_ID,
     ATTR_DEVICE_ID,
+    ATTR_DURATION,
     ATTR_EVENT_TYPES,
+    ATTR_HAZARD_ID,
     ATTR_LIMIT,
+    ATTR_NOTE,
     ATTR_SINCE,
+    ATTR_UNTIL,
+    ATTR_WHY,
     DOMAIN,
     SERVICE_ACKNOWLEDGE_ALARM,
+    SERVICE_ACKNOWLEDGE_HAZARD,
+    SERVICE_ELIMINATE_HAZARD,
     SERVICE_GET_EVENTS,
+    SERVICE_LIFT_LOCK_OUT,
+    SERVICE_LOCK_OUT,
     SERVICE_RUN_SELF_TEST,
 )
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .hazard_actions import async_eliminate_hazard, async_workflow_call
+from .hazards import summary
 from .helpers import async_bridge_call, async_run_command, async_who
 
 #: A detector has 30 s to raise its alarm (GB 50166); the bridge's verdict follows.
@@ -67,6 +80,35 @@ GET_EVENTS_SCHEMA = vol.Schema(
         vol.Optional(ATTR_EVENT_TYPES): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional(ATTR_SINCE): cv.datetime,
         vol.Optional(ATTR_LIMIT, default=100): vol.All(vol.Coerce(int), vol.Range(min=1, max=1000)),
+    }
+)
+ACKNOWLEDGE_HAZARD_SCHEMA = vol.Schema(
+    {
+        vol.Optional(ATTR_HAZARD_ID): cv.string,
+        vol.Optional(ATTR_DEVICE_ID): _DEVICE_IDS,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
+ELIMINATE_HAZARD_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_HAZARD_ID): cv.string,
+        vol.Required(ATTR_NOTE): vol.All(cv.string, vol.Strip, vol.Length(min=1)),
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
+LOCK_OUT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_WHY): vol.All(cv.string, vol.Strip, vol.Length(min=1)),
+        vol.Exclusive(ATTR_DURATION, "end"): cv.positive_time_period,
+        vol.Exclusive(ATTR_UNTIL, "end"): cv.datetime,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
+    }
+)
+LIFT_LOCK_OUT_SCHEMA = vol.Schema(
+    {
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
     }
 )
 
@@ -248,9 +290,121 @@ async def _async_get_events(call: ServiceCall) -> ServiceResponse:
     return {"events": [event.as_dict() for event in events]}
 
 
+def _hazard(
+    hass: HomeAssistant, hazard_id: str, entry_id: str | None
+) -> tuple[ElectricalSafetyCoordinator, str]:
+    """The bridge holding an open hazard, and the hazard's summary."""
+    for coordinator in _coordinators(hass, entry_id):
+        hazard = coordinator.data.hazards.get(hazard_id)
+        if hazard is not None:
+            device = coordinator.data.devices.get(hazard.device_id)
+            return coordinator, summary(device, hazard)
+    raise _invalid("unknown_hazard", hazard_id=hazard_id)
+
+
+async def _async_acknowledge_hazard(call: ServiceCall) -> ServiceResponse:
+    """Acknowledge one hazard, or every hazard of some detectors nobody acknowledged yet."""
+    hass = call.hass
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    targets: list[tuple[ElectricalSafetyCoordinator, str, str]] = []
+    if (hazard_id := call.data.get(ATTR_HAZARD_ID)) is not None:
+        coordinator, target = _hazard(hass, hazard_id, entry_id)
+        targets.append((coordinator, hazard_id, target))
+    elif ATTR_DEVICE_ID in call.data:
+        for ha_device_id in call.data[ATTR_DEVICE_ID]:
+            coordinator, device_id = _device(hass, ha_device_id, entry_id)
+            device = coordinator.data.devices[device_id]
+            targets.extend(
+                (coordinator, hazard.id, summary(device, hazard))
+                for hazard in coordinator.data.hazards.values()
+                if hazard.device_id == device_id and hazard.state == HazardState.OPEN
+            )
+    else:
+        raise _invalid("no_hazard_target")
+    who = await async_who(hass, call.context)
+    acknowledged: list[JsonValueType] = []
+    for coordinator, hazard_id, target in targets:
+        await async_workflow_call(
+            coordinator, target, coordinator.client.acknowledge_hazard(hazard_id, who)
+        )
+        acknowledged.append(hazard_id)
+    return {"acknowledged": acknowledged}
+
+
+async def _async_eliminate_hazard(call: ServiceCall) -> ServiceResponse:
+    """Eliminate a hazard, with the cause and the fix."""
+    hass = call.hass
+    hazard_id: str = call.data[ATTR_HAZARD_ID]
+    coordinator, target = _hazard(hass, hazard_id, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    who = await async_who(hass, call.context)
+    hazard = await async_eliminate_hazard(coordinator, target, hazard_id, who, call.data[ATTR_NOTE])
+    return {"hazard": hazard.to_dict()}
+
+
+async def _async_lock_out(call: ServiceCall) -> ServiceResponse:
+    """Lock a detector out for maintenance: its breaker cannot be closed until it is lifted
+    (or its time runs out)."""
+    hass = call.hass
+    coordinator, device_id = _device(
+        hass, call.data[ATTR_DEVICE_ID], call.data.get(ATTR_CONFIG_ENTRY_ID)
+    )
+    name = coordinator.data.devices[device_id].name
+    until: float | None = None
+    duration: timedelta | None = call.data.get(ATTR_DURATION)
+    end: datetime | None = call.data.get(ATTR_UNTIL)
+    if duration is not None:
+        until = (dt_util.utcnow() + duration).timestamp()
+    elif end is not None:
+        until = dt_util.as_utc(end).timestamp()
+        if until <= dt_util.utcnow().timestamp():
+            raise _invalid("lock_out_until_past", until=end.isoformat())
+    who = await async_who(hass, call.context)
+    lockout = await async_workflow_call(
+        coordinator,
+        name,
+        coordinator.client.lock_out(device_id, who, call.data[ATTR_WHY], until),
+    )
+    return {"lockout": lockout.to_dict()}
+
+
+async def _async_lift_lock_out(call: ServiceCall) -> None:
+    """Lift a detector's lock-out."""
+    hass = call.hass
+    coordinator, device_id = _device(
+        hass, call.data[ATTR_DEVICE_ID], call.data.get(ATTR_CONFIG_ENTRY_ID)
+    )
+    name = coordinator.data.devices[device_id].name
+    who = await async_who(hass, call.context)
+    await async_workflow_call(coordinator, name, coordinator.client.lift_lock_out(device_id, who))
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's service actions."""
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ACKNOWLEDGE_HAZARD,
+        _async_acknowledge_hazard,
+        schema=ACKNOWLEDGE_HAZARD_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_ELIMINATE_HAZARD,
+        _async_eliminate_hazard,
+        schema=ELIMINATE_HAZARD_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_LOCK_OUT,
+        _async_lock_out,
+        schema=LOCK_OUT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    hass.services.async_register(
+        DOMAIN, SERVICE_LIFT_LOCK_OUT, _async_lift_lock_out, schema=LIFT_LOCK_OUT_SCHEMA
+    )
     hass.services.async_register(
         DOMAIN,
         SERVICE_ACKNOWLEDGE_ALARM,

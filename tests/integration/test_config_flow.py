@@ -16,7 +16,12 @@ from homeassistant.helpers.service_info.hassio import HassioServiceInfo
 from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.electrical_safety.const import CONF_REPAIR_AFTER, CONF_TOKEN, DOMAIN
+from custom_components.electrical_safety.const import (
+    CONF_HAZARD_REPAIR_AFTER,
+    CONF_REPAIR_AFTER,
+    CONF_TOKEN,
+    DOMAIN,
+)
 from electrical_safety_bridge.common.errors import BridgeResponseError, SchemaMismatch
 from electrical_safety_bridge.common.schema import SCHEMA_VERSION
 
@@ -380,7 +385,7 @@ async def test_options_set_when_an_outage_becomes_a_repair(
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_REPAIR_AFTER: 30}
+        result["flow_id"], {CONF_REPAIR_AFTER: 30, CONF_HAZARD_REPAIR_AFTER: 48}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_REPAIR_AFTER: 30}
+    assert entry.options == {CONF_REPAIR_AFTER: 30, CONF_HAZARD_REPAIR_AFTER: 48}

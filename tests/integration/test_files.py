@@ -92,7 +92,7 @@ TIERS: dict[str, set[str]] = {
     },
     "platinum": {"async-dependency", "inject-websession", "strict-typing"},
 }
-PLATFORM_MODULES = ("sensor", "binary_sensor", "event", "switch", "button", "number")
+PLATFORM_MODULES = ("sensor", "binary_sensor", "event", "switch", "button", "number", "todo")
 
 
 def _json(name: str) -> Any:

@@ -1,0 +1,102 @@
+"""The bridge's hazards as a to-do list: one item per alarm or wiring fault not eliminated.
+
+An item reads "Kitchen · Residual current 512 mA"; its description says when it opened,
+where it stands and who acknowledged it. Checking an item off eliminates the hazard on the
+bridge, with the cause and the fix the person wrote in the item's description as the note.
+The bridge refuses while a fresh read still shows the condition, and the item stays open.
+Items come only from the bridge: none can be created, deleted or moved by hand.
+"""
+
+from __future__ import annotations
+
+from homeassistant.components.todo import TodoItem, TodoListEntity
+from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from electrical_safety_bridge.common.workflow import Hazard
+
+from .const import DOMAIN
+from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .entity import BridgeEntity
+from .hazard_actions import async_eliminate_hazard
+from .hazards import description, note_from, summary
+from .helpers import async_who
+
+PARALLEL_UPDATES = 0
+
+HAZARDS = EntityDescription(key="hazards", translation_key="hazards")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ElectricalSafetyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the bridge's list of hazards."""
+    async_add_entities([HazardList(entry.runtime_data)])
+
+
+class HazardList(BridgeEntity, TodoListEntity):
+    """The hazards of one bridge, to be eliminated."""
+
+    _attr_supported_features = (
+        TodoListEntityFeature.UPDATE_TODO_ITEM | TodoListEntityFeature.SET_DESCRIPTION_ON_ITEM
+    )
+
+    def __init__(self, coordinator: ElectricalSafetyCoordinator) -> None:
+        """The list of the bridge's hazards."""
+        super().__init__(coordinator, HAZARDS)
+        #: What a person wrote in an item's description before checking it off.
+        self._drafts: dict[str, str] = {}
+
+    def _item(self, hazard: Hazard) -> TodoItem:
+        device = self.coordinator.data.devices.get(hazard.device_id)
+        return TodoItem(
+            uid=hazard.id,
+            summary=summary(device, hazard),
+            status=TodoItemStatus.NEEDS_ACTION,
+            due=None,
+            description=self._drafts.get(hazard.id, description(hazard)),
+        )
+
+    @property
+    def todo_items(self) -> list[TodoItem]:
+        """Every hazard not eliminated, oldest first."""
+        hazards = sorted(self.coordinator.data.hazards.values(), key=lambda h: h.opened_at)
+        for gone in set(self._drafts) - {h.id for h in hazards}:
+            del self._drafts[gone]
+        return [self._item(hazard) for hazard in hazards]
+
+    async def async_update_todo_item(self, item: TodoItem) -> None:
+        """Keep a person's note; eliminate the hazard when its item is checked off."""
+        hazard = self.coordinator.data.hazards.get(item.uid or "")
+        if hazard is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_hazard",
+                translation_placeholders={"hazard_id": item.uid or "?"},
+            )
+        note = note_from(item.description, description(hazard))
+        if note is not None:
+            self._drafts[hazard.id] = note
+        if item.status != TodoItemStatus.COMPLETED:
+            self.async_write_ha_state()
+            return
+        device = self.coordinator.data.devices.get(hazard.device_id)
+        if note is None:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="hazard_note_required",
+                translation_placeholders={"hazard": summary(device, hazard)},
+            )
+        who = await async_who(self.hass, self._context)
+        try:
+            await async_eliminate_hazard(
+                self.coordinator, summary(device, hazard), hazard.id, who, note
+            )
+        finally:
+            # Eliminated, the bridge's hazard message drops the item; refused, it stays.
+            self.async_write_ha_state()
