@@ -2,10 +2,13 @@
 
 Four units share one simulated RS485 line at 9600 baud with real wire timing, served over a
 pseudo-terminal: an ARCM-class detector whose relay output drives a shunt trip, an
-AAFD-class arc-fault detector, an AIM-R100 and an ASJ relay. A short story plays on them:
-a leak builds up and trips the breaker, a close is refused until the alarm is gone and
-acknowledged, an arc burst, an overheating cable, a broken CT wire and a unit that falls
-silent. The bridge's events print as they happen, and a table of values every ten seconds.
+AAFD-class arc-fault detector, an AIM-R100 and an ASJ relay. A short story plays on them once
+Home Assistant listens, and again every five minutes: a leak builds up and the breaker is
+tripped, a close is refused, the landlord acknowledges, the electrician fixes the cause and
+eliminates the hazard, the breaker closes; then an arc, an overheating cable and a broken CT
+wire are left for a person to handle in Home Assistant (and, the first time, a unit falls
+silent and frames are corrupted). The bridge's events print as they happen, and a table
+of values every ten seconds.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, TextIO
 
 from .bus.bus_settings import BusSettings, DeviceSpec
 from .bus.scheduler import Bus
-from .common.enums import AlarmKind, EventType
+from .common.enums import EventType
 from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
 from .modbus.lines import SerialLine
 from .modbus.timing import bits_per_char
@@ -122,66 +125,157 @@ class Printer:
         print("\n".join(lines), file=self.out, flush=True)
 
 
-async def _story(sim: SimulatedBus, bus: Bus, say: Callable[[str], None]) -> None:
-    """The scripted events of the demo, in wall-clock seconds from the start."""
+#: The story repeats this often, so that whoever logs in sees it play within minutes.
+STORY_PERIOD = 300.0
+#: A standalone demo (no Home Assistant connecting) starts its story after this long.
+STORY_START_ALONE = 20.0
+#: Seconds of story per second of script (a test plays it faster).
+STORY_PACE = 1.0
+#: How the demo's electrician and landlord sign their steps.
+ELECTRICIAN = "electrician (demo)"
+LANDLORD = "landlord (demo)"
 
-    async def at(seconds: float, start: float = time.monotonic()) -> None:
-        await asyncio.sleep(max(0.0, start + seconds - time.monotonic()))
+
+async def _wait_for_a_listener(bridge: Bridge, say: Callable[[str], None]) -> None:
+    """Until Home Assistant (any WebSocket client) listens, or a standalone demo's grace."""
+    if await bridge.wait_for_listener(STORY_START_ALONE):
+        say("story: Home Assistant is listening; the story begins")
+
+
+async def _story(bridge: Bridge, sim: SimulatedBus, bus: Bus, say: Callable[[str], None]) -> None:
+    """The scripted events of the demo, once Home Assistant listens, every STORY_PERIOD."""
+    await _wait_for_a_listener(bridge, say)
+    cycle = 0
+    while True:
+        start = time.monotonic()
+        await _one_story(bridge, sim, bus, say, start, first=cycle == 0)
+        cycle += 1
+        await asyncio.sleep(max(0.0, start + STORY_PERIOD * STORY_PACE - time.monotonic()))
+        say(f"story: again (round {cycle + 1}, every {STORY_PERIOD / 60:.0f} minutes)")
+
+
+async def _one_story(
+    bridge: Bridge,
+    sim: SimulatedBus,
+    bus: Bus,
+    say: Callable[[str], None],
+    start: float,
+    *,
+    first: bool,
+) -> None:
+    """Leak → trip → refused close → acknowledge → eliminate → close on the kitchen
+    circuit; then an arc, an overheating cable and a broken CT wire, left for a person to
+    acknowledge and eliminate from Home Assistant."""
+
+    async def at(seconds: float) -> None:
+        await asyncio.sleep(max(0.0, start + seconds * STORY_PACE - time.monotonic()))
 
     async def user(action: Awaitable[Any]) -> None:
         with contextlib.suppress(Exception):
             await action
 
-    await at(4)
+    def lasting(seconds: float) -> float:
+        return seconds * STORY_PACE
+
+    def kitchen_hazard() -> str | None:
+        return next(
+            (
+                h.id
+                for h in bridge.hazards.all()
+                if h.device_id == "kitchen-arcm" and h.channel == "residual_current" and h.open
+            ),
+            None,
+        )
+
+    await at(0)
     say("story: a leak builds up on the kitchen circuit (ARCM, alarm setpoint 300 mA)")
     sim.inject(
-        Scenario(ScenarioKind.LEAKAGE_RAMP, unit=1, channel="residual_current", to=420, seconds=8)
+        Scenario(
+            ScenarioKind.LEAKAGE_RAMP,
+            unit=1,
+            channel="residual_current",
+            to=420,
+            seconds=lasting(8),
+        )
     )
-    await at(14)
+    await at(15)
     say("story: the tenant trips the kitchen breaker")
-    await user(bus.command("kitchen-arcm", "trip", who="tenant"))
-    await at(17)
-    say("story: someone tries to switch it back on while the alarm is active")
-    await user(bus.command("kitchen-arcm", "close", who="tenant"))
-    await at(19)
-    say("story: the electrician repairs the fault; the leak falls away")
+    await user(bus.command("kitchen-arcm", "trip", who="tenant (demo)"))
+    await at(25)
+    say("story: someone tries to switch it back on while the alarm is active: refused")
+    await user(bus.command("kitchen-arcm", "close", who="tenant (demo)"))
+    await at(35)
+    say("story: the landlord acknowledges the alarm; an electrician is on the way")
+    if (hazard := kitchen_hazard()) is not None:
+        await user(bridge.acknowledge_hazard(hazard, LANDLORD, "bridge"))
+    await at(45)
+    say("story: the electrician finds water in a socket box and fixes it; the leak falls away")
     sim.inject(
-        Scenario(ScenarioKind.LEAKAGE_RAMP, unit=1, channel="residual_current", to=30, seconds=3)
+        Scenario(
+            ScenarioKind.LEAKAGE_RAMP, unit=1, channel="residual_current", to=30, seconds=lasting(3)
+        )
     )
-    await at(24)
-    await user(bus.command("kitchen-arcm", "reset", who="electrician"))
-    for alarm in bus.alarms.open_alarms("kitchen-arcm"):
-        if alarm.kind is AlarmKind.ALARM:
-            bus.acknowledge(alarm.id, "electrician")
-    await at(26)
-    say("story: with the alarm gone and acknowledged, the close is allowed")
-    await user(bus.command("kitchen-arcm", "close", who="electrician"))
-    await at(30)
-    say("story: a loose connection arcs in the bedroom (AAFD)")
+    await at(55)
+    await user(bus.command("kitchen-arcm", "reset", who=ELECTRICIAN))
+    if (hazard := kitchen_hazard()) is not None:
+        say("story: the electrician marks the hazard eliminated, with what was done")
+        await user(
+            bridge.eliminate_hazard(
+                hazard, ELECTRICIAN, "Water in the kitchen socket box; dried and resealed", "bridge"
+            )
+        )
+    await at(62)
+    say("story: with the alarm gone and acknowledged, the breaker closes again")
+    await user(bus.command("kitchen-arcm", "close", who=ELECTRICIAN))
+    await at(75)
+    say("story: a loose connection arcs in the bedroom (AAFD): acknowledge it in Home Assistant")
     sim.inject(Scenario(ScenarioKind.ARC_BURST, unit=2, seconds=3, arcs=20))
-    await at(38)
+    await at(90)
     say("story: a cable in the kitchen overheats (temperature 2)")
     sim.inject(
-        Scenario(ScenarioKind.TEMPERATURE_RISE, unit=1, channel="temperature_2", to=95, seconds=6)
+        Scenario(
+            ScenarioKind.TEMPERATURE_RISE,
+            unit=1,
+            channel="temperature_2",
+            to=95,
+            seconds=lasting(6),
+        )
     )
-    await at(46)
-    say("story: the ASJ's current transformer wire breaks")
-    sim.inject(Scenario(ScenarioKind.WIRING_FAULT, unit=4, seconds=12))
-    await at(52)
+    await at(105)
+    say("story: the ASJ's current transformer wire breaks for a while")
+    sim.inject(Scenario(ScenarioKind.WIRING_FAULT, unit=4, seconds=lasting(12)))
+    await at(150)
+    say("story: the kitchen cable cools down: its hazard can now be eliminated")
+    sim.inject(
+        Scenario(
+            ScenarioKind.TEMPERATURE_RISE,
+            unit=1,
+            channel="temperature_2",
+            to=30,
+            seconds=lasting(6),
+        )
+    )
+    if not first:
+        return
+    await at(170)
     say("story: the AIM-R100 falls silent for 40 s (its bus cable is knocked loose)")
-    sim.inject(Scenario(ScenarioKind.DROPOUT, unit=3, seconds=40))
-    await at(56)
+    sim.inject(Scenario(ScenarioKind.DROPOUT, unit=3, seconds=lasting(40)))
+    await at(175)
     say("story: 1 % of frames on the bus are corrupted for 20 s; nothing should be lost")
-    sim.inject(Scenario(ScenarioKind.CRC_CORRUPTION, rate=0.01, seconds=20))
-    await at(100)
+    sim.inject(Scenario(ScenarioKind.CRC_CORRUPTION, rate=0.01, seconds=lasting(20)))
+    await at(230)
     say("story: loop 3 of the distribution board leaks above its setpoint (AIM-R100)")
     sim.inject(
         Scenario(
             ScenarioKind.LEAKAGE_RAMP, unit=3, channel="loop_3_residual_current", to=480, seconds=6
         )
     )
-    await at(110)
-    say("story: that is all; values keep updating until you press Ctrl-C")
+    await at(260)
+    sim.inject(
+        Scenario(
+            ScenarioKind.LEAKAGE_RAMP, unit=3, channel="loop_3_residual_current", to=40, seconds=6
+        )
+    )
 
 
 class DemoSimulation:
@@ -260,7 +354,7 @@ async def run_demo(
                 printer.table(bus)
 
         tasks = [
-            asyncio.create_task(_story(simulation.sim, bus, printer.say)),
+            asyncio.create_task(_story(bridge, simulation.sim, bus, printer.say)),
             asyncio.create_task(tables()),
         ]
         with contextlib.suppress(TimeoutError):

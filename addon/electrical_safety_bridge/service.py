@@ -30,7 +30,7 @@ from . import __version__
 from .announce import supervisor
 from .announce.mdns import Advertiser, advertised_addresses
 from .api.auth import load_or_create_bridge_id, load_or_create_token
-from .api.http import broadcast, close_clients, create_app
+from .api.http import broadcast, client_count, close_clients, create_app, first_listener
 from .bus.scheduler import Bus
 from .common import models as wire
 from .common.enums import (
@@ -741,6 +741,18 @@ class Bridge:
             self._acknowledge_hazard(hazard, Actor(who, source, at))
         await self._wait_written(self._enqueued)
         return events
+
+    def websocket_clients(self) -> int:
+        """How many clients (Home Assistant among them) listen on the WebSocket."""
+        return 0 if self._app is None else client_count(self._app)
+
+    async def wait_for_listener(self, timeout: float) -> bool:  # noqa: ASYNC109 - a bound
+        """Whether a WebSocket client connected (now or before) within ``timeout`` s."""
+        if self._app is None:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(first_listener(self._app).wait(), timeout)
+        return first_listener(self._app).is_set()
 
     def info(self) -> dict[str, Any]:
         """The bridge, the contract it speaks, and its buses (``GET /info``)."""

@@ -643,6 +643,8 @@ class Hub:
 
     def __init__(self) -> None:
         self.clients: set[WebSocketClient] = set()
+        #: Set once the first client has connected.
+        self.listened = asyncio.Event()
 
 
 class WebSocketClient:
@@ -678,6 +680,7 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
     client.offer({"type": "snapshot", **bridge.snapshot()})
     clients = request.app[_HUB].clients
     clients.add(client)
+    request.app[_HUB].listened.set()
     pump = asyncio.create_task(client.pump())
     try:
         async for message in socket:
@@ -689,6 +692,16 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await pump
     return socket
+
+
+def client_count(app: web.Application) -> int:
+    """How many WebSocket clients are connected (Home Assistant is one)."""
+    return len(app[_HUB].clients)
+
+
+def first_listener(app: web.Application) -> asyncio.Event:
+    """Set once a WebSocket client has connected."""
+    return app[_HUB].listened
 
 
 def broadcast(app: web.Application, message: dict[str, Any]) -> None:
