@@ -57,3 +57,7 @@ ATTR_LIMIT: Final = "limit"
 SERVICE_ACKNOWLEDGE_ALARM: Final = "acknowledge_alarm"
 SERVICE_RUN_SELF_TEST: Final = "run_self_test"
 SERVICE_GET_EVENTS: Final = "get_events"
+
+#: Fired on Home Assistant's bus for every event of a bridge's log (bus_event.py); the
+#: logbook describes it (logbook.py).
+EVENT_ELECTRICAL_SAFETY: Final = f"{DOMAIN}_event"
