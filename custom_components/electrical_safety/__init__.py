@@ -16,6 +16,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from electrical_safety_bridge.client import BridgeClient
 
+from .bus_event import async_fire_bus_events
 from .const import CONF_TOKEN, DOMAIN, PLATFORMS
 from .coordinator import (
     ElectricalSafetyConfigEntry,
@@ -57,6 +58,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
     # Detector devices are linked to it as their entities are added (entity.py).
     coordinator.bridge_device_id = bridge_device.id
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_fire_bus_events(entry)
     # Listen only once every platform is there to hear it.
     coordinator.async_start()
     return True

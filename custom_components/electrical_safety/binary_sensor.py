@@ -29,7 +29,12 @@ from electrical_safety_bridge.common.models import (
 )
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
-from .entity import BridgeEntity, ElectricalSafetyEntity, async_add_entities_as_devices_appear
+from .entity import (
+    BridgeEntity,
+    ElectricalSafetyEntity,
+    async_add_entities_as_devices_appear,
+    timestamp,
+)
 from .kinds import CONDITION_ROLES, channel_naming, channel_spec, platform_of
 
 PARALLEL_UPDATES = 0
@@ -68,7 +73,7 @@ def _alarm_attributes(device: Device, channel: Channel, kind: str) -> dict[str, 
         "latched": True,
         "alarm_id": alarm.id,
         "acknowledged": alarm.acknowledged,
-        "raised_at": alarm.raised_at,
+        "raised_at": timestamp(alarm.raised_at),
         "value_at_alarm": alarm.value_at_alarm,
         "unit": channel.unit,
     }
@@ -233,17 +238,13 @@ def overloaded_description(bus_id: str) -> BridgeBinarySensorEntityDescription:
     )
 
 
-def _timestamp(value: float | None) -> str | None:
-    return None if value is None else dt_util.utc_from_timestamp(value).isoformat()
-
-
 def _storage_attributes(storage: StorageStatus) -> dict[str, Any]:
     return {
         "state": str(storage.state),
         "error": storage.error,
         "held_events": storage.held_events,
         "free_bytes": storage.free_bytes,
-        "since": _timestamp(storage.since),
+        "since": timestamp(storage.since),
     }
 
 

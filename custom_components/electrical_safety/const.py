@@ -70,3 +70,7 @@ SERVICE_ACKNOWLEDGE_HAZARD: Final = "acknowledge_hazard"
 SERVICE_ELIMINATE_HAZARD: Final = "eliminate_hazard"
 SERVICE_LOCK_OUT: Final = "lock_out"
 SERVICE_LIFT_LOCK_OUT: Final = "lift_lock_out"
+
+#: Fired on Home Assistant's bus for every event of a bridge's log (bus_event.py); the
+#: logbook describes it (logbook.py).
+EVENT_ELECTRICAL_SAFETY: Final = f"{DOMAIN}_event"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
 
 from electrical_safety_bridge.common.models import Device
 
@@ -18,6 +20,11 @@ from .coordinator import (
     ElectricalSafetyCoordinator,
     device_identifier,
 )
+
+
+def timestamp(value: float | None) -> datetime | None:
+    """A time of the bridge (seconds since the epoch) as an attribute: an aware datetime."""
+    return None if value is None else dt_util.utc_from_timestamp(value)
 
 
 def unique_id(bridge_id: str, device_id: str | None, role: str, key: str) -> str:

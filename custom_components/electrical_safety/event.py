@@ -15,13 +15,12 @@ from typing import Any
 from homeassistant.components.event import EventEntity, EventEntityDescription
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.util import dt as dt_util
 
 from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.common.models import Alarm, BridgeEvent, Device
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
-from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
+from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear, timestamp
 
 PARALLEL_UPDATES = 0
 
@@ -57,18 +56,12 @@ def event_type(event: BridgeEvent) -> str | None:
     return None
 
 
-def _timestamp(value: float | None) -> str | None:
-    if value is None:
-        return None
-    return dt_util.utc_from_timestamp(value).isoformat()
-
-
 def event_attributes(event: BridgeEvent, device: Device | None) -> dict[str, Any]:
     """What an automation needs to know about one alarm event."""
     attributes: dict[str, Any] = {
         "channel": event.channel,
         "seq": event.seq,
-        "at": _timestamp(event.at),
+        "at": timestamp(event.at),
     }
     if event.type == EventType.SELF_TEST:
         return attributes | {"seconds": event.data.get("seconds")}
@@ -83,7 +76,7 @@ def event_attributes(event: BridgeEvent, device: Device | None) -> dict[str, Any
             "channel_kind": channel.kind if channel is not None else None,
             "value_at_alarm": alarm.value_at_alarm,
             "unit": channel.unit if channel is not None else None,
-            "raised_at": _timestamp(alarm.raised_at),
+            "raised_at": timestamp(alarm.raised_at),
             "active": alarm.active,
             "acknowledged_by": alarm.acknowledged_by,
             "detail": alarm.detail,

@@ -13,7 +13,7 @@ from electrical_safety_bridge.common.models import Device, Setpoint, numeric
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
-from .helpers import async_bridge_call, async_who, check_outcome
+from .helpers import async_bridge_call, async_who, check_outcome, device_name
 from .kinds import number_device_class, setpoint_naming, setpoint_spec
 
 #: Writes to one bus go one at a time.
@@ -82,13 +82,20 @@ class SetpointNumber(ElectricalSafetyEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Write the setpoint; the bridge reads it back from the device."""
-        device = self.device
-        target = device.name if device is not None else self.device_id
+        target = device_name(self.coordinator, self.device_id)
         key = self.entity_description.key
         who = await async_who(self.hass, self._context)
-        result = await async_bridge_call(
-            self.coordinator,
-            target,
-            self.coordinator.client.set_setpoint(self.device_id, key, value, who),
-        )
-        check_outcome(result, target, key)
+        try:
+            result = await async_bridge_call(
+                self.coordinator,
+                target,
+                self.coordinator.client.set_setpoint(self.device_id, key, value, who),
+                device_id=self.device_id,
+                setpoint=key,
+            )
+            check_outcome(
+                result, target, key, coordinator=self.coordinator, device_id=self.device_id
+            )
+        finally:
+            # The setpoint as the device last reported it, written or not.
+            self.async_write_ha_state()

@@ -40,7 +40,12 @@ from electrical_safety_bridge.common.models import (
 from electrical_safety_bridge.common.workflow import HazardStatistics
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
-from .entity import BridgeEntity, ElectricalSafetyEntity, async_add_entities_as_devices_appear
+from .entity import (
+    BridgeEntity,
+    ElectricalSafetyEntity,
+    async_add_entities_as_devices_appear,
+    timestamp,
+)
 from .kinds import (
     Shape,
     channel_naming,
@@ -93,7 +98,7 @@ def _alarm_record(alarm: Alarm) -> dict[str, Any]:
         "channel": alarm.channel,
         "active": alarm.active,
         "acknowledged": alarm.acknowledged,
-        "raised_at": alarm.raised_at,
+        "raised_at": timestamp(alarm.raised_at),
         "value_at_alarm": alarm.value_at_alarm,
     }
 

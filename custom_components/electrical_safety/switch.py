@@ -79,8 +79,17 @@ class BreakerSwitch(ElectricalSafetyEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Close the breaker; refused, with the reason, while an alarm is open."""
-        await async_run_command(self.coordinator, self.device_id, CommandName.CLOSE, self._context)
+        await self._async_command(CommandName.CLOSE)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Trip the breaker."""
-        await async_run_command(self.coordinator, self.device_id, CommandName.TRIP, self._context)
+        await self._async_command(CommandName.TRIP)
+
+    async def _async_command(self, command: CommandName) -> None:
+        """Send the command, then show the breaker as the bridge last read it, whatever
+        came of it: a refused or failed command never leaves a state that is not the
+        breaker's (the frontend's optimistic toggle included)."""
+        try:
+            await async_run_command(self.coordinator, self.device_id, command, self._context)
+        finally:
+            self.async_write_ha_state()

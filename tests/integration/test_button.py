@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from unittest.mock import patch
+
 import pytest
-from homeassistant.const import ATTR_ENTITY_ID, STATE_ON, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import ATTR_ENTITY_ID, STATE_ON, STATE_UNAVAILABLE, Platform
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
+
+from electrical_safety_bridge.common.errors import BridgeConnectionError, UnknownAlarm
 
 from .conftest import wait_for_state, wait_until
 from .rig import Rig
@@ -87,4 +92,60 @@ async def test_a_command_to_a_vanished_bridge_says_so(
 
     with pytest.raises(HomeAssistantError) as failed:
         await async_run_command(coordinator, "arcm-1", "reset", None)
+    assert failed.value.translation_key == "communication_error"
+
+
+ACKNOWLEDGE = "button.kitchen_acknowledge"
+KITCHEN_ALARM = "binary_sensor.kitchen_residual_current_alarm"
+
+
+async def test_acknowledge_acknowledges_every_open_alarm_in_the_pressers_name(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
+) -> None:
+    """A tenant without Developer tools acknowledges from the dashboard; the button is
+    there only while something waits for it."""
+    assert hass.states.get(ACKNOWLEDGE).state == STATE_UNAVAILABLE
+    assert hass.states.get(ACKNOWLEDGE).name == "Kitchen Acknowledge"
+    tenant = await hass.auth.async_create_user("Tenant")
+
+    rig.inject({"do": "leakage_ramp", "unit": 1, "to": 450, "seconds": 0.1})
+    rig.inject({"do": "wiring_fault", "unit": 1, "channel": "temperature_3"})
+    fault = "binary_sensor.kitchen_temperature_3_sensor_fault"
+    alarm = await wait_for_state(hass, KITCHEN_ALARM, lambda s: s.state == STATE_ON)
+    assert isinstance(alarm.attributes["raised_at"], datetime)
+    assert alarm.attributes["raised_at"].tzinfo is not None
+    await wait_for_state(hass, fault, lambda s: s.attributes.get("latched") is True)
+    await wait_for_state(hass, ACKNOWLEDGE, lambda s: s.state != STATE_UNAVAILABLE)
+
+    await hass.services.async_call(
+        "button",
+        "press",
+        {ATTR_ENTITY_ID: ACKNOWLEDGE},
+        blocking=True,
+        context=Context(user_id=tenant.id),
+    )
+    await wait_for_state(hass, KITCHEN_ALARM, lambda s: s.attributes.get("acknowledged") is True)
+    await wait_for_state(hass, fault, lambda s: s.attributes.get("acknowledged") is True)
+    await wait_for_state(hass, ACKNOWLEDGE, lambda s: s.state == STATE_UNAVAILABLE)
+    types = ("alarm_acknowledged", "wiring_fault_acknowledged")
+    for kind in types:
+        (event,) = rig.get(f"/events?type={kind}&device_id=arcm-1")["events"]
+        assert event["data"]["acknowledged_by"].startswith("Home Assistant (Tenant)")
+
+
+async def test_acknowledge_skips_what_closed_meanwhile_and_says_what_failed(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
+) -> None:
+    rig.inject({"do": "leakage_ramp", "unit": 1, "to": 450, "seconds": 0.1})
+    await wait_for_state(hass, ACKNOWLEDGE, lambda s: s.state != STATE_UNAVAILABLE)
+    coordinator = loaded_entry.runtime_data
+    entity = hass.data["entity_components"]["button"].get_entity(ACKNOWLEDGE)
+    with patch.object(coordinator.client, "acknowledge", side_effect=UnknownAlarm("gone")):
+        await entity.async_press()
+    failure = BridgeConnectionError("down")
+    with (
+        patch.object(coordinator.client, "acknowledge", side_effect=failure),
+        pytest.raises(HomeAssistantError) as failed,
+    ):
+        await entity.async_press()
     assert failed.value.translation_key == "communication_error"

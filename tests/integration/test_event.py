@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from homeassistant.const import ATTR_ENTITY_ID, Platform
@@ -51,7 +52,9 @@ async def test_an_alarm_is_raised_acknowledged_and_cleared(
     assert attributes["unit"] == "mA"
     assert attributes["value_at_alarm"] >= 300
     assert attributes["detail"] is None, "a real alarm, not a test"
-    assert attributes["raised_at"].endswith("+00:00")
+    assert isinstance(attributes["raised_at"], datetime)
+    assert attributes["raised_at"].utcoffset() == timedelta(0)
+    assert isinstance(attributes["at"], datetime) and attributes["at"].tzinfo is not None
     alarm_id = attributes["alarm_id"]
 
     await hass.services.async_call(

@@ -291,7 +291,7 @@ async def test_a_refusal_keeps_the_item_and_says_why(
         pytest.raises(ServiceValidationError) as err,
     ):
         await check_off(hass, "hz-1", "Replaced the socket")
-    assert err.value.translation_key == "hazard_condition_persists"
+    assert err.value.translation_key == "refused_condition_persists"
     assert err.value.translation_placeholders is not None
     assert err.value.translation_placeholders["target"] == KITCHEN_LEAK
     assert "cannot be marked as eliminated yet" in str(err.value)
@@ -605,7 +605,7 @@ async def test_eliminate_hazard_with_a_note(
         pytest.raises(ServiceValidationError) as err,
     ):
         await _call(hass, "eliminate_hazard", {"hazard_id": "hz-1", "note": "Socket replaced"})
-    assert err.value.translation_key == "hazard_condition_persists"
+    assert err.value.translation_key == "refused_condition_persists"
     with pytest.raises(Exception, match="note"):
         await _call(hass, "eliminate_hazard", {"hazard_id": "hz-1", "note": "  "})
 

@@ -34,13 +34,16 @@ async def test_an_unverified_profile_is_a_repair_issue_and_never_written(
     assert issue.severity is ir.IssueSeverity.WARNING
     assert issue.translation_placeholders == {"device": "unv-5", "model": UNVERIFIED_MODEL}
 
-    # Read-only: no buttons, no breaker switch, no numbers; setpoints are shown as sensors.
-    platforms = {
-        entry.domain
+    # Read-only: no command buttons, no breaker switch, no numbers; setpoints are shown as
+    # sensors. Acknowledge stays: it is recorded by the bridge, never written to the device.
+    entries = [
+        entry
         for entry in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
         if entry.unique_id.startswith("test-bridge:unv-5:")
-    }
-    assert platforms == {"binary_sensor", "event", "sensor"}
+    ]
+    buttons = {entry.unique_id for entry in entries if entry.domain == "button"}
+    assert buttons == {"test-bridge:unv-5:device:acknowledge"}
+    assert {entry.domain for entry in entries} == {"binary_sensor", "button", "event", "sensor"}
     threshold = hass.states.get("sensor.unv_5_residual_current_alarm_threshold")
     assert threshold is not None and threshold.state == "300"
     assert hass.states.get("sensor.unv_5_breaker").state == "closed"

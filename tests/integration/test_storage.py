@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
-from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.electrical_safety.const import DOMAIN
@@ -94,7 +94,8 @@ async def test_a_full_disk_is_shown_and_no_alarm_is_lost_or_fired_twice(
     fill(rig.data_dir, "filler.bin")
     storage = await wait_for_state(hass, STORAGE, lambda s: s.state == STATE_ON)
     assert storage.attributes["state"] == "on_reserve"
-    assert dt_util.parse_datetime(storage.attributes["since"]) is not None
+    assert isinstance(storage.attributes["since"], datetime)
+    assert storage.attributes["since"].tzinfo is not None
     issue = issue_registry.async_get_issue(DOMAIN, on_reserve)
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.WARNING
