@@ -28,6 +28,7 @@ from homeassistant.util.json import JsonValueType
 
 from electrical_safety_bridge.common.enums import CommandName, EventType, HazardState
 from electrical_safety_bridge.common.models import BridgeEvent
+from electrical_safety_bridge.common.workflow import Hazard
 
 from .const import (
     ATTR_ALARM_ID,
@@ -306,16 +307,16 @@ async def _async_acknowledge_hazard(call: ServiceCall) -> ServiceResponse:
     """Acknowledge one hazard, or every hazard of some detectors nobody acknowledged yet."""
     hass = call.hass
     entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
-    targets: list[tuple[ElectricalSafetyCoordinator, str, str]] = []
+    targets: list[tuple[ElectricalSafetyCoordinator, Hazard, str]] = []
     if (hazard_id := call.data.get(ATTR_HAZARD_ID)) is not None:
         coordinator, target = _hazard(hass, hazard_id, entry_id)
-        targets.append((coordinator, hazard_id, target))
+        targets.append((coordinator, coordinator.data.hazards[hazard_id], target))
     elif ATTR_DEVICE_ID in call.data:
         for ha_device_id in call.data[ATTR_DEVICE_ID]:
             coordinator, device_id = _device(hass, ha_device_id, entry_id)
             device = coordinator.data.devices[device_id]
             targets.extend(
-                (coordinator, hazard.id, summary(device, hazard))
+                (coordinator, hazard, summary(device, hazard))
                 for hazard in coordinator.data.hazards.values()
                 if hazard.device_id == device_id and hazard.state == HazardState.OPEN
             )
@@ -323,11 +324,15 @@ async def _async_acknowledge_hazard(call: ServiceCall) -> ServiceResponse:
         raise _invalid("no_hazard_target")
     who = await async_who(hass, call.context)
     acknowledged: list[JsonValueType] = []
-    for coordinator, hazard_id, target in targets:
+    for coordinator, hazard, target in targets:
         await async_workflow_call(
-            coordinator, target, coordinator.client.acknowledge_hazard(hazard_id, who)
+            coordinator,
+            target,
+            coordinator.client.acknowledge_hazard(hazard.id, who),
+            device_id=hazard.device_id,
+            channels=[hazard.channel],
         )
-        acknowledged.append(hazard_id)
+        acknowledged.append(hazard.id)
     return {"acknowledged": acknowledged}
 
 
@@ -337,8 +342,11 @@ async def _async_eliminate_hazard(call: ServiceCall) -> ServiceResponse:
     hazard_id: str = call.data[ATTR_HAZARD_ID]
     coordinator, target = _hazard(hass, hazard_id, call.data.get(ATTR_CONFIG_ENTRY_ID))
     who = await async_who(hass, call.context)
-    hazard = await async_eliminate_hazard(coordinator, target, hazard_id, who, call.data[ATTR_NOTE])
-    return {"hazard": hazard.to_dict()}
+    hazard = coordinator.data.hazards[hazard_id]
+    eliminated = await async_eliminate_hazard(
+        coordinator, target, hazard, who, call.data[ATTR_NOTE]
+    )
+    return {"hazard": eliminated.to_dict()}
 
 
 async def _async_lock_out(call: ServiceCall) -> ServiceResponse:
@@ -363,6 +371,7 @@ async def _async_lock_out(call: ServiceCall) -> ServiceResponse:
         coordinator,
         name,
         coordinator.client.lock_out(device_id, who, call.data[ATTR_WHY], until),
+        device_id=device_id,
     )
     return {"lockout": lockout.to_dict()}
 
@@ -375,7 +384,9 @@ async def _async_lift_lock_out(call: ServiceCall) -> None:
     )
     name = coordinator.data.devices[device_id].name
     who = await async_who(hass, call.context)
-    await async_workflow_call(coordinator, name, coordinator.client.lift_lock_out(device_id, who))
+    await async_workflow_call(
+        coordinator, name, coordinator.client.lift_lock_out(device_id, who), device_id=device_id
+    )
 
 
 @callback

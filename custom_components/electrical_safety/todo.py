@@ -95,7 +95,7 @@ class HazardList(BridgeEntity, TodoListEntity):
         who = await async_who(self.hass, self._context)
         try:
             await async_eliminate_hazard(
-                self.coordinator, summary(device, hazard), hazard.id, who, note
+                self.coordinator, summary(device, hazard), hazard, who, note
             )
         finally:
             # Eliminated, the bridge's hazard message drops the item; refused, it stays.

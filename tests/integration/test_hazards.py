@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -294,7 +293,9 @@ async def test_a_refusal_keeps_the_item_and_says_why(
     assert err.value.translation_key == "refused_condition_persists"
     assert err.value.translation_placeholders is not None
     assert err.value.translation_placeholders["target"] == KITCHEN_LEAK
-    assert "cannot be marked as eliminated yet" in str(err.value)
+    assert err.value.translation_placeholders["device"] == "Kitchen"
+    assert err.value.translation_placeholders["channels"] == "Residual current"
+    assert "cannot be marked eliminated yet" in str(err.value)
     (item,) = await todo_items(hass)
     assert item["status"] == "needs_action"
     assert item["description"] == "Replaced the socket", "the note is kept for the retry"
@@ -356,26 +357,6 @@ async def test_hazard_messages_replace_and_drop_hazards(
     del snapshot["hazards"], snapshot["statistics"]
     await feed(hass, loaded_entry, snapshot)
     assert list(coordinator.data.hazards) == ["hz-5"]
-
-
-@pytest.fixture
-def rest_hazards() -> Iterator[tuple[AsyncMock, AsyncMock]]:
-    """Patched client: the bridge routes (GET /hazards, GET /statistics) land in parallel."""
-    with (
-        patch.object(BridgeClient, "hazards", AsyncMock(return_value=[hazard()])) as hazards,
-        patch.object(BridgeClient, "statistics", AsyncMock(return_value=STATISTICS)) as stats,
-    ):
-        yield hazards, stats
-
-
-@pytest.mark.usefixtures("rest_hazards")
-async def test_set_up_reads_hazards_and_statistics_over_rest(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
-) -> None:
-    """Patched client: the bridge routes (GET /hazards, GET /statistics) land in parallel."""
-    assert [i["summary"] for i in await todo_items(hass)] == [KITCHEN_LEAK]
-    state = hass.states.get(f"{BRIDGE_SENSOR}open_hazards")
-    assert state is not None and state.state == "2"
 
 
 async def test_a_bridge_that_cannot_answer_hazards_fails_the_set_up(
