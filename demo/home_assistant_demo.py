@@ -5,8 +5,9 @@ Each runs from its own environment: the bridge from the bridge's (this script's 
 builds both and sets ``HASS_BIN``.
 
 1. The bridge runs ``run --demo``: four simulated detectors on a pseudo-terminal at 9600
-   baud with wire timing, and a scripted story (a leak that trips a breaker, an arc burst
-   within the first minute, an overheating cable, a broken CT wire, a silent unit).
+   baud with wire timing, and a scripted story that starts once Home Assistant listens and
+   repeats every five minutes (a leak that is tripped, acknowledged, fixed and closed again;
+   an arc, an overheating cable and a broken CT wire left for the person who logs in).
 2. Home Assistant runs ``hass --skip-pip`` on a prepared configuration (frontend, config,
    history, logbook, recorder; no ``default_config``, so nothing installs at run time).
 3. On first start this script onboards Home Assistant through its own HTTP API, as a
@@ -375,7 +376,11 @@ async def run(data_dir: Path, ha_port: int, bridge_port: int, duration: float) -
             )
             dashboard = await add_dashboard(session, base, access)
         _say(f"open {dashboard} and log in as '{username}' with password '{password}'")
-        _say("the story: a leak at 0:05, the trip at 0:15, an arc burst at 0:30; Ctrl-C to stop")
+        _say(
+            "the story starts now and repeats every 5 minutes: a kitchen leak is tripped,"
+            " acknowledged, fixed and closed again; then an arc, a hot cable and a broken CT wire"
+            " wait for you on the dashboard. Ctrl-C to stop"
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=duration or None)
     finally:

@@ -7,11 +7,13 @@ the profile's name for the channel); times are shown in Home Assistant's time zo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from homeassistant.util import dt as dt_util
 
 from electrical_safety_bridge.common.enums import AlarmKind, HazardState
 from electrical_safety_bridge.common.models import Device
-from electrical_safety_bridge.common.workflow import Actor, Hazard
+from electrical_safety_bridge.common.workflow import Hazard
 
 #: Between the detector and what it is about, in a to-do item's summary.
 SEPARATOR = " · "
@@ -62,21 +64,38 @@ def summary(device: Device | None, hazard: Hazard) -> str:
     )
 
 
-def _step(actor: Actor) -> str:
-    return f"{actor.who}, {local_time(actor.at)}"
+#: The lines of a to-do item's description in English, by translation key (each is
+#: ``exceptions.hazard_item_<key>`` in the translations, which todo.py reads in the
+#: configured language).
+ITEM_TEXT = {
+    "opened": "Opened: {time}",
+    "detail": "Detail: {detail}",
+    "open": "State: open (not acknowledged yet)",
+    "acknowledged": "State: acknowledged by {who}, {time}",
+    "present": "Still present",
+    "gone": "No longer present",
+}
+
+type ItemText = Callable[[str, Mapping[str, str]], str]
 
 
-def description(hazard: Hazard) -> str:
+def _english(key: str, placeholders: Mapping[str, str]) -> str:
+    return ITEM_TEXT[key].format(**placeholders)
+
+
+def description(hazard: Hazard, text: ItemText = _english) -> str:
     """When it opened, where it is, and who acknowledged it: what the to-do item shows until
-    a person writes the cause and the fix in its place."""
-    lines = [f"Opened: {local_time(hazard.opened_at)}"]
+    a person writes the cause and the fix in its place. ``text`` gives each line in the
+    person's language."""
+    lines = [text("opened", {"time": local_time(hazard.opened_at)})]
     if hazard.detail:
-        lines.append(f"Detail: {hazard.detail}")
+        lines.append(text("detail", {"detail": hazard.detail}))
     if hazard.state == HazardState.ACKNOWLEDGED and hazard.acknowledged is not None:
-        lines.append(f"State: acknowledged by {_step(hazard.acknowledged)}")
+        actor = hazard.acknowledged
+        lines.append(text("acknowledged", {"who": actor.who, "time": local_time(actor.at)}))
     else:
-        lines.append(f"State: {hazard.state}")
-    lines.append("Still present" if hazard.active else "No longer present")
+        lines.append(text("open", {}))
+    lines.append(text("present" if hazard.active else "gone", {}))
     return "\n".join(lines)
 
 

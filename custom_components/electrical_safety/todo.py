@@ -9,10 +9,13 @@ Items come only from the bridge: none can be created, deleted or moved by hand.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from homeassistant.components.todo import TodoItem, TodoListEntity
 from homeassistant.components.todo.const import TodoItemStatus, TodoListEntityFeature
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import translation
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -22,8 +25,8 @@ from .const import DOMAIN
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import BridgeEntity
 from .hazard_actions import async_eliminate_hazard
-from .hazards import description, note_from, summary
-from .helpers import async_who
+from .hazards import ITEM_TEXT, SEPARATOR, description, note_from, summary, value_text
+from .helpers import async_who, channel_name
 
 PARALLEL_UPDATES = 0
 
@@ -52,14 +55,32 @@ class HazardList(BridgeEntity, TodoListEntity):
         #: What a person wrote in an item's description before checking it off.
         self._drafts: dict[str, str] = {}
 
-    def _item(self, hazard: Hazard) -> TodoItem:
+    def _text(self, key: str, placeholders: Mapping[str, str]) -> str:
+        """One line of an item's description, in Home Assistant's language."""
+        strings = translation.async_get_cached_translations(
+            self.hass, self.hass.config.language, "exceptions", DOMAIN
+        )
+        template = strings.get(f"component.{DOMAIN}.exceptions.hazard_item_{key}.message")
+        return (template or ITEM_TEXT[key]).format(**placeholders)
+
+    def _summary(self, hazard: Hazard) -> str:
+        """``Kitchen · Residual current 512 mA``, the channel named as its entity is."""
         device = self.coordinator.data.devices.get(hazard.device_id)
+        if device is None or device.channel(hazard.channel) is None:
+            return summary(device, hazard)
+        channel = channel_name(self.coordinator, device, hazard.channel)
+        return f"{device.name}{SEPARATOR}{channel} {value_text(device, hazard)}".rstrip()
+
+    def _description(self, hazard: Hazard) -> str:
+        return description(hazard, self._text)
+
+    def _item(self, hazard: Hazard) -> TodoItem:
         return TodoItem(
             uid=hazard.id,
-            summary=summary(device, hazard),
+            summary=self._summary(hazard),
             status=TodoItemStatus.NEEDS_ACTION,
             due=None,
-            description=self._drafts.get(hazard.id, description(hazard)),
+            description=self._drafts.get(hazard.id, self._description(hazard)),
         )
 
     @property
@@ -79,7 +100,7 @@ class HazardList(BridgeEntity, TodoListEntity):
                 translation_key="unknown_hazard",
                 translation_placeholders={"hazard_id": item.uid or "?"},
             )
-        note = note_from(item.description, description(hazard))
+        note = note_from(item.description, self._description(hazard))
         if note is not None:
             self._drafts[hazard.id] = note
         if item.status != TodoItemStatus.COMPLETED:
