@@ -319,3 +319,24 @@ async def async_run_command(
     )
     check_outcome(result, target, command, coordinator=coordinator, device_id=device_id)
     return result
+
+
+async def async_write_setpoint(
+    coordinator: ElectricalSafetyCoordinator,
+    device_id: str,
+    key: str,
+    value: float,
+    context: Context | None,
+) -> None:
+    """Write a setpoint (a number, or a flag switch's 1 or 0); the bridge reads it back,
+    and a refusal or an unconfirmed write raises the translated error."""
+    target = device_name(coordinator, device_id)
+    who = await async_who(coordinator.hass, context)
+    result = await async_bridge_call(
+        coordinator,
+        target,
+        coordinator.client.set_setpoint(device_id, key, value, who),
+        device_id=device_id,
+        setpoint=key,
+    )
+    check_outcome(result, target, key, coordinator=coordinator, device_id=device_id)

@@ -9,11 +9,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from electrical_safety_bridge.common.enums import SetpointKind
 from electrical_safety_bridge.common.models import Device, Setpoint, numeric
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
-from .helpers import async_bridge_call, async_who, check_outcome, device_name
+from .helpers import async_write_setpoint
 from .kinds import number_device_class, setpoint_naming, setpoint_spec
 
 #: Writes to one bus go one at a time.
@@ -39,7 +40,8 @@ def setpoint_description(setpoint: Setpoint) -> NumberEntityDescription:
 
 def _numbers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[NumberEntity]:
     for setpoint in device.setpoints:
-        if setpoint.writable:
+        # A flag ("… enable") is a switch (switch.py), not a number box holding 1.0.
+        if setpoint.writable and setpoint.kind != SetpointKind.ENABLE:
             _, placeholders = setpoint_naming(setpoint)
             yield SetpointNumber(
                 coordinator,
@@ -82,19 +84,9 @@ class SetpointNumber(ElectricalSafetyEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         """Write the setpoint; the bridge reads it back from the device."""
-        target = device_name(self.coordinator, self.device_id)
-        key = self.entity_description.key
-        who = await async_who(self.hass, self._context)
         try:
-            result = await async_bridge_call(
-                self.coordinator,
-                target,
-                self.coordinator.client.set_setpoint(self.device_id, key, value, who),
-                device_id=self.device_id,
-                setpoint=key,
-            )
-            check_outcome(
-                result, target, key, coordinator=self.coordinator, device_id=self.device_id
+            await async_write_setpoint(
+                self.coordinator, self.device_id, self.entity_description.key, value, self._context
             )
         finally:
             # The setpoint as the device last reported it, written or not.

@@ -15,17 +15,17 @@ from homeassistant.components.switch import (
     SwitchEntity,
     SwitchEntityDescription,
 )
-from homeassistant.const import Platform
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from electrical_safety_bridge.common.enums import CommandName
-from electrical_safety_bridge.common.models import Device, Value
+from electrical_safety_bridge.common.enums import CommandName, SetpointKind
+from electrical_safety_bridge.common.models import Device, Value, numeric
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
-from .helpers import async_run_command
-from .kinds import channel_naming, platform_of
+from .helpers import async_run_command, async_write_setpoint
+from .kinds import channel_naming, platform_of, setpoint_naming
 
 #: Writes to a breaker go one at a time.
 PARALLEL_UPDATES = 1
@@ -48,13 +48,33 @@ def _breakers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Itera
             )
 
 
+def _flags(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[SwitchEntity]:
+    for setpoint in device.setpoints:
+        if setpoint.writable and setpoint.kind == SetpointKind.ENABLE:
+            translation_key, placeholders = setpoint_naming(setpoint)
+            description = SwitchEntityDescription(
+                key=setpoint.key,
+                translation_key=translation_key,
+                entity_category=EntityCategory.CONFIG,
+            )
+            yield FlagSwitch(
+                coordinator, device, description, "setpoint", placeholders=placeholders
+            )
+
+
+def _switches(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[SwitchEntity]:
+    yield from _breakers(coordinator, device)
+    yield from _flags(coordinator, device)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: ElectricalSafetyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add a switch for every breaker the bridge can trip and close."""
-    async_add_entities_as_devices_appear(entry, async_add_entities, _breakers)
+    """Add a switch for every breaker the bridge can trip and close, and for every flag
+    setpoint it may write."""
+    async_add_entities_as_devices_appear(entry, async_add_entities, _switches)
 
 
 def breaker_closed(value: Value) -> bool | None:
@@ -92,4 +112,43 @@ class BreakerSwitch(ElectricalSafetyEntity, SwitchEntity):
         try:
             await async_run_command(self.coordinator, self.device_id, command, self._context)
         finally:
+            self.async_write_ha_state()
+
+
+class FlagSwitch(ElectricalSafetyEntity, SwitchEntity):
+    """A flag setpoint (an "… enable" register): on writes 1, off writes 0."""
+
+    @property
+    def available(self) -> bool:
+        """Unavailable also while the device reports this setpoint unsupported."""
+        device = self.device
+        return (
+            super().available
+            and device is not None
+            and self.entity_description.key not in device.state.unsupported
+        )
+
+    @property
+    def is_on(self) -> bool | None:
+        """Set, as the device last reported it."""
+        device = self.device
+        key = self.entity_description.key
+        value = numeric(None if device is None else device.state.setpoint_values.get(key))
+        return None if value is None else value != 0
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Set the flag."""
+        await self._async_write(1.0)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Clear the flag."""
+        await self._async_write(0.0)
+
+    async def _async_write(self, value: float) -> None:
+        try:
+            await async_write_setpoint(
+                self.coordinator, self.device_id, self.entity_description.key, value, self._context
+            )
+        finally:
+            # The flag as the device last reported it, written or not.
             self.async_write_ha_state()

@@ -162,3 +162,20 @@ async def test_a_refused_close_over_rest_is_a_translated_400(
     if configured_language != "en":
         assert "residual_current" not in str(refused.value)
         assert "refused" not in str(refused.value)
+
+
+async def test_a_flag_setpoint_is_a_switch_written_and_read_back(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """The ASJ's "CT disconnection alarm enable" register is a switch, not a number box
+    holding 1.0; switching it writes 0 or 1, and the switch shows what the device reads."""
+    flag = "switch.asj_4_ct_disconnection_alarm_enable"
+    assert hass.states.get("number.asj_4_ct_disconnection_alarm_enable") is None
+    state = await wait_for_state(hass, flag, lambda s: s.state in (STATE_ON, STATE_OFF))
+    before = state.state
+    service = SERVICE_TURN_OFF if before == STATE_ON else SERVICE_TURN_ON
+    await hass.services.async_call(SWITCH_DOMAIN, service, {"entity_id": flag}, blocking=True)
+    after = STATE_OFF if before == STATE_ON else STATE_ON
+    await wait_for_state(hass, flag, lambda s: s.state == after)
+    entry = er.async_get(hass).async_get(flag)
+    assert entry is not None and entry.entity_category == "config"
