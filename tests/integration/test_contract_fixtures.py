@@ -31,7 +31,7 @@ from custom_components.electrical_safety.kinds import (
     platform_of,
 )
 from electrical_safety_bridge.client import parse_snapshot
-from electrical_safety_bridge.common.enums import MessageType
+from electrical_safety_bridge.common.enums import ChannelKind, MessageType, SetpointKind
 from electrical_safety_bridge.common.errors import (
     BridgeError,
     CommandRefused,
@@ -326,7 +326,7 @@ def _device_entities(coordinator: ElectricalSafetyCoordinator, device: Device) -
     for derive in (
         sensor._device_sensors,
         binary_sensor._device_binary_sensors,
-        switch._breakers,
+        switch._switches,
         number._numbers,
         button._buttons,
     ):
@@ -369,10 +369,12 @@ def test_every_channel_setpoint_and_command_of_the_recorded_devices_has_an_entit
             value = by_id.get(f"{prefix}:channel:{channel.key}")
             assert value is not None, f"{device.id}: channel {channel.key} has no entity"
             assert _platform(value) is platform_of(device, channel)
+            # A sentinel in a record of the last alarm's value is no fault a person can fix.
+            last_value = channel.kind == ChannelKind.VALUE_AT_ALARM
             for role, flag in (
                 ("alarm", channel.has_alarm),
                 ("warning", channel.has_warning),
-                ("wiring_fault", channel.has_wiring_fault),
+                ("wiring_fault", channel.has_wiring_fault and not last_value),
             ):
                 condition = by_id.get(f"{prefix}:{role}:{channel.key}")
                 assert (condition is not None) == flag, (device.id, channel.key, role)
@@ -380,8 +382,14 @@ def test_every_channel_setpoint_and_command_of_the_recorded_devices_has_an_entit
             assert setpoint.kind in SETPOINT_KINDS, (device.id, setpoint.key, setpoint.kind)
             shown = by_id.get(f"{prefix}:setpoint:{setpoint.key}")
             assert shown is not None, f"{device.id}: setpoint {setpoint.key} has no entity"
-            # A number where Home Assistant may write it, else a read-only sensor.
-            expected = Platform.NUMBER if setpoint.writable else Platform.SENSOR
+            # A number where Home Assistant may write it (a switch for a flag), else a
+            # read-only sensor.
+            flag = setpoint.kind == SetpointKind.ENABLE
+            expected = (
+                (Platform.SWITCH if flag else Platform.NUMBER)
+                if setpoint.writable
+                else Platform.SENSOR
+            )
             assert _platform(shown) is expected, (device.id, setpoint.key)
         for command in device.commands:
             if command in BUTTON_COMMANDS:
