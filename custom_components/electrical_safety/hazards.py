@@ -74,6 +74,7 @@ ITEM_TEXT = {
     "acknowledged": "State: acknowledged by {who}, {time}",
     "present": "Still present",
     "gone": "No longer present",
+    "wiring_fault": "wiring fault ({detail})",
 }
 
 type ItemText = Callable[[str, Mapping[str, str]], str]

@@ -25,7 +25,15 @@ from .const import DOMAIN
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import BridgeEntity
 from .hazard_actions import async_eliminate_hazard
-from .hazards import ITEM_TEXT, SEPARATOR, description, note_from, summary, value_text
+from .hazards import (
+    ITEM_TEXT,
+    SEPARATOR,
+    description,
+    is_wiring_fault,
+    note_from,
+    summary,
+    value_text,
+)
 from .helpers import async_who, channel_name
 
 PARALLEL_UPDATES = 0
@@ -69,7 +77,12 @@ class HazardList(BridgeEntity, TodoListEntity):
         if device is None or device.channel(hazard.channel) is None:
             return summary(device, hazard)
         channel = channel_name(self.coordinator, device, hazard.channel)
-        return f"{device.name}{SEPARATOR}{channel} {value_text(device, hazard)}".rstrip()
+        if is_wiring_fault(hazard):
+            # A broken sensor wire has no value to show: say what it is.
+            what = self._text("wiring_fault", {"detail": hazard.detail or "?"})
+        else:
+            what = value_text(device, hazard)
+        return f"{device.name}{SEPARATOR}{channel} {what}".rstrip()
 
     def _description(self, hazard: Hazard) -> str:
         return description(hazard, self._text)

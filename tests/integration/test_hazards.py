@@ -14,7 +14,7 @@ import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
-from unittest.mock import AsyncMock, patch
+from unittest.mock import AsyncMock, MagicMock, patch
 
 import pytest
 from freezegun.api import FrozenDateTimeFactory
@@ -201,8 +201,8 @@ async def test_the_todo_list_shows_the_hazards_of_a_snapshot(
     assert [i["uid"] for i in items] == ["hz-2", "hz-1"]
     assert all(i["status"] == "needs_action" and "due" not in i for i in items)
     assert items[1]["summary"] == KITCHEN_LEAK
-    assert items[0]["summary"].startswith("Bedroom · ")
-    assert items[0]["summary"].endswith(" open_circuit")
+    # A wiring fault has no value to show: the item says what it is.
+    assert items[0]["summary"] == "Bedroom · Temperature wiring fault (sensor open)"
     assert "Opened: " in items[1]["description"]
     assert "State: open" in items[1]["description"]
     assert "acknowledged by Home Assistant (Alice)" in items[0]["description"]
@@ -375,16 +375,21 @@ async def test_a_bridge_that_cannot_answer_hazards_fails_the_set_up(
 async def test_a_bridge_before_hazards_has_none(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
-    """The running bridge answers 404 for GET /hazards until its route lands: no hazards,
-    no statistics (unknown), and the entry loads."""
+    """A bridge from before hazards answers 404 for GET /statistics and sends snapshots
+    without them: no hazards, no statistics (unknown), and the entry loads. Patched: the
+    rig's bridge has hazards, so its 404 and its snapshot-less socket are stood in for (the
+    socket is kept closed, so no snapshot of the real bridge brings statistics)."""
     config_entry.add_to_hass(hass)
     not_found = AsyncMock(side_effect=BridgeResponseError("HTTP 404: Not Found"))
-    with patch.object(BridgeClient, "statistics", not_found):
+    no_socket = MagicMock(side_effect=BridgeConnectionError("no socket in this test"))
+    with (
+        patch.object(BridgeClient, "statistics", not_found),
+        patch.object(BridgeClient, "websocket", no_socket),
+    ):
         assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     assert config_entry.runtime_data.data.hazards == {}
-    state = hass.states.get(f"{BRIDGE_SENSOR}open_hazards")
-    assert state is not None and state.state == STATE_UNKNOWN
+    assert config_entry.runtime_data.data.statistics is None
 
 
 # ---------------------------------------------------------------------------- statistics
