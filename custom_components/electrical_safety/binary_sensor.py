@@ -19,7 +19,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from electrical_safety_bridge.common.enums import ChannelKind
 from electrical_safety_bridge.common.models import (
     BridgeData,
     Bus,
@@ -181,9 +180,7 @@ def _conditions(channel: Channel) -> Iterable[str]:
     flags = {
         "alarm": channel.has_alarm,
         "warning": channel.has_warning,
-        # A sentinel in a record of the last alarm's value ("last event value sensor
-        # fault") says nothing a person can act on: the live channel's own fault does.
-        "wiring_fault": channel.has_wiring_fault and channel.kind != ChannelKind.VALUE_AT_ALARM,
+        "wiring_fault": channel.has_wiring_fault and channel_spec(channel).fault_entity,
     }
     return (role for role in CONDITION_ROLES if flags[role])
 

@@ -58,6 +58,9 @@ class KindSpec:
     precision: int | None = None
     entity_category: EntityCategory | None = None
     enabled_by_default: bool = True
+    #: A sensor fault of the channel is a binary sensor of its own: not for a record of
+    #: the last alarm's value, whose sentinel says nothing a person can act on.
+    fault_entity: bool = True
 
 
 _DIAGNOSTIC = EntityCategory.DIAGNOSTIC
@@ -165,6 +168,7 @@ CHANNEL_KINDS: dict[str, KindSpec] = {
         named=True,
         entity_category=_DIAGNOSTIC,
         enabled_by_default=False,
+        fault_entity=False,
     ),
     ChannelKind.CONFIGURATION: KindSpec(
         shape=Shape.INFO,
@@ -194,11 +198,14 @@ UNKNOWN_KIND = KindSpec(
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SetpointSpec:
-    """What one kind of setpoint becomes: a number entity (a sensor when read-only)."""
+    """What one kind of setpoint becomes: a number entity (a sensor when read-only), or a
+    switch for a flag."""
 
     translation_key: str
     named: bool = False
     device_class: NumberDeviceClass | None = None
+    #: An on/off register ("… enable"): a configuration switch writing 1 or 0.
+    flag: bool = False
 
 
 SETPOINT_KINDS: dict[str, SetpointSpec] = {
@@ -225,7 +232,7 @@ SETPOINT_KINDS: dict[str, SetpointSpec] = {
         translation_key="delay", named=True, device_class=NumberDeviceClass.DURATION
     ),
     SetpointKind.MODE: SetpointSpec(translation_key="mode", named=True),
-    SetpointKind.ENABLE: SetpointSpec(translation_key="enable", named=True),
+    SetpointKind.ENABLE: SetpointSpec(translation_key="enable", named=True, flag=True),
 }
 UNKNOWN_SETPOINT = SetpointSpec(translation_key="setpoint", named=True)
 

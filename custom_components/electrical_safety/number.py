@@ -9,7 +9,6 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from electrical_safety_bridge.common.enums import SetpointKind
 from electrical_safety_bridge.common.models import Device, Setpoint, numeric
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
@@ -41,7 +40,7 @@ def setpoint_description(setpoint: Setpoint) -> NumberEntityDescription:
 def _numbers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[NumberEntity]:
     for setpoint in device.setpoints:
         # A flag ("… enable") is a switch (switch.py), not a number box holding 1.0.
-        if setpoint.writable and setpoint.kind != SetpointKind.ENABLE:
+        if setpoint.writable and not setpoint_spec(setpoint).flag:
             _, placeholders = setpoint_naming(setpoint)
             yield SetpointNumber(
                 coordinator,

@@ -19,13 +19,13 @@ from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from electrical_safety_bridge.common.enums import CommandName, SetpointKind
+from electrical_safety_bridge.common.enums import CommandName
 from electrical_safety_bridge.common.models import Device, Value, numeric
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .helpers import async_run_command, async_write_setpoint
-from .kinds import channel_naming, platform_of, setpoint_naming
+from .kinds import channel_naming, platform_of, setpoint_naming, setpoint_spec
 
 #: Writes to a breaker go one at a time.
 PARALLEL_UPDATES = 1
@@ -50,7 +50,7 @@ def _breakers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Itera
 
 def _flags(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[SwitchEntity]:
     for setpoint in device.setpoints:
-        if setpoint.writable and setpoint.kind == SetpointKind.ENABLE:
+        if setpoint.writable and setpoint_spec(setpoint).flag:
             translation_key, placeholders = setpoint_naming(setpoint)
             description = SwitchEntityDescription(
                 key=setpoint.key,
