@@ -14,7 +14,7 @@ from electrical_safety_bridge.common.errors import BridgeError
 from electrical_safety_bridge.common.workflow import Hazard
 
 from .coordinator import ElectricalSafetyCoordinator
-from .helpers import translate_error
+from .helpers import async_load_messages, translate_error
 
 
 async def async_workflow_call[T](
@@ -30,6 +30,7 @@ async def async_workflow_call[T](
     try:
         return await call
     except BridgeError as err:
+        await async_load_messages(coordinator.hass)
         raise translate_error(
             err, coordinator, target, device_id=device_id, channels=channels
         ) from err

@@ -259,9 +259,17 @@ async def async_bridge_call[T](
     try:
         return await call
     except BridgeError as err:
+        await async_load_messages(coordinator.hass)
         raise translate_error(
             err, coordinator, target, device_id=device_id, setpoint=setpoint, channels=channels
         ) from err
+
+
+async def async_load_messages(hass: HomeAssistant) -> None:
+    """Have the integration's messages of Home Assistant's language at hand: a refusal's
+    text is written from them (BridgeRefusal), and the language may have changed since
+    set-up (only the language of that time was loaded then)."""
+    await translation.async_get_translations(hass, hass.config.language, "exceptions", {DOMAIN})
 
 
 def check_outcome(

@@ -179,3 +179,19 @@ async def test_a_flag_setpoint_is_a_switch_written_and_read_back(
     await wait_for_state(hass, flag, lambda s: s.state == after)
     entry = er.async_get(hass).async_get(flag)
     assert entry is not None and entry.entity_category == "config"
+
+
+async def test_a_refusal_is_written_in_the_language_chosen_after_set_up(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
+) -> None:
+    """The person switched Home Assistant to Japanese after the integration was set up:
+    the refusal's text is Japanese too (its messages are loaded when needed)."""
+    rig.inject({"do": "leakage_ramp", "unit": 1, "to": 450, "seconds": 0.2})
+    await wait_for_state(hass, ALARM, lambda s: s.state == STATE_ON)
+    await _switch(hass, SERVICE_TURN_OFF)
+    await wait_for_state(hass, BREAKER, lambda s: s.state == STATE_OFF)
+    hass.config.language = "ja"
+    with pytest.raises(ServiceValidationError) as refused:
+        await _switch(hass, SERVICE_TURN_ON)
+    assert "ブレーカーは開いたままです" in str(refused.value)
+    assert hass.states.get(BREAKER).state == STATE_OFF
