@@ -9,12 +9,12 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from electrical_safety_bridge.common.models import Device, Setpoint, numeric
+from electrical_safety_bridge.common.models import Device, Setpoint
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
-from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
-from .helpers import async_write_setpoint
+from .entity import async_add_entities_as_devices_appear
 from .kinds import number_device_class, setpoint_naming, setpoint_spec
+from .setpoint_entity import SetpointEntity
 
 #: Writes to one bus go one at a time.
 PARALLEL_UPDATES = 1
@@ -60,33 +60,15 @@ async def async_setup_entry(
     async_add_entities_as_devices_appear(entry, async_add_entities, _numbers)
 
 
-class SetpointNumber(ElectricalSafetyEntity, NumberEntity):
+class SetpointNumber(SetpointEntity, NumberEntity):
     """One setpoint of one detector."""
-
-    @property
-    def available(self) -> bool:
-        """Unavailable also while the device reports this setpoint unsupported."""
-        device = self.device
-        return (
-            super().available
-            and device is not None
-            and self.entity_description.key not in device.state.unsupported
-        )
 
     @property
     def native_value(self) -> float | None:
         """The setpoint as the device last reported it."""
-        device = self.device
-        key = self.entity_description.key
-        value = numeric(None if device is None else device.state.setpoint_values.get(key))
+        value = self.setpoint_value
         return None if value is None else float(value)
 
     async def async_set_native_value(self, value: float) -> None:
         """Write the setpoint; the bridge reads it back from the device."""
-        try:
-            await async_write_setpoint(
-                self.coordinator, self.device_id, self.entity_description.key, value, self._context
-            )
-        finally:
-            # The setpoint as the device last reported it, written or not.
-            self.async_write_ha_state()
+        await self.async_write_setpoint(value)

@@ -20,12 +20,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from electrical_safety_bridge.common.enums import CommandName
-from electrical_safety_bridge.common.models import Device, Value, numeric
+from electrical_safety_bridge.common.models import Device, Value
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
-from .helpers import async_run_command, async_write_setpoint
+from .helpers import async_run_command
 from .kinds import channel_naming, platform_of, setpoint_naming, setpoint_spec
+from .setpoint_entity import SetpointEntity
 
 #: Writes to a breaker go one at a time.
 PARALLEL_UPDATES = 1
@@ -115,40 +116,19 @@ class BreakerSwitch(ElectricalSafetyEntity, SwitchEntity):
             self.async_write_ha_state()
 
 
-class FlagSwitch(ElectricalSafetyEntity, SwitchEntity):
+class FlagSwitch(SetpointEntity, SwitchEntity):
     """A flag setpoint (an "… enable" register): on writes 1, off writes 0."""
-
-    @property
-    def available(self) -> bool:
-        """Unavailable also while the device reports this setpoint unsupported."""
-        device = self.device
-        return (
-            super().available
-            and device is not None
-            and self.entity_description.key not in device.state.unsupported
-        )
 
     @property
     def is_on(self) -> bool | None:
         """Set, as the device last reported it."""
-        device = self.device
-        key = self.entity_description.key
-        value = numeric(None if device is None else device.state.setpoint_values.get(key))
+        value = self.setpoint_value
         return None if value is None else value != 0
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Set the flag."""
-        await self._async_write(1.0)
+        await self.async_write_setpoint(1.0)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Clear the flag."""
-        await self._async_write(0.0)
-
-    async def _async_write(self, value: float) -> None:
-        try:
-            await async_write_setpoint(
-                self.coordinator, self.device_id, self.entity_description.key, value, self._context
-            )
-        finally:
-            # The flag as the device last reported it, written or not.
-            self.async_write_ha_state()
+        await self.async_write_setpoint(0.0)

@@ -114,6 +114,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
     except _BadRequest as exc:
         return exc.response()
+    except CommandRefused as exc:
+        # A refusal (an unknown device included) is the same answer wherever it is raised.
+        return _answer(exc)
     except Exception:
         _LOGGER.exception("API request %s %s failed", request.method, request.path)
         return _error(500, "internal_error", "the bridge could not answer; see its log")
@@ -353,19 +356,23 @@ async def _devices(request: web.Request) -> web.Response:
     return _json({"devices": request.app[_BRIDGE].devices()})
 
 
+def _known_device(request: web.Request) -> str:
+    """The path's device id; UnknownDevice (404) when the bridge has no such device."""
+    device_id = request.match_info["device_id"]
+    if device_id not in request.app[_BRIDGE].device_bus:
+        raise UnknownDevice(device_id)
+    return device_id
+
+
 async def _device(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
-    device_id = request.match_info["device_id"]
-    if device_id not in bridge.device_bus:
-        return _answer(UnknownDevice(device_id))
+    device_id = _known_device(request)
     return _json(bridge.device(device_id))
 
 
 async def _command(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
-    device_id = request.match_info["device_id"]
-    if device_id not in bridge.device_bus:
-        return _answer(UnknownDevice(device_id))
+    device_id = _known_device(request)
     try:
         data = await _body(request)
         who = _who(data, request)
@@ -496,9 +503,7 @@ async def _statistics(request: web.Request) -> web.Response:
 
 async def _lock_out(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
-    device_id = request.match_info["device_id"]
-    if device_id not in bridge.device_bus:
-        return _answer(UnknownDevice(device_id))
+    device_id = _known_device(request)
     try:
         data = await _body(request)
         who = _who(data, request)
@@ -531,9 +536,7 @@ async def _lock_out(request: web.Request) -> web.Response:
 
 async def _lift_lock_out(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
-    device_id = request.match_info["device_id"]
-    if device_id not in bridge.device_bus:
-        return _answer(UnknownDevice(device_id))
+    device_id = _known_device(request)
     try:
         data = await _body(request, required=False)
         who = _who(data, request)
