@@ -114,6 +114,17 @@ class EventType(StrEnum):
     # A maintenance lock-out of a device (close refused on every path), and its end.
     LOCKOUT_SET = "lockout_set"
     LOCKOUT_LIFTED = "lockout_lifted"
+    # Safety and compliance: a scheduled self-test's result (pass, fail or no response;
+    # SELF_TEST above stays the record of a test a person started), a test that was due
+    # and did not run, an inspection recorded or overdue.
+    SELF_TEST_RESULT = "self_test_result"
+    SELF_TEST_MISSED = "self_test_missed"
+    INSPECTION_RECORDED = "inspection_recorded"
+    INSPECTION_OVERDUE = "inspection_overdue"
+    # Early warning: a channel's leakage or temperature rising towards its setpoint, with
+    # the projected days to reach it; and the end of it.
+    EARLY_WARNING = "early_warning"
+    EARLY_WARNING_CLEARED = "early_warning_cleared"
 
 
 class CommandOutcome(StrEnum):
@@ -208,3 +219,67 @@ class ErrorCode(StrEnum):
     #: The client speaks a schema older than the bridge still serves.
     CLIENT_TOO_OLD = "client_too_old"
     INTERNAL_ERROR = "internal_error"
+
+
+class Region(StrEnum):
+    """Whose rules a site is held to (design.md, "Safety and compliance rules")."""
+
+    CN = "cn"
+    JP = "jp"
+    GENERIC = "generic"
+
+
+class SupplySystem(StrEnum):
+    """How a site is supplied: the voltage the Japanese contract-current rule divides by."""
+
+    SINGLE_PHASE_2WIRE_100V = "single_phase_2wire_100v"
+    SINGLE_PHASE_2WIRE_200V = "single_phase_2wire_200v"
+    SINGLE_PHASE_3WIRE = "single_phase_3wire"
+    THREE_PHASE_3WIRE = "three_phase_3wire"
+
+
+class ContractUnit(StrEnum):
+    """The unit of a supply contract: amperes, or a power the rules turn into amperes."""
+
+    AMPERE = "A"
+    KVA = "kVA"
+    KW = "kW"
+
+
+class CtLocation(StrEnum):
+    """Where a residual-current detector's CT sits (seed 004)."""
+
+    SERVICE_ENTRANCE = "service_entrance"
+    GROUNDING_WIRE = "grounding_wire"
+
+
+class FindingSeverity(StrEnum):
+    """How much a compliance finding matters; a finding warns and never blocks."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class SelfTestResult(StrEnum):
+    """How a self-test ended, judged by reading back the device's test or alarm indication
+    within the standard's time."""
+
+    PASSED = "pass"
+    FAILED = "fail"
+    NO_RESPONSE = "no_response"
+    #: It was due and did not run (the bus or the device was down).
+    MISSED = "missed"
+
+
+class InspectionKind(StrEnum):
+    """The periodic inspections a person records."""
+
+    #: Japan: equipment check, every six months (seed 004).
+    JP_EQUIPMENT_CHECK = "jp_equipment_check"
+    #: Japan: overall check, every year (seed 004).
+    JP_OVERALL_CHECK = "jp_overall_check"
+    #: China: the routine patrol of the fire-monitoring system.
+    CN_ROUTINE_PATROL = "cn_routine_patrol"
+    #: Japan: the installation checklist of seed 004 §4, §5 and §7, ticked once.
+    JP_INSTALLATION = "jp_installation"

@@ -45,6 +45,7 @@ from .parsing import (
     enum_or_str,
 )
 from .schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
+from .site import SITE_MODELS
 from .workflow import WORKFLOW_MODELS, Hazard, HazardStatistics, Lockout, hazards_from
 
 type Value = float | int | str | bool | None
@@ -1062,4 +1063,5 @@ WIRE_MODELS: tuple[type[Any], ...] = (
     CommandResult,
     Snapshot,
     *WORKFLOW_MODELS,
+    *SITE_MODELS,
 )
