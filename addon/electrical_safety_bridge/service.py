@@ -43,6 +43,7 @@ from .common.enums import (
 )
 from .common.errors import CommandRefused, UnknownDevice
 from .common.schema import API_VERSION, MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
+from .common.site import Site
 from .common.workflow import Actor, Hazard, Lockout
 from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
@@ -204,7 +205,8 @@ class Bridge:
                 self.config.relay,
                 data_dir=data_dir,
                 store=self._store,
-                site=self.bridge_id,
+                site=self.site_model().id,
+                profile=self.site_model(),
                 host=self,
                 target=BridgeTarget(self),
                 emit=self._emit,
@@ -844,7 +846,17 @@ class Bridge:
             profile=spec.profile,
             state=dataclasses.replace(self._device_state(device_id), id=None),
             area=spec.area,
+            installation=spec.installation,
         )
+
+    def site_model(self) -> Site:
+        """The site this bridge serves: its configured profile, named by the bridge's id
+        when the configuration names none."""
+        return self.config.site.site(self.bridge_id)
+
+    def site(self) -> dict[str, Any]:
+        """The site this bridge serves (``GET /site``)."""
+        return self.site_model().to_dict()
 
     def devices(self) -> list[dict[str, Any]]:
         """Every device."""
@@ -863,6 +875,7 @@ class Bridge:
             ),
             hazards=tuple(self.hazards.hazards()),
             statistics=hazard_statistics(self.hazards.all(), time.time()),
+            site=self.site_model(),
         ).to_dict()
 
 

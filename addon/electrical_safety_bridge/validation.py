@@ -46,17 +46,23 @@ def path_text(path: Iterable[Any]) -> str:
     return text or "(top level)"
 
 
-def error_lines(exc: vol.MultipleInvalid, data: Any = _NOTHING) -> list[str]:
+def error_lines(
+    exc: vol.MultipleInvalid,
+    data: Any = _NOTHING,
+    *,
+    shown: Callable[[list[Any]], bool] | None = None,
+) -> list[str]:
     """One ``path: reason`` line per error.
 
     Given the validated ``data``, a line also shows the bad value where it is a plain one
     (``channels[0].kind: value must be one of [...] (got 'leakage')``). Leave it out for a
-    file that may hold secrets: the lines end up in logs.
+    file that may hold secrets: the lines end up in logs; or give ``shown``, which says of
+    each error's path whether its value may be quoted.
     """
     lines: list[str] = []
     for err in exc.errors:
         line = f"{path_text(err.path)}: {err.msg}"
-        if data is not _NOTHING:
+        if data is not _NOTHING and (shown is None or shown(list(err.path))):
             line += _shown_value(data, err.path)
         lines.append(line)
     return lines

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
-from electrical_safety_bridge.common.enums import EventType
+from electrical_safety_bridge.common.enums import ContractUnit, EventType, Region, SupplySystem
+from electrical_safety_bridge.common.site import Contract
 from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
+from electrical_safety_bridge.config.site_config import SiteConfig
 from electrical_safety_bridge.modbus.lines import TcpLine
 from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.relay.mqtt_discovery import discovery_messages
+from electrical_safety_bridge.relay.mqtt_sink import MqttSink
 from electrical_safety_bridge.service import Bridge
 from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 
@@ -23,6 +26,17 @@ from .helpers import Broker, Collector, wait_for
 from .test_remote_commands import LANDLORD_KEY, envelope, public_b64
 
 pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+#: The site the bridge serves: a flat in Tokyo, named by the relay's site id.
+FLAT = SiteConfig(
+    name="Sakura Heights 201",
+    id=SITE,
+    region=Region.JP,
+    latitude=35.6812,
+    longitude=139.7671,
+    supply_system=SupplySystem.SINGLE_PHASE_3WIRE,
+    contracts=(Contract(ContractUnit.KVA, 6.0),),
+)
 
 
 @pytest.fixture
@@ -59,6 +73,7 @@ async def bridge(tmp_path: Path, sim: SimulatedBus, broker: Broker) -> AsyncIter
         buses=(BusConfig(settings, (DeviceSpec("asj", 1, find_profile("ASJ"), "Relay"),)),),
         api_port=0,
         relay=relay,
+        site=FLAT,
     )
     bridge = Bridge(config)
     await bridge.start()
@@ -82,6 +97,7 @@ async def test_an_alarm_reaches_the_landlord_who_acknowledges_it_remotely(
             topic_prefix="electrical_safety",
             discovery_prefix="homeassistant",
             devices=bridge.devices(),
+            profile=bridge.site(),
         )
     )
     await wait_for(lambda: {m.topic for m in collector.received} >= set(expected), what="discovery")
@@ -135,3 +151,40 @@ async def test_an_alarm_reaches_the_landlord_who_acknowledges_it_remotely(
     )
     assert json.dumps(await relay.status())
     assert time.time() - raised["at"] < 60
+
+
+def _ready(bridge: Bridge) -> MqttSink:
+    relay = bridge.relay
+    assert relay is not None and relay.mqtt is not None
+    return relay.mqtt
+
+
+async def test_the_site_and_its_location_reach_the_landlords_map(
+    bridge: Bridge, collector: Collector
+) -> None:
+    sink = _ready(bridge)
+    await wait_for(lambda: sink.ready, what="relay subscribed")
+    site_topic = f"electrical_safety/{SITE}/site"
+    tracker_topic = f"homeassistant/device_tracker/{SITE}/site_location/config"
+    await wait_for(
+        lambda: collector.on(site_topic) and collector.on(tracker_topic),
+        what="the site's profile and its map marker",
+    )
+    # The profile, retained, as the bridge's API gives it.
+    (profile,) = collector.on(site_topic)
+    assert profile.retain
+    body = profile.json()
+    assert (body["site"], body["kind"]) == (SITE, "site")
+    assert body["data"] == bridge.site()
+    assert (body["data"]["name"], body["data"]["region"]) == ("Sakura Heights 201", "jp")
+    assert (body["data"]["latitude"], body["data"]["longitude"]) == (35.6812, 139.7671)
+    # A GPS tracker of the site's device, placed by the profile's latitude and longitude.
+    tracker = collector.on(tracker_topic)[0].json()
+    assert tracker["source_type"] == "gps"
+    assert tracker["json_attributes_topic"] == site_topic
+    assert tracker["device"]["name"] == "Sakura Heights 201"
+    assert "availability_topic" not in tracker
+    # The heartbeat carries the profile too: a webhook receiver has no retained topic.
+    await wait_for(lambda: collector.on(f"{SITE}/heartbeat"), what="a heartbeat")
+    beat = collector.on(f"{SITE}/heartbeat")[0].json()
+    assert beat["site_profile"] == bridge.site()

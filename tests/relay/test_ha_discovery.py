@@ -3,11 +3,15 @@ them, on the telemetry bodies the relay sends (relay/messages.py)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jinja2
 import pytest
 
+from electrical_safety_bridge.common.enums import Region
+from electrical_safety_bridge.common.site import Site
+from electrical_safety_bridge.relay.messages import site_body
 from electrical_safety_bridge.relay.mqtt_discovery import discovery_messages
 
 DEVICE = {
@@ -43,3 +47,49 @@ def test_an_alarm_the_bridge_cannot_decide_is_unknown_off_site_too(
     data = {"alarms": {"residual_current": alarm}, "values": {}, "online": True}
     # 'None' is what Home Assistant's MQTT binary sensor takes as "unknown".
     assert rendered(config["value_template"], data) == state
+
+
+def site_configs(profile: Site | None) -> dict[str, dict[str, Any]]:
+    return dict(
+        discovery_messages(
+            site="home-1",
+            topic_prefix="electrical_safety",
+            discovery_prefix="homeassistant",
+            devices=[DEVICE],
+            profile=None if profile is None else profile.to_dict(),
+        )
+    )
+
+
+TRACKER = "homeassistant/device_tracker/home-1/site_location/config"
+
+
+def test_a_located_site_is_a_gps_tracker_placed_by_its_retained_profile() -> None:
+    site = Site("home-1", "Flat 3", Region.CN, 31.2304, 121.4737, None, ())
+    tracker = site_configs(site)[TRACKER]
+    assert tracker["source_type"] == "gps"
+    assert tracker["json_attributes_topic"] == "electrical_safety/home-1/site"
+    # What the relay publishes on that topic, through the template as Home Assistant does.
+    body = json.loads(site_body(site, 1700000000.0))
+    attributes = (
+        jinja2.Environment()
+        .from_string(tracker["json_attributes_template"])
+        .render(value_json=body)
+    )
+    assert json.loads(attributes) == {
+        "latitude": 31.2304,
+        "longitude": 121.4737,
+        "gps_accuracy": 0,
+    }
+    assert tracker["device"]["name"] == "Flat 3"
+
+
+@pytest.mark.parametrize(
+    "site",
+    [None, Site("home-1", "Flat 3", Region.GENERIC, None, None, None, ())],
+    ids=["no-profile", "no-location"],
+)
+def test_a_site_without_a_location_stays_off_the_map(site: Site | None) -> None:
+    configs = site_configs(site)
+    assert TRACKER not in configs
+    assert not any("/device_tracker/" in topic for topic in configs)

@@ -107,6 +107,10 @@ class BridgeBackend(Protocol):
         """One device (GET /devices/{id})."""
         ...
 
+    def site(self) -> dict[str, Any]:
+        """The site the bridge serves (GET /site)."""
+        ...
+
     def snapshot(self) -> dict[str, Any]:
         """What a new WebSocket client gets first."""
         ...

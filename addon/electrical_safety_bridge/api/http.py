@@ -497,6 +497,10 @@ async def _eliminate_hazard(request: web.Request) -> web.Response:
     return _json({"hazard": hazard})
 
 
+async def _site(request: web.Request) -> web.Response:
+    return _json(request.app[_BRIDGE].site())
+
+
 async def _statistics(request: web.Request) -> web.Response:
     return _json(request.app[_BRIDGE].statistics())
 
@@ -756,6 +760,7 @@ def create_app(bridge: BridgeBackend) -> web.Application:
     app.router.add_post("/api/v1/hazards/{hazard_id}/acknowledge", _acknowledge_hazard)
     app.router.add_post("/api/v1/hazards/{hazard_id}/eliminate", _eliminate_hazard)
     app.router.add_get("/api/v1/statistics", _statistics)
+    app.router.add_get("/api/v1/site", _site)
     app.router.add_post("/api/v1/devices/{device_id}/lockout", _lock_out)
     app.router.add_post("/api/v1/devices/{device_id}/lockout/lift", _lift_lock_out)
     app.router.add_get("/api/v1/events", _events)

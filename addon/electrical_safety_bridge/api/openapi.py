@@ -401,6 +401,18 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/site": {
+            "get": {
+                "summary": (
+                    "The site the bridge serves: name, region, location, supply system and"
+                    " contracts (named by the bridge's id when not configured)"
+                ),
+                "responses": {
+                    "200": _json(ref("Site"), "the site"),
+                    "401": _ERRORS["401"],
+                },
+            }
+        },
         "/api/v1/devices/{device_id}/lockout": {
             "post": {
                 "parameters": [_DEVICE_ID],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..common.enums import PollClass
+from ..common.site import Installation
 from ..modbus import timing
 from ..modbus.lines import Line, SerialLine
 from ..profiles.model import Profile
@@ -83,3 +84,5 @@ class DeviceSpec:
     name: str | None = None
     #: Where it is (a room): Home Assistant suggests it as the device's area.
     area: str | None = None
+    #: How it is installed (CT, circuit, room), when the configuration says.
+    installation: Installation | None = None

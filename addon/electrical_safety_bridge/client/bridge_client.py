@@ -32,6 +32,7 @@ from ..common.schema import (
     SCHEMA_VERSION,
     schema_problem,
 )
+from ..common.site import Site
 from ..common.workflow import Hazard, HazardStatistics, Lockout, hazards_from
 
 REQUEST_TIMEOUT = 15.0
@@ -132,6 +133,17 @@ class BridgeClient:
             return BridgeInfo.from_dict(await self.info())
         except ValueError as err:
             raise BridgeResponseError(str(err)) from err
+
+    async def site(self) -> Site:
+        """The site the bridge serves (a bridge before sites answers 404, raised as a
+        ``BridgeResponseError`` starting ``HTTP 404``)."""
+        data = await self._request("GET", "/site")
+        if not isinstance(data, dict):
+            raise BridgeResponseError("site is not an object")
+        try:
+            return Site.from_dict(data)
+        except ValueError as err:
+            raise BridgeResponseError(f"site: {err}") from err
 
     async def command(self, device_id: str, command: str, who: str) -> dict[str, Any]:
         """Run a command; the bridge's result (``outcome``: confirmed, unconfirmed, failed)."""

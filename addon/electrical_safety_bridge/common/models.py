@@ -45,7 +45,7 @@ from .parsing import (
     enum_or_str,
 )
 from .schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
-from .site import SITE_MODELS
+from .site import SITE_MODELS, Installation, Site
 from .workflow import WORKFLOW_MODELS, Hazard, HazardStatistics, Lockout, hazards_from
 
 type Value = float | int | str | bool | None
@@ -386,6 +386,7 @@ class Device:
             "setpoints",
             "commands",
             "area",
+            "installation",
         }
     )
 
@@ -410,6 +411,9 @@ class Device:
     source: str | None = None
     #: The room it is in, from the bridge's configuration (None when not given).
     area: str | None = None
+    #: How it is installed (CT, circuit, room); None when not configured, or from a bridge
+    #: before installations.
+    installation: Installation | None = None
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Device:
@@ -434,6 +438,9 @@ class Device:
             state=DeviceState.from_dict({**raw, "id": None}, known=cls._KNOWN),
             source=_opt_str(raw, "source"),
             area=_opt_str(raw, "area"),
+            installation=Installation.from_dict(installation)
+            if isinstance(installation := raw.get("installation"), Mapping)
+            else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -453,6 +460,7 @@ class Device:
             "simulated": self.simulated,
             "source": self.source,
             "area": self.area,
+            "installation": None if self.installation is None else self.installation.to_dict(),
             "channels": [c.to_dict() for c in self.channels],
             "setpoints": [s.to_dict() for s in self.setpoints],
             "commands": sorted(str(c) for c in self.commands),
@@ -466,7 +474,14 @@ class Device:
     @property
     def layout(self) -> tuple[object, ...]:
         """What entities are built from: when it changes, entities are re-derived."""
-        return (self.model, self.verified, self.channels, self.setpoints, self.commands)
+        return (
+            self.model,
+            self.verified,
+            self.channels,
+            self.setpoints,
+            self.commands,
+            self.installation,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -943,6 +958,7 @@ class Snapshot:
             "held_events",
             "hazards",
             "statistics",
+            "site",
         }
     )
     #: Wire keys that are no field: the message type, and the schema from ``info``.
@@ -962,6 +978,8 @@ class Snapshot:
     hazards: tuple[Hazard, ...] = ()
     #: None from a bridge before hazards.
     statistics: HazardStatistics | None = None
+    #: The site the bridge serves; None from a bridge before sites.
+    site: Site | None = None
     extra: Mapping[str, Any] = field(
         default_factory=dict, compare=False, metadata=wire(additional=True)
     )
@@ -987,6 +1005,7 @@ class Snapshot:
             statistics=HazardStatistics.from_dict(statistics)
             if isinstance(statistics, Mapping)
             else None,
+            site=site_from(raw),
             extra=_extra(raw, cls._KNOWN),
         )
 
@@ -1003,8 +1022,15 @@ class Snapshot:
             "held_events": [e.to_dict() for e in self.held_events],
             "hazards": [h.to_dict() for h in self.hazards],
             "statistics": None if self.statistics is None else self.statistics.to_dict(),
+            "site": None if self.site is None else self.site.to_dict(),
             **self.extra,
         }
+
+
+def site_from(raw: Mapping[str, Any]) -> Site | None:
+    """The ``site`` of a snapshot; None when a bridge before sites sent none."""
+    site = raw.get("site")
+    return Site.from_dict(site) if isinstance(site, Mapping) else None
 
 
 def message(kind: MessageType, **body: Any) -> dict[str, Any]:
@@ -1023,6 +1049,8 @@ class BridgeData:
     hazards: Mapping[str, Hazard] = field(default_factory=dict)
     #: None until the bridge has said (or from a bridge before hazards).
     statistics: HazardStatistics | None = None
+    #: The site the bridge serves; None from a bridge before sites.
+    site: Site | None = None
 
     @classmethod
     def from_parts(

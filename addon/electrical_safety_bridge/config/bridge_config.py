@@ -7,7 +7,7 @@ this module the service trusts :class:`BridgeConfig`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,14 @@ from ..validation import (
     integer,
     load_yaml_file,
     not_a_mapping,
+)
+from .site_config import (
+    INSTALLATION_SCHEMA,
+    SITE_SCHEMA,
+    SiteConfig,
+    installation,
+    shows_its_value,
+    site_config,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,6 +80,8 @@ class BridgeConfig:
     bridge_id: str | None = None
     advertise: bool | None = None
     relay: RelayConfig | None = None  # off-site relay (relay/); None: off
+    #: The site the bridge serves (its profile, when the configuration has a ``site:``).
+    site: SiteConfig = field(default_factory=SiteConfig)
 
 
 def _host_port(value: Any) -> tuple[str, int]:
@@ -109,6 +119,9 @@ _DEVICE = vol.Schema(
         vol.Required("profile"): vol.All(str, vol.Length(min=1)),
         vol.Optional("name"): str,
         vol.Optional("area"): vol.All(str, vol.Length(min=1, max=64)),
+        # How it is installed (its CT, the circuit it guards, the room): what the
+        # compliance rules read.
+        vol.Optional("installation"): INSTALLATION_SCHEMA,
     }
 )
 
@@ -142,6 +155,7 @@ CONFIG_SCHEMA = vol.Schema(
     {
         vol.Required("data_dir"): vol.All(str, vol.Length(min=1)),
         vol.Optional("bridge_id"): _ID,
+        vol.Optional("site"): SITE_SCHEMA,
         vol.Optional("profile_dir"): str,
         vol.Optional("api", default=dict): {
             vol.Optional("host", default="127.0.0.1"): str,
@@ -261,8 +275,10 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
     try:
         valid = CONFIG_SCHEMA(data)
     except vol.MultipleInvalid as exc:
-        # The configuration may hold secrets (relay keys, broker password): no values shown.
-        raise ConfigError(source, error_lines(exc) + _raw_profile_problems(data)) from None
+        # The configuration may hold secrets (relay keys, broker password): values are shown
+        # only for the keys that hold none (the site, the installations).
+        lines = error_lines(exc, data, shown=shows_its_value)
+        raise ConfigError(source, lines + _raw_profile_problems(data)) from None
     profile_dir = Path(valid["profile_dir"]) if "profile_dir" in valid else None
     profiles = _DeviceProfiles(profile_dir)
     problems: list[str] = []
@@ -292,7 +308,12 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
                 continue
             devices.append(
                 DeviceSpec(
-                    device["id"], device["unit"], profile, device.get("name"), device.get("area")
+                    device["id"],
+                    device["unit"],
+                    profile,
+                    device.get("name"),
+                    device.get("area"),
+                    installation(device.get("installation")),
                 )
             )
         poll = bus["poll"]
@@ -308,6 +329,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
     if gateway.get("tcp_port") and gateway.get("tcp_port") == gateway.get("rtu_over_tcp_port"):
         problems.append("gateway.rtu_over_tcp_port: must differ from gateway.tcp_port")
     relay = relay_config(valid.get("relay"), valid.get("mqtt"), problems)
+    site = site_config(valid.get("site"), relay.site if relay is not None else None, problems)
     if problems:
         raise ConfigError(source, problems)
     return BridgeConfig(
@@ -327,6 +349,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
         bridge_id=valid.get("bridge_id"),
         advertise=valid["api"].get("advertise"),
         relay=relay,
+        site=site,
     )
 
 

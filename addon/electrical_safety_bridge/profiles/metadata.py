@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..common import models as wire
 from ..common.enums import ChannelKind
+from ..common.site import Installation
 from .model import Channel, Profile, Setpoint
 
 
@@ -88,6 +89,7 @@ def device_model(
     profile: Profile,
     state: wire.DeviceState,
     area: str | None = None,
+    installation: Installation | None = None,
 ) -> wire.Device:
     """A device as clients see it: its identity, the shape its profile gives it, its state."""
     return wire.Device(
@@ -108,4 +110,5 @@ def device_model(
         commands=frozenset(profile.commands) if profile.can_write else frozenset(),
         state=state,
         area=area,
+        installation=installation,
     )

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..common.enums import EventType
+from ..common.site import Site
 from ..safety.events import BridgeEvent
 from ..storage.event_store import AsyncEventStore, StoredEvent
 from .messages import (
@@ -71,6 +72,7 @@ class Relay:
         data_dir: Path,
         store: AsyncEventStore,
         site: str,
+        profile: Site | None = None,
         host: RelayHost | None = None,
         target: CommandTarget | None = None,
         emit: Callable[[BridgeEvent], None] | None = None,
@@ -78,6 +80,9 @@ class Relay:
     ) -> None:
         self.config = config
         self.site = config.site or site
+        #: The site's profile (name, region, location): in the heartbeat, on the retained
+        #: ``site`` topic and in MQTT discovery (a map marker).
+        self.profile = profile
         self.data_dir = Path(data_dir)
         self._store = store
         self._host = host
@@ -158,6 +163,7 @@ class Relay:
                 heartbeat_body=self._heartbeat_body,
                 devices=self._host.devices if self._host is not None else None,
                 commands=self.commands,
+                profile=self.profile,
             )
         dropped = await self.outbox.keep_sinks(s.name for s in self._sinks())
         if dropped:
@@ -341,7 +347,7 @@ class Relay:
                 self.offer_telemetry(device_id, state)
 
     def _heartbeat_body(self, status: Mapping[str, Any]) -> tuple[str, bytes]:
-        return heartbeat_body(self.site, self._clock(), status)
+        return heartbeat_body(self.site, self._clock(), status, self.profile)
 
     async def status(self) -> dict[str, Any]:
         """The relay's state: what each sink owes, the oldest undelivered alarm, counters."""

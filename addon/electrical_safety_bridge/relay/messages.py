@@ -25,6 +25,7 @@ from enum import IntEnum
 from typing import Any
 
 from ..common.enums import EventType
+from ..common.site import Site
 from ..storage.event_store import StoredEvent, iso_utc
 
 SCHEMA = 1
@@ -34,6 +35,7 @@ KIND_EVENT = "event"
 KIND_TELEMETRY = "telemetry"
 KIND_GAP = "gap"
 KIND_HEARTBEAT = "heartbeat"
+KIND_SITE = "site"
 GAP_TYPE = "relay_gap"
 TELEMETRY_TYPE = "telemetry"
 HEARTBEAT_TYPE = "heartbeat"
@@ -180,18 +182,39 @@ def gap_message(
     )
 
 
-def heartbeat_body(site: str, at: float, status: Mapping[str, Any]) -> tuple[str, bytes]:
-    """A heartbeat's id and body: proof of life with the outbox's depth (never stored)."""
+def heartbeat_body(
+    site: str, at: float, status: Mapping[str, Any], profile: Site | None = None
+) -> tuple[str, bytes]:
+    """A heartbeat's id and body: proof of life with the outbox's depth (never stored), and
+    the site's profile (name, region, location…), so that a webhook receiver, which gets no
+    retained ``site`` topic, learns where the site is too."""
     beat_id = uuid.uuid4().hex
-    return beat_id, _dumps(
+    body: dict[str, Any] = {
+        "v": SCHEMA,
+        "id": beat_id,
+        "site": site,
+        "kind": KIND_HEARTBEAT,
+        "type": HEARTBEAT_TYPE,
+        "at": at,
+        "time": iso_utc(at),
+        "data": dict(status),
+    }
+    if profile is not None:
+        body["site_profile"] = profile.to_dict()
+    return beat_id, _dumps(body)
+
+
+def site_body(profile: Site, at: float) -> bytes:
+    """The site's profile, published retained at each connect (``<prefix>/<site>/site``):
+    its id, name, region, location, supply and contracts, for a landlord's map and lists."""
+    return _dumps(
         {
             "v": SCHEMA,
-            "id": beat_id,
-            "site": site,
-            "kind": KIND_HEARTBEAT,
-            "type": HEARTBEAT_TYPE,
+            "site": profile.id,
+            "kind": KIND_SITE,
+            "type": KIND_SITE,
             "at": at,
             "time": iso_utc(at),
-            "data": dict(status),
+            "data": profile.to_dict(),
         }
     )

@@ -5,8 +5,13 @@ entity under ``<discovery_prefix>/<component>/<site>/<object>/config``: the site
 discovery *node id*, so every property's entities sit under their own prefix and a central
 Home Assistant shows all of them with no configuration. Entities read the relay's own topics:
 the site's retained ``status`` (online/offline, also every entity's availability), its
-``heartbeat``, and each device's retained ``state`` snapshot. The payloads are plain data; the
-bridge imports nothing from Home Assistant.
+``heartbeat``, its retained ``site`` profile, and each device's retained ``state`` snapshot.
+
+A site with a location gets a ``device_tracker`` (``source_type: gps``) whose latitude and
+longitude come from the retained profile, so that the central Home Assistant's map shows
+every property. It has no availability: a site that went offline is still where it was.
+
+The payloads are plain data; the bridge imports nothing from Home Assistant.
 """
 
 from __future__ import annotations
@@ -22,6 +27,21 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 def _safe(text: str) -> str:
     return _UNSAFE.sub("_", text)
+
+
+#: The map position of a site from its retained profile. The location is the one configured,
+#: not measured: it is exact as far as the map is concerned (an accuracy of 0 m).
+SITE_LOCATION_TEMPLATE = (
+    "{{ {'latitude': value_json.data.latitude, 'longitude': value_json.data.longitude,"
+    " 'gps_accuracy': 0} | tojson }}"
+)
+
+
+def _located(profile: Mapping[str, Any]) -> bool:
+    return all(
+        isinstance(profile.get(key), int | float) and not isinstance(profile.get(key), bool)
+        for key in ("latitude", "longitude")
+    )
 
 
 def site_identifier(site: str) -> str:
@@ -40,8 +60,10 @@ def discovery_messages(
     topic_prefix: str,
     discovery_prefix: str,
     devices: Iterable[Mapping[str, Any]],
+    profile: Mapping[str, Any] | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """(topic, payload) for every entity of the site."""
+    """(topic, payload) for every entity of the site; ``profile`` is the site's
+    (``Site.to_dict()``), None when the relay has none."""
     base = f"{topic_prefix}/{site}"
     node = _safe(site)
     origin = {"name": "Electrical Safety bridge", "sw": __version__}
@@ -52,7 +74,7 @@ def discovery_messages(
     }
     site_device = {
         "identifiers": [site_identifier(site)],
-        "name": f"Electrical safety {site}",
+        "name": str((profile or {}).get("name") or f"Electrical safety {site}"),
         "manufacturer": "Electrical Safety for Home Assistant",
         "model": "Bridge",
         "sw_version": __version__,
@@ -100,6 +122,20 @@ def discovery_messages(
             "device": site_device,
         },
     )
+    if profile is not None and _located(profile):
+        add(
+            "device_tracker",
+            "site_location",
+            {
+                # None: the entity takes the site's (device's) name, which the map shows.
+                "name": None,
+                "source_type": "gps",
+                "icon": "mdi:home-lightning-bolt",
+                "json_attributes_topic": f"{base}/site",
+                "json_attributes_template": SITE_LOCATION_TEMPLATE,
+                "device": site_device,
+            },
+        )
     for device in devices:
         device_id = str(device["id"])
         state_topic = f"{base}/{device_id}/state"

@@ -12,6 +12,8 @@ of no device):
 
 * ``<prefix>/<site>/status``: retained ``online`` (birth, after each connect) and ``offline``
   (the last will, and on a clean stop);
+* ``<prefix>/<site>/site``: retained JSON of the site's profile (name, region, location),
+  after each birth;
 * ``<prefix>/<site>/heartbeat``: retained JSON every ``heartbeat`` seconds, with the outbox's
   depth and the age of the oldest undelivered alarm;
 * ``<prefix>/<site>/<device>/event/<type>``: every stored event, QoS 1, not retained;
@@ -43,8 +45,9 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from ..common.site import Site
 from .aio import first_of
-from .messages import KIND_GAP, KIND_TELEMETRY, SITE_DEVICE, Message, Priority
+from .messages import KIND_GAP, KIND_TELEMETRY, SITE_DEVICE, Message, Priority, site_body
 from .mqtt_discovery import discovery_messages
 from .outbox import AsyncOutbox, OutboxError, Pending
 from .relay_settings import MqttSettings
@@ -90,14 +93,17 @@ class MqttSink:
         heartbeat_body: Callable[[Mapping[str, Any]], tuple[str, bytes]],
         devices: Callable[[], list[dict[str, Any]]] | None = None,
         commands: RemoteCommands | None = None,
+        profile: Site | None = None,
     ) -> None:
         self.settings = settings
+        self.profile = profile
         self.site = site
         self.client_id = settings.client_id or f"esb-{site}"
         base = f"{settings.topic_prefix}/{site}"
         self.base = base
         self.status_topic = f"{base}/status"
         self.heartbeat_topic = f"{base}/heartbeat"
+        self.site_topic = f"{base}/site"
         self.command_topic = f"{base}/command"
         self.ha_status_topic = f"{settings.discovery_prefix}/status"
         self._outbox = outbox
@@ -259,6 +265,9 @@ class MqttSink:
     async def _session(self, client: aiomqtt.Client) -> None:
         """Birth, subscriptions, then deliver/heartbeat/listen until disconnect or stop."""
         await client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        if self.profile is not None:
+            body = site_body(self.profile, time.time())
+            await client.publish(self.site_topic, body, qos=1, retain=True)
         if self._commands is not None:
             await client.subscribe(self.command_topic, qos=1)
         if self.settings.discovery:
@@ -395,6 +404,7 @@ class MqttSink:
             topic_prefix=self.settings.topic_prefix,
             discovery_prefix=self.settings.discovery_prefix,
             devices=devices,
+            profile=None if self.profile is None else self.profile.to_dict(),
         ):
             await client.publish(topic, _json(payload), qos=1, retain=True)
 
