@@ -81,6 +81,13 @@ DEVICE: dict[str, Any] = {
     "simulated": False,
     "source": "builtin",
     "area": "Kitchen",
+    "installation": {
+        "ct_rating_a": 100.0,
+        "ct_location": "service_entrance",
+        "circuit": "Kitchen sockets",
+        "circuit_rated_current_a": 20.0,
+        "room": "Kitchen",
+    },
     "channels": [CHANNEL],
     "setpoints": [
         {
@@ -241,6 +248,15 @@ def test_info_status_and_snapshot_round_trip() -> None:
         "held_events": [],
         "hazards": [HAZARD],
         "statistics": STATISTICS,
+        "site": {
+            "id": "flat-3",
+            "name": "Flat 3",
+            "region": "jp",
+            "latitude": 35.68,
+            "longitude": 139.76,
+            "supply_system": "single_phase_3wire",
+            "contracts": [{"unit": "kVA", "value": 6.0}],
+        },
     }
     assert Snapshot.from_dict(snapshot).to_dict() == snapshot
 

@@ -89,3 +89,39 @@ def test_a_finding_round_trips_and_reads_a_flag_as_a_number() -> None:
     assert finding.severity is FindingSeverity.WARNING
     assert finding.params["automatic"] == 1
     assert Finding.from_dict(finding.to_dict()) == finding
+
+
+def test_a_device_carries_its_installation_and_an_old_bridges_has_none() -> None:
+    from electrical_safety_bridge.common.models import Device
+
+    raw = {
+        "id": "kitchen",
+        "installation": {"ct_rating_a": 100, "ct_location": "service_entrance", "room": "Kitchen"},
+    }
+    device = Device.from_dict(raw)
+    assert device.installation is not None
+    assert (device.installation.ct_rating_a, device.installation.room) == (100.0, "Kitchen")
+    assert Device.from_dict(device.to_dict()) == device
+    assert "installation" not in device.state.extra, "a known key is no extra"
+    assert Device.from_dict({"id": "kitchen"}).installation is None
+    assert Device.from_dict({"id": "kitchen", "installation": None}).installation is None
+
+
+def test_a_new_installation_re_derives_the_devices_entities() -> None:
+    from electrical_safety_bridge.common.models import Device
+
+    before = Device.from_dict({"id": "kitchen"})
+    after = Device.from_dict({"id": "kitchen", "installation": {"ct_rating_a": 100}})
+    assert before.layout != after.layout
+
+
+def test_a_snapshot_carries_the_site_and_an_old_bridges_has_none() -> None:
+    from electrical_safety_bridge.common.models import Snapshot
+
+    info = {"bridge_id": "b", "schema_version": 1}
+    site = {"id": "flat-3", "name": "Flat 3", "region": "jp", "contracts": []}
+    snapshot = Snapshot.from_dict({"info": info, "site": site})
+    assert snapshot.site == Site.from_dict(site)
+    assert Snapshot.from_dict(snapshot.to_dict()).site == snapshot.site
+    assert "site" not in snapshot.extra
+    assert Snapshot.from_dict({"info": info}).site is None

@@ -49,6 +49,7 @@ from electrical_safety_bridge.common.models import (
     Device,
     DeviceState,
 )
+from electrical_safety_bridge.common.site import Installation, Site
 from electrical_safety_bridge.common.workflow import (
     Hazard,
     HazardStatistics,
@@ -106,7 +107,15 @@ def _devices(raw: Any) -> None:
 
 
 def _device(raw: Any) -> None:
-    assert Device.from_dict(raw).to_dict() == raw
+    device = Device.from_dict(raw)
+    assert device.to_dict() == raw
+    assert isinstance(device.installation, Installation), "the recording has an installation"
+
+
+def _site(raw: Any) -> None:
+    site = Site.from_dict(raw)
+    assert site.to_dict() == raw
+    assert site.latitude is not None and site.contracts, "the recording has a full site"
 
 
 def _alarms(raw: Any) -> None:
@@ -139,6 +148,7 @@ def _ws_snapshot(raw: Any) -> None:
     assert set(data.devices) == {d["id"] for d in raw["devices"]}
     assert data.info == snapshot.info
     assert [a.id for a in data.open_alarms] == [a["id"] for a in raw["alarms"]]
+    assert snapshot.site == Site.from_dict(_load("site")), "the snapshot carries the site"
 
 
 def _ws_event(raw: Any) -> None:
@@ -239,6 +249,7 @@ PARSERS: dict[str, Callable[[Any], None]] = {
     "statistics": _statistics,
     "ws_hazard": _ws_hazard,
     "lockout": _lockout,
+    "site": _site,
 }
 
 

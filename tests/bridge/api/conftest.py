@@ -12,7 +12,10 @@ import aiohttp
 import pytest
 
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
+from electrical_safety_bridge.common.enums import ContractUnit, CtLocation, Region, SupplySystem
+from electrical_safety_bridge.common.site import Contract, Installation
 from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
+from electrical_safety_bridge.config.site_config import SiteConfig
 from electrical_safety_bridge.modbus.lines import TcpLine
 from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
 from electrical_safety_bridge.service import Bridge
@@ -21,6 +24,25 @@ from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
 from ..conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
+#: The site of the API tests' bridge: located, supplied and contracted, so that every key of
+#: the contract's site has a value.
+SITE = SiteConfig(
+    name="Flat 3",
+    id="flat-3",
+    region=Region.CN,
+    latitude=31.2304,
+    longitude=121.4737,
+    supply_system=SupplySystem.SINGLE_PHASE_2WIRE_200V,
+    contracts=(Contract(ContractUnit.AMPERE, 60.0),),
+)
+#: How the ARCM is installed (the others have no installation configured).
+ARCM_INSTALLATION = Installation(
+    ct_rating_a=100.0,
+    ct_location=CtLocation.SERVICE_ENTRANCE,
+    circuit="Kitchen sockets",
+    circuit_rated_current_a=20.0,
+    room="Kitchen",
+)
 SIM_ARCM = ROOT / "addon" / "electrical_safety_bridge" / "profiles" / "simulated" / "sim_arcm.yaml"
 
 
@@ -61,9 +83,15 @@ async def running_bridge(tmp_path: Path) -> AsyncIterator[Running]:
         intervals=PollIntervals(alarm=0.05, telemetry=0.2, slow=1.0),
         tcp_timeout=0.25,
     )
-    devices = tuple(DeviceSpec(i, u, p, i.upper()) for i, u, p in models)
+    devices = tuple(
+        DeviceSpec(i, u, p, i.upper(), installation=ARCM_INSTALLATION if i == "arcm" else None)
+        for i, u, p in models
+    )
     config = BridgeConfig(
-        data_dir=tmp_path / "data", buses=(BusConfig(settings_, devices),), api_port=0
+        data_dir=tmp_path / "data",
+        buses=(BusConfig(settings_, devices),),
+        api_port=0,
+        site=SITE,
     )
     bridge = Bridge(config)
     await bridge.start()

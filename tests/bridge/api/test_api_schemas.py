@@ -177,6 +177,10 @@ async def test_live_answers_match_the_documented_schemas(api: Running) -> None:
     status, lifted = await doc.request("POST", lift, "/devices/asj/lockout/lift", body={})
     assert status == 200 and lifted["lifted"]["why"] == "work"
 
+    # The site.
+    status, site = await doc.request("GET", "/site")
+    assert status == 200 and site["id"] == "flat-3"
+
     # Other errors: unknown device, bad parameters, no token, a client too old.
     status, unknown = await doc.request("GET", "/devices/{device_id}", "/devices/nope")
     assert status == 404 and unknown["error"] == "unknown_device"
