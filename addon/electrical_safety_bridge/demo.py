@@ -26,8 +26,10 @@ from typing import Any, TextIO
 
 from .bus.bus_settings import BusSettings, DeviceSpec
 from .bus.scheduler import Bus
-from .common.enums import EventType
+from .common.enums import ContractUnit, CtLocation, EventType, Region, SupplySystem
+from .common.site import Contract, Installation
 from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
+from .config.site_config import SiteConfig
 from .modbus.lines import SerialLine
 from .modbus.timing import bits_per_char
 from .profiles.loader import find_profile
@@ -50,6 +52,52 @@ DEMO_PLACES = {
     "bedroom-aafd": ("Bedroom sockets", "Bedroom"),
     "board-aim-r100": ("Main board", "Hallway"),
     "landlord-asj": ("Landlord's supply", "Utility room"),
+}
+#: The demo's site: a flat in Tokyo. A Japanese supply, because the Japanese rules are the
+#: ones that need it (seed 004: a kVA contract becomes amperes at 200 V on a single-phase
+#: 3-wire supply, 6 kVA / 200 V = 30 A), and the demo is shown in en, zh-Hans and ja alike.
+DEMO_SITE = SiteConfig(
+    name="Demo flat, Tokyo",
+    id="demo-flat",
+    region=Region.JP,
+    latitude=35.6812,
+    longitude=139.7671,
+    supply_system=SupplySystem.SINGLE_PHASE_3WIRE,
+    contracts=(Contract(ContractUnit.KVA, 6.0),),
+)
+#: How each demo detector is installed, so that the compliance rules have something to
+#: judge. The landlord's ASJ sits on the transformer's grounding wire with a 30 A CT, short of
+#: 20 % of 200 V (40 A, design.md): a finding the Japanese rules should show. The kitchen's
+#: 30 A CT covers its 20 A circuit; the main board's 100 A CT covers 125 % of the contract.
+DEMO_INSTALLATIONS = {
+    "kitchen-arcm": Installation(
+        ct_rating_a=30.0,
+        ct_location=CtLocation.SERVICE_ENTRANCE,
+        circuit="Kitchen sockets",
+        circuit_rated_current_a=20.0,
+        room="Kitchen",
+    ),
+    "bedroom-aafd": Installation(
+        ct_rating_a=None,
+        ct_location=None,
+        circuit="Bedroom sockets",
+        circuit_rated_current_a=20.0,
+        room="Bedroom",
+    ),
+    "board-aim-r100": Installation(
+        ct_rating_a=100.0,
+        ct_location=CtLocation.SERVICE_ENTRANCE,
+        circuit="Main incomer",
+        circuit_rated_current_a=60.0,
+        room="Hallway",
+    ),
+    "landlord-asj": Installation(
+        ct_rating_a=30.0,
+        ct_location=CtLocation.GROUNDING_WIRE,
+        circuit="Transformer grounding wire (Class B)",
+        circuit_rated_current_a=None,
+        room="Utility room",
+    ),
 }
 _HEADLINE_KINDS = ("residual_current", "temperature", "arc_count")
 
@@ -309,7 +357,10 @@ class DemoSimulation:
 def demo_config(data_dir: Path, tty: str, api_host: str, api_port: int) -> BridgeConfig:
     """The bridge configuration of the demo bus."""
     specs = tuple(
-        DeviceSpec(i, unit, find_profile(model), *DEMO_PLACES[i]) for i, unit, model in DEMO_UNITS
+        DeviceSpec(
+            i, unit, find_profile(model), *DEMO_PLACES[i], installation=DEMO_INSTALLATIONS[i]
+        )
+        for i, unit, model in DEMO_UNITS
     )
     settings = BusSettings("demo", SerialLine(tty, BAUD), offline_after=20.0)
     return BridgeConfig(
@@ -317,6 +368,7 @@ def demo_config(data_dir: Path, tty: str, api_host: str, api_port: int) -> Bridg
         buses=(BusConfig(settings, specs),),
         api_host=api_host,
         api_port=api_port,
+        site=DEMO_SITE,
     )
 
 

@@ -370,3 +370,107 @@ def test_the_run_script_command_works_as_a_module(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(output.read_text(encoding="utf-8"))["api"]["host"] == "0.0.0.0"
+
+
+# site and installations ---------------------------------------------------------------------
+
+
+def site_options(**extra: Any) -> dict[str, Any]:
+    """A Japanese flat: the site, its contract, and the main detector's installation."""
+    options = serial_options(
+        site={
+            "name": "Sakura Heights 201",
+            "region": "jp",
+            "latitude": 35.6812,
+            "longitude": 139.7671,
+            "supply_system": "single_phase_3wire",
+        },
+        site_contracts=[{"unit": "kVA", "value": 6}],
+        **extra,
+    )
+    options["devices"][0] |= {
+        "ct_rating_a": 100,
+        "ct_location": "service_entrance",
+        "circuit": "Main incomer",
+        "circuit_rated_current_a": 60,
+        "room": "Hallway",
+    }
+    return options
+
+
+def test_the_site_and_an_installation_become_the_bridges_blocks() -> None:
+    config = check_options(site_options())
+    assert config["site"] == {
+        "name": "Sakura Heights 201",
+        "region": "jp",
+        "latitude": 35.6812,
+        "longitude": 139.7671,
+        "supply_system": "single_phase_3wire",
+        "contracts": [{"unit": "kVA", "value": 6.0}],
+    }
+    main_rcm, kitchen = config["buses"][0]["devices"]
+    assert main_rcm["installation"] == {
+        "ct_rating_a": 100.0,
+        "ct_location": "service_entrance",
+        "circuit": "Main incomer",
+        "circuit_rated_current_a": 60.0,
+        "room": "Hallway",
+    }
+    assert "installation" not in kitchen
+    parsed = parse_config(config, "test")
+    assert parsed.site.site("bridge").id == "sakura-heights-201"
+    assert parsed.buses[0].devices[0].installation is not None
+
+
+def test_no_site_options_no_site_block_and_cleared_fields_are_not_given() -> None:
+    assert "site" not in check_options(serial_options(site={}, site_contracts=[]))
+    options = serial_options(site={"name": "Flat 3", "id": "", "supply_system": ""})
+    options["devices"][0] |= {"ct_location": "", "circuit": ""}
+    config = check_options(options)
+    assert config["site"] == {"name": "Flat 3", "contracts": []}
+    assert "installation" not in config["buses"][0]["devices"][0]
+
+
+def test_site_fields_without_a_name_are_refused() -> None:
+    options = serial_options(site={"region": "jp"}, site_contracts=[{"unit": "A", "value": 60}])
+    assert problems_of(options) == [
+        "site.name: give the site's name (for example Flat 3) to use region, site_contracts"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            {"site": {"name": "Flat 3", "region": "kr"}},
+            "site.region: must be one of cn, jp, generic (got 'kr')",
+        ),
+        (
+            {"site": {"name": "Flat 3", "latitude": 35.7}},
+            "site.longitude: give longitude with latitude, or neither",
+        ),
+        (
+            {"site": {"name": "Flat 3"}, "site_contracts": [{"unit": "kWh", "value": 6}]},
+            "site_contracts[0].unit: must be one of A, kVA, kW (got 'kWh')",
+        ),
+        (
+            {"site": {"name": "Flat 3", "id": "flat-3"}, "relay_site": "flat-4"},
+            "relay_site: 'flat-4' differs from site.id 'flat-3'; a bridge serves one site:"
+            " give the id once, as site.id",
+        ),
+    ],
+)
+def test_site_problems_name_the_option_and_the_value(change: dict[str, Any], expected: str) -> None:
+    options = serial_options(**change)
+    if "relay_site" in change:
+        options |= {"relay_mqtt": True, "relay_broker": {"host": "broker.example"}}
+    assert problems_of(options) == [expected]
+
+
+def test_installation_problems_name_the_devices_own_option() -> None:
+    options = serial_options()
+    options["devices"][1] |= {"ct_rating_a": 0, "ct_location": "neutral"}
+    assert sorted(problems_of(options)) == [
+        "devices[1].ct_location: must be one of service_entrance, grounding_wire (got 'neutral')",
+        "devices[1].ct_rating_a: must be more than 0 (got 0.0)",
+    ]

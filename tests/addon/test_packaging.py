@@ -206,6 +206,8 @@ def test_the_schema_matches_the_options_the_bridge_reads(config: dict[str, Any])
     assert set(nested) == {
         "buses",
         "devices",
+        "site",
+        "site_contracts",
         "relay_broker",
         "relay_webhooks",
         "remote_command_keys",

@@ -70,3 +70,19 @@ async def test_the_story_starts_when_a_client_listens_and_ends_with_the_breaker_
     assert missing == [], text
     order = [text.index(step) for step in steps]
     assert order == sorted(order), text
+
+
+def test_the_demo_site_is_located_and_every_detector_installed(tmp_path: Path) -> None:
+    config = demo.demo_config(tmp_path, "/dev/null", "127.0.0.1", 0)
+    site = config.site.site("demo-bridge")
+    assert (site.id, site.region, site.supply_system) == (
+        "demo-flat",
+        "jp",
+        "single_phase_3wire",
+    )
+    assert site.latitude is not None and site.longitude is not None and site.contracts
+    (bus,) = config.buses
+    for spec in bus.devices:
+        assert spec.installation is not None, spec.id
+        # The room the installation names is the one Home Assistant is given as the area.
+        assert spec.installation.room == spec.area, spec.id

@@ -6,6 +6,12 @@ a ``buses`` list and a ``devices`` list whose entries name their bus. This modul
 into the dictionary :data:`config.CONFIG_SCHEMA` accepts, and reports every problem with the
 option names the person sees in the Configuration tab, not the bridge's internal keys.
 
+The site is the ``site`` option (a dict of plain values) and its contracts the
+``site_contracts`` list; a device's installation is flat in its entry (``ct_rating_a``,
+``ct_location``, ``circuit``, ``circuit_rated_current_a``, ``room``), since an ``installation``
+dict inside a device would nest three deep. They become the ``site:`` block and each device's
+``installation:`` (config/site_config.py), whose problems are named by these options.
+
 The off-site relay (``relay/``) is configured by flat ``relay_*`` and ``remote_*`` options; they
 become the ``relay:`` section that :mod:`..relay.relay_settings` reads. Without an own broker
 (``relay_broker.host``) the relay's MQTT sink uses Home Assistant's broker, which the ``run``
@@ -87,7 +93,32 @@ _DEVICE_OPTIONS = vol.Schema(
         vol.Required("profile"): vol.All(str, vol.Length(min=1)),
         vol.Optional("name"): str,
         vol.Optional("area"): str,
+        # The installation, flat (see the module's docstring); ranges are the bridge's.
+        vol.Optional("ct_rating_a"): vol.Coerce(float),
+        vol.Optional("ct_location"): str,
+        vol.Optional("circuit"): str,
+        vol.Optional("circuit_rated_current_a"): vol.Coerce(float),
+        vol.Optional("room"): str,
     }
+)
+#: A device option and the installation key it becomes.
+INSTALLATION_OPTIONS = ("ct_rating_a", "ct_location", "circuit", "circuit_rated_current_a", "room")
+
+# The site's options check types only; the values are checked by the bridge's own schema
+# (config/site_config.py), and its problems keep these names.
+_SITE_OPTIONS = vol.Schema(
+    {
+        vol.Optional("name"): str,
+        vol.Optional("id"): str,
+        vol.Optional("region"): str,
+        vol.Optional("latitude"): vol.Coerce(float),
+        vol.Optional("longitude"): vol.Coerce(float),
+        vol.Optional("supply_system"): str,
+    }
+)
+
+_CONTRACT_OPTIONS = vol.Schema(
+    {vol.Required("unit"): str, vol.Required("value"): vol.Coerce(float)}
 )
 
 # The relay's options check types only; formats (https URLs, whsec_ secrets, Ed25519 keys) are
@@ -128,6 +159,8 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional("gateway_modbus_tcp", default=False): bool,
         vol.Optional("gateway_rtu_over_tcp", default=False): bool,
         vol.Optional("gateway_allow_writes", default=False): bool,
+        vol.Optional("site", default=dict): _SITE_OPTIONS,
+        vol.Optional("site_contracts", default=list): [_CONTRACT_OPTIONS],
         vol.Optional("relay_site"): _ID,
         vol.Optional("relay_mqtt", default=False): bool,
         vol.Optional("relay_broker", default=dict): _BROKER_OPTIONS,
@@ -259,16 +292,10 @@ def options_to_config(
             entry["offline_after"] = bus["offline_after_seconds"]
         if not members and valid["devices"]:
             problems.append(f"{where}: no device names bus '{bus['id']}'; add one or remove it")
-        entry["devices"] = [
-            {
-                key: valid["devices"][i][key]
-                for key in ("id", "unit", "profile", "name", "area")
-                if key in valid["devices"][i]
-            }
-            for i in members
-        ]
+        entry["devices"] = [_device(valid["devices"][i]) for i in members]
         buses.append(entry)
     relay, broker = _relay(valid, mqtt, Path(config_dir), problems, notes)
+    site = _site(valid, problems)
     if problems:
         raise ConfigError(SOURCE, problems)
     gateway: dict[str, Any] = {"host": LISTEN_ALL, "allow_writes": valid["gateway_allow_writes"]}
@@ -284,11 +311,37 @@ def options_to_config(
         "gateway": gateway,
         "buses": buses,
     }
+    if site is not None:
+        config["site"] = site
     if broker is not None:
         config["mqtt"] = broker
     if relay is not None:
         config["relay"] = relay
     return config
+
+
+def _device(option: Mapping[str, Any]) -> dict[str, Any]:
+    """A device entry of the bridge configuration, its installation options as a block."""
+    device = {k: option[k] for k in ("id", "unit", "profile", "name", "area") if k in option}
+    installation = {k: option[k] for k in INSTALLATION_OPTIONS if k in option}
+    if installation:
+        device["installation"] = installation
+    return device
+
+
+def _site(valid: Mapping[str, Any], problems: list[str]) -> dict[str, Any] | None:
+    """The ``site:`` block of the ``site`` and ``site_contracts`` options; None when empty."""
+    site = dict(valid["site"])
+    contracts = [dict(contract) for contract in valid["site_contracts"]]
+    if not site and not contracts:
+        return None
+    if "name" not in site:
+        given = sorted(site) + (["site_contracts"] if contracts else [])
+        problems.append(
+            f"site.name: give the site's name (for example Flat 3) to use {', '.join(given)}"
+        )
+        return None
+    return {**site, "contracts": contracts}
 
 
 def _validate(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,6 +352,15 @@ def _validate(options: Mapping[str, Any]) -> dict[str, Any]:
     data = dict(options)
     if data.get("relay_site") == "":
         del data["relay_site"]
+    if isinstance(data.get("site"), Mapping):
+        data["site"] = {k: v for k, v in data["site"].items() if v != ""}
+    if isinstance(data.get("devices"), list):
+        data["devices"] = [
+            {k: v for k, v in d.items() if not (k in INSTALLATION_OPTIONS and v == "")}
+            if isinstance(d, Mapping)
+            else d
+            for d in data["devices"]
+        ]
     if isinstance(data.get("relay_broker"), Mapping):
         data["relay_broker"] = {k: v for k, v in data["relay_broker"].items() if v != ""}
     valid: dict[str, Any] = OPTIONS_SCHEMA(data)
@@ -444,6 +506,9 @@ def _mqtt_section(
 
 
 _DEVICE_PATH = re.compile(r"buses\[(\d+)\]\.devices\[(\d+)\]")
+# A device's installation keys are flat in its option entry; the contracts their own option.
+_INSTALLATION_PATH = re.compile(r"^(devices\[\d+\])\.installation\.")
+_CONTRACT_PATH = re.compile(r"^site\.contracts\[")
 _BUS_KEYS = {"serial": "device", "tcp": "host", "rtu_over_tcp": "host"}
 _BUS_KEY_PATH = re.compile(r"(buses\[\d+\])\.(serial|tcp|rtu_over_tcp)\b")
 # The relay section's paths and the options they come from, most specific first. Webhooks and
@@ -495,7 +560,13 @@ def check_options(options: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
             return f"{match[1]}.{_BUS_KEYS[match[2]]}"
 
         problems = [
-            _relay_path(_BUS_KEY_PATH.sub(bus_key, _DEVICE_PATH.sub(device, p)))
+            _CONTRACT_PATH.sub(
+                "site_contracts[",
+                _INSTALLATION_PATH.sub(
+                    r"\1.",
+                    _relay_path(_BUS_KEY_PATH.sub(bus_key, _DEVICE_PATH.sub(device, p))),
+                ),
+            )
             for p in exc.problems
         ]
         raise ConfigError(SOURCE, problems) from None
