@@ -17,11 +17,12 @@ from homeassistant.helpers.typing import ConfigType
 from electrical_safety_bridge.client import BridgeClient
 
 from .bus_event import async_fire_bus_events
-from .const import CONF_TOKEN, DOMAIN, PLATFORMS
+from .const import CONF_TOKEN, DOMAIN, MANUFACTURER, PLATFORMS
 from .coordinator import (
     ElectricalSafetyConfigEntry,
     ElectricalSafetyCoordinator,
     device_identifier,
+    site_identifier,
 )
 from .services import async_setup_services
 
@@ -51,12 +52,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
         config_entry_id=entry.entry_id,
         identifiers={(DOMAIN, info.bridge_id)},
         name=entry.title,
-        manufacturer="Electrical Safety for Home Assistant",
+        manufacturer=MANUFACTURER,
         model="Bridge",
         sw_version=info.version,
     )
-    # Detector devices are linked to it as their entities are added (entity.py).
+    # The site's device is linked to it, and the detectors' to the site's as their
+    # entities are added (entity.py).
     coordinator.bridge_device_id = bridge_device.id
+    coordinator.async_sync_site_device(coordinator.data)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_fire_bus_events(entry)
     # Listen only once every platform is there to hear it.
@@ -85,6 +88,8 @@ async def async_remove_config_entry_device(
     bridge_id = coordinator.bridge_id
     if (DOMAIN, bridge_id) in device.identifiers:
         return False
+    if site_identifier(bridge_id) in device.identifiers:
+        return coordinator.data.site is None
     return not any(
         device_identifier(bridge_id, device_id) in device.identifiers
         for device_id in coordinator.data.devices

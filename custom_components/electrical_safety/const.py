@@ -29,6 +29,9 @@ DEFAULT_PORT: Final = 8765
 
 CONF_TOKEN: Final = "token"
 
+#: The manufacturer shown for the bridge's and the site's devices.
+MANUFACTURER: Final = "Electrical Safety for Home Assistant"
+
 #: Options: minutes of silence before the "bridge unreachable" repair issue appears.
 CONF_REPAIR_AFTER: Final = "repair_after_minutes"
 DEFAULT_REPAIR_AFTER: Final = 10

@@ -57,6 +57,7 @@ from electrical_safety_bridge.common.models import (
     BusSchedule,
     DeviceState,
     StorageStatus,
+    site_from,
 )
 from electrical_safety_bridge.common.schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
 from electrical_safety_bridge.common.workflow import Hazard, HazardStatistics, hazards_from
@@ -68,6 +69,7 @@ from .const import (
     DEFAULT_REPAIR_AFTER,
     DOMAIN,
     LOGGER,
+    MANUFACTURER,
     RECONNECT_MAX,
     RECONNECT_MIN,
     REPLAY_LIMIT,
@@ -81,6 +83,12 @@ type EventListener = Callable[[BridgeEvent], None]
 def device_identifier(bridge_id: str, device_id: str) -> tuple[str, str]:
     """The device-registry identifier of one detector (device ids are unique per bridge)."""
     return (DOMAIN, f"{bridge_id}:{device_id}")
+
+
+def site_identifier(bridge_id: str) -> tuple[str, str]:
+    """The device-registry identifier of the site a bridge serves (one per bridge). A ``/``
+    is in no bridge or device id, so it cannot meet a detector's identifier."""
+    return (DOMAIN, f"{bridge_id}/site")
 
 
 def unreachable_issue_id(entry_id: str) -> str:
@@ -177,6 +185,9 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self._overdue: set[str] = set()
         #: The bridge's own device in the device registry (set once the entry is set up).
         self.bridge_device_id: str | None = None
+        #: The site's device, through which the detectors are shown (None: a bridge before
+        #: sites, whose detectors are shown through the bridge's device).
+        self.site_device_id: str | None = None
 
     @property
     def bridge_id(self) -> str:
@@ -215,6 +226,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         if self._seen_seq is None:
             self._seen_seq = data.last_seq
         data = await self._async_read_workflow(data)
+        data = await self._async_read_site(data)
         ir.async_delete_issue(self.hass, DOMAIN, schema_issue_id(self.config_entry.entry_id))
         self.async_sync_registries(data)
         self._async_sync_hazard_issues(data)
@@ -241,6 +253,21 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         return dataclasses.replace(
             data, hazards={h.id: h for h in hazards if h.open}, statistics=statistics
         )
+
+    async def _async_read_site(self, data: BridgeData) -> BridgeData:
+        """Add the site the bridge serves; a bridge before sites answers 404 and has none."""
+        try:
+            site = await self.client.site()
+        except BridgeError as err:
+            if not _route_missing(err):
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="cannot_connect",
+                    translation_placeholders={"error": str(err)},
+                ) from err
+            LOGGER.debug("The bridge has no site yet (%s): an add-on before sites", err)
+            return data
+        return dataclasses.replace(data, site=site)
 
     @callback
     def async_start(self) -> None:
@@ -332,6 +359,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             data = dataclasses.replace(
                 data, hazards=self.data.hazards, statistics=self.data.statistics
             )
+        # A bridge before sites sends none: what set-up read stays (nothing, from it).
+        data = dataclasses.replace(data, site=site_from(message) or self.data.site)
         missed_after = self._seen_seq
         ir.async_delete_issue(self.hass, DOMAIN, schema_issue_id(self.config_entry.entry_id))
         self._async_came_back()
@@ -554,7 +583,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
 
     @callback
     def async_link_to_bridge(self, device_id: str | None) -> None:
-        """Show a detector's device as connected through the bridge's device.
+        """Show a detector's device as connected through the site's device (through the
+        bridge's, from a bridge before sites), and the site's through the bridge's.
 
         The link is made in the device registry (``via_device_id``, which every supported
         Home Assistant takes), not with ``DeviceInfo(via_device=...)``, deprecated from
@@ -564,18 +594,40 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         bridge_device_id = self.bridge_device_id
         if device_id is None or bridge_device_id is None or device_id == bridge_device_id:
             return
+        hub = bridge_device_id if device_id == self.site_device_id else self.site_device_id
+        hub = hub or bridge_device_id
         registry = dr.async_get(self.hass)
         device = registry.async_get(device_id)
-        if device is not None and device.via_device_id != bridge_device_id:
-            registry.async_update_device(device_id, via_device_id=bridge_device_id)
+        if device is not None and device.via_device_id != hub:
+            registry.async_update_device(device_id, via_device_id=hub)
+
+    @callback
+    def async_sync_site_device(self, data: BridgeData) -> None:
+        """The site's device, made (or renamed) as the bridge reports its site, once the
+        bridge's own device is there; linked through the bridge's."""
+        site = data.site
+        if site is None or self.bridge_device_id is None:
+            return
+        device = dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            identifiers={site_identifier(data.info.bridge_id)},
+            name=site.name,
+            manufacturer=MANUFACTURER,
+            model="Site",
+        )
+        self.site_device_id = device.id
+        self.async_link_to_bridge(device.id)
 
     @callback
     def async_sync_registries(self, data: BridgeData) -> None:
-        """Remove devices the bridge no longer has, link the others to the bridge's device;
+        """Remove devices the bridge no longer has, link the others to the site's device;
         raise or clear unverified-profile issues."""
         entry_id = self.config_entry.entry_id
+        self.async_sync_site_device(data)
         bridge_id = data.info.bridge_id
         wanted = {(DOMAIN, bridge_id)} | {device_identifier(bridge_id, d) for d in data.devices}
+        if data.site is not None:
+            wanted.add(site_identifier(bridge_id))
         registry = dr.async_get(self.hass)
         for entry_device in dr.async_entries_for_config_entry(registry, entry_id):
             if not entry_device.identifiers & wanted:

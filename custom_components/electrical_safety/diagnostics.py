@@ -10,12 +10,18 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
 from electrical_safety_bridge.common.models import Device
+from electrical_safety_bridge.common.site import Site
 
 from .const import CONF_TOKEN, DOMAIN
-from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .coordinator import (
+    ElectricalSafetyConfigEntry,
+    ElectricalSafetyCoordinator,
+    site_identifier,
+)
 
-#: The API token, and who acknowledged or commanded what (people's names and addresses).
-TO_REDACT = {CONF_TOKEN, "acknowledged_by", "who"}
+#: The API token, who acknowledged or commanded what (people's names and addresses), and
+#: where the site is.
+TO_REDACT = {CONF_TOKEN, "acknowledged_by", "who", "latitude", "longitude"}
 
 
 def _connection(coordinator: ElectricalSafetyCoordinator) -> dict[str, Any]:
@@ -29,6 +35,10 @@ def _connection(coordinator: ElectricalSafetyCoordinator) -> dict[str, Any]:
 
 def _device(device: Device) -> dict[str, Any]:
     return async_redact_data(device.to_dict(), TO_REDACT)
+
+
+def _site(site: Site | None) -> dict[str, Any] | None:
+    return None if site is None else async_redact_data(site.to_dict(), TO_REDACT)
 
 
 async def async_get_config_entry_diagnostics(
@@ -46,6 +56,7 @@ async def async_get_config_entry_diagnostics(
         "connection": _connection(coordinator),
         "bridge": data.info.to_dict(),
         "last_seq": data.last_seq,
+        "site": _site(data.site),
         "devices": [_device(device) for device in data.devices.values()],
     }
 
@@ -53,9 +64,11 @@ async def async_get_config_entry_diagnostics(
 async def async_get_device_diagnostics(
     hass: HomeAssistant, entry: ElectricalSafetyConfigEntry, device: dr.DeviceEntry
 ) -> dict[str, Any]:
-    """One detector (or the bridge, for the bridge's own device)."""
+    """One detector (or the bridge, or the site, for their own devices)."""
     coordinator = entry.runtime_data
     bridge_id = coordinator.bridge_id
+    if site_identifier(bridge_id) in device.identifiers:
+        return {"connection": _connection(coordinator), "site": _site(coordinator.data.site)}
     for domain, identifier in device.identifiers:
         if domain != DOMAIN:
             continue

@@ -13,12 +13,14 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
 from electrical_safety_bridge.common.models import Device
+from electrical_safety_bridge.common.site import Site
 
 from .const import DOMAIN
 from .coordinator import (
     ElectricalSafetyConfigEntry,
     ElectricalSafetyCoordinator,
     device_identifier,
+    site_identifier,
 )
 
 
@@ -58,8 +60,10 @@ class ElectricalSafetyEntity(CoordinatorEntity[ElectricalSafetyCoordinator]):
             name=device.name,
             manufacturer=device.manufacturer,
             model=device.model,
-            # The room from the bridge's configuration: a suggestion the person can change.
-            suggested_area=device.area,
+            # The room from the bridge's configuration (its area, else the room its
+            # installation names): a suggestion the person can change.
+            suggested_area=device.area
+            or (device.installation.room if device.installation is not None else None),
         )
 
     async def async_added_to_hass(self) -> None:
@@ -101,6 +105,33 @@ class BridgeEntity(CoordinatorEntity[ElectricalSafetyCoordinator]):
         self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, bridge_id)})
 
 
+class SiteEntity(CoordinatorEntity[ElectricalSafetyCoordinator]):
+    """An entity of the site the bridge serves."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: ElectricalSafetyCoordinator, description: EntityDescription
+    ) -> None:
+        """Describe the entity of the site's device."""
+        super().__init__(coordinator)
+        bridge_id = coordinator.bridge_id
+        self.entity_description = description
+        self._attr_unique_id = unique_id(bridge_id, None, "site", description.key)
+        self._attr_device_info = DeviceInfo(identifiers={site_identifier(bridge_id)})
+
+    @property
+    def site(self) -> Site | None:
+        """The site as last reported."""
+        return self.coordinator.data.site
+
+
+def site_layout(site: Site | None) -> tuple[object, ...]:
+    """What the site's entities are built from: whether there is a site, and the units of
+    its contracts (a contract's sensor has the unit of its contracts)."""
+    return () if site is None else (True, tuple(sorted({str(c.unit) for c in site.contracts})))
+
+
 type DeviceEntities = Callable[[ElectricalSafetyCoordinator, Device], Iterable[Entity]]
 type BridgeEntities = Callable[[ElectricalSafetyCoordinator], Iterable[Entity]]
 
@@ -130,7 +161,8 @@ def async_add_entities_as_devices_appear(
             prefix = f"{coordinator.bridge_id}:{gone}:"
             added.difference_update({u for u in added if u.startswith(prefix)})
         candidates: list[Entity] = []
-        bridge_layout = coordinator.data.info.layout
+        # The site's entities are the bridge's too: they follow its contract's units.
+        bridge_layout = (coordinator.data.info.layout, site_layout(coordinator.data.site))
         if for_bridge is not None and layouts.get(None) != bridge_layout:
             layouts[None] = bridge_layout
             candidates.extend(for_bridge(coordinator))

@@ -56,6 +56,7 @@ from .kinds import (
     setpoint_naming,
     setpoint_spec,
 )
+from .site_sensors import installation_sensors, site_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -310,6 +311,7 @@ def _bridge_sensors(coordinator: ElectricalSafetyCoordinator) -> Iterable[Sensor
             yield BridgeSensor(
                 coordinator, alarm_round_description(bus.id), placeholders={"bus": bus.id}
             )
+    yield from site_sensors(coordinator)
 
 
 def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[Any]:
@@ -335,6 +337,7 @@ def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) ->
             )
     yield ChannelSensor(coordinator, device, OPEN_ALARMS, "device")
     yield ChannelSensor(coordinator, device, OPEN_WIRING_FAULTS, "device")
+    yield from installation_sensors(coordinator, device)
 
 
 async def async_setup_entry(

@@ -45,6 +45,34 @@ DEFAULT_UNITS: tuple[tuple[str, int, str], ...] = (
 NAMES = {"arcm-1": "Kitchen", "aafd-2": "Bedroom"}
 #: The rooms the configuration gives (Home Assistant suggests them as areas).
 AREAS = {"arcm-1": "Kitchen"}
+#: The site the rig's bridge serves: a Japanese flat on two kVA contracts.
+SITE = {
+    "name": "Test flat",
+    "id": "test-flat",
+    "region": "jp",
+    "latitude": 35.6812,
+    "longitude": 139.7671,
+    "supply_system": "single_phase_3wire",
+    "contracts": [{"unit": "kVA", "value": 6}, {"unit": "kVA", "value": 4}],
+}
+#: How detectors are installed. The AIM-R100 has no area of its own: its installation's
+#: room is the one suggested.
+INSTALLATIONS = {
+    "arcm-1": {
+        "ct_rating_a": 30,
+        "ct_location": "service_entrance",
+        "circuit": "Kitchen sockets",
+        "circuit_rated_current_a": 20,
+        "room": "Kitchen",
+    },
+    "aim-3": {
+        "ct_rating_a": 100,
+        "ct_location": "grounding_wire",
+        "circuit": "Main incomer",
+        "circuit_rated_current_a": 60,
+        "room": "Hallway",
+    },
+}
 #: A user profile: the simulator's ARCM map, not verified (the bridge never writes to it).
 UNVERIFIED_MODEL = "SIM-UNVERIFIED"
 #: A user profile: the AIM-R100 whose loop currents read a sentinel when their sensor is
@@ -206,11 +234,13 @@ class Rig:
             {"id": device_id, "unit": unit, "profile": model}
             | ({"name": NAMES[device_id]} if device_id in NAMES else {})
             | ({"area": AREAS[device_id]} if device_id in AREAS else {})
+            | ({"installation": INSTALLATIONS[device_id]} if device_id in INSTALLATIONS else {})
             for device_id, unit, model in (units if units is not None else self.units)
         ]
         config = {
             "data_dir": str(self.data_dir),
             "bridge_id": self.bridge_id,
+            "site": SITE,
             "profile_dir": str(self.profile_dir),
             "api": {"host": "127.0.0.1", "port": self.api_port},
             "buses": [

@@ -34,6 +34,8 @@ from .rig import BRIDGE_ID, DEFAULT_UNITS, Rig, free_port
 
 RESIDUAL = "sensor.kitchen_residual_current"
 BRIDGE = "electrical_safety_bridge_127_0_0_1"
+#: The site's device: one per bridge, identified by the bridge's id.
+SITE_DEVICE = f"{BRIDGE_ID}/site"
 STORAGE = f"binary_sensor.{BRIDGE}_storage"
 OVERLOADED = f"binary_sensor.{BRIDGE}_bus_line_1_overloaded"
 ROUND = f"sensor.{BRIDGE}_bus_line_1_alarm_round"
@@ -71,13 +73,15 @@ async def test_devices(
     device_registry: dr.DeviceRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    """One device per detector, each through the bridge's own device."""
+    """One device per detector, each through the site's device, and the site's through the
+    bridge's own device."""
     devices = dr.async_entries_for_config_entry(device_registry, loaded_entry.entry_id)
-    bridge = find_device(hass, BRIDGE_ID)
-    assert bridge is not None
+    bridge, site = find_device(hass, BRIDGE_ID), find_device(hass, SITE_DEVICE)
+    assert bridge is not None and site is not None
     assert bridge.via_device_id is None
-    assert len(devices) == len(DEFAULT_UNITS) + 1
-    assert {d.via_device_id for d in devices if d.id != bridge.id} == {bridge.id}
+    assert (site.name, site.model, site.via_device_id) == ("Test flat", "Site", bridge.id)
+    assert len(devices) == len(DEFAULT_UNITS) + 2
+    assert {d.via_device_id for d in devices if d.id not in (bridge.id, site.id)} == {site.id}
     assert sorted(devices, key=lambda d: d.name or "") == snapshot
 
 
@@ -201,8 +205,8 @@ async def test_devices_come_and_go_with_the_bridge(
     entity_registry: er.EntityRegistry,
 ) -> None:
     aim = f"{BRIDGE_ID}:aim-3"
-    bridge = find_device(hass, BRIDGE_ID)
-    assert bridge is not None
+    site = find_device(hass, SITE_DEVICE)
+    assert site is not None
     assert find_device(hass, aim) is not None
     rig.stop_bridge()
     rig.start_bridge(units=DEFAULT_UNITS[:2])
@@ -215,7 +219,7 @@ async def test_devices_come_and_go_with_the_bridge(
     await wait_for_state(hass, "sensor.aim_3_residual_current_1", lambda s: s.state == "20")
     back = find_device(hass, aim)
     assert back is not None
-    assert back.via_device_id == bridge.id, "a device that comes back is the bridge's again"
+    assert back.via_device_id == site.id, "a device that comes back is the site's again"
 
 
 @pytest.mark.minimum_ha
@@ -230,10 +234,11 @@ async def test_detectors_are_the_bridges_as_soon_as_they_are_added(
     await hass.async_block_till_done()
     assert not config_entry.runtime_data.connected
     devices = dr.async_entries_for_config_entry(device_registry, config_entry.entry_id)
-    bridge = find_device(hass, BRIDGE_ID)
-    assert bridge is not None
-    assert len(devices) == len(DEFAULT_UNITS) + 1
-    assert {d.via_device_id for d in devices if d.id != bridge.id} == {bridge.id}
+    bridge, site = find_device(hass, BRIDGE_ID), find_device(hass, SITE_DEVICE)
+    assert bridge is not None and site is not None
+    assert site.via_device_id == bridge.id
+    assert len(devices) == len(DEFAULT_UNITS) + 2
+    assert {d.via_device_id for d in devices if d.id not in (bridge.id, site.id)} == {site.id}
 
 
 async def test_a_detector_new_to_home_assistant_is_the_bridges_at_once(
@@ -247,8 +252,8 @@ async def test_a_detector_new_to_home_assistant_is_the_bridges_at_once(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     coordinator = config_entry.runtime_data
     await wait_until(hass, lambda: coordinator.connected, "the WebSocket's snapshot")
-    bridge = find_device(hass, BRIDGE_ID)
-    assert bridge is not None
+    site = find_device(hass, SITE_DEVICE)
+    assert site is not None
     assert find_device(hass, f"{BRIDGE_ID}:aim-3") is None
     rig.stop_bridge()
     rig.start_bridge(units=DEFAULT_UNITS)
@@ -256,7 +261,7 @@ async def test_a_detector_new_to_home_assistant_is_the_bridges_at_once(
     for device_id, _, _ in DEFAULT_UNITS[2:]:
         device = find_device(hass, f"{BRIDGE_ID}:{device_id}")
         assert device is not None, device_id
-        assert device.via_device_id == bridge.id, device_id
+        assert device.via_device_id == site.id, device_id
 
 
 async def test_every_snapshot_links_the_detectors_to_the_bridge(
@@ -267,8 +272,8 @@ async def test_every_snapshot_links_the_detectors_to_the_bridge(
 ) -> None:
     """A detector's device that lost its link (by hand, or in an older registry) gets it
     back from the next snapshot."""
-    bridge, kitchen = find_device(hass, BRIDGE_ID), find_device(hass, f"{BRIDGE_ID}:arcm-1")
-    assert bridge is not None and kitchen is not None
+    site, kitchen = find_device(hass, SITE_DEVICE), find_device(hass, f"{BRIDGE_ID}:arcm-1")
+    assert site is not None and kitchen is not None
     device_registry.async_update_device(kitchen.id, via_device_id=None)
     coordinator = loaded_entry.runtime_data
     rig.stop_bridge()
@@ -277,9 +282,9 @@ async def test_every_snapshot_links_the_detectors_to_the_bridge(
 
     def linked() -> bool:
         device = device_registry.async_get(kitchen.id)
-        return device is not None and device.via_device_id == bridge.id
+        return device is not None and device.via_device_id == site.id
 
-    await wait_until(hass, linked, "the kitchen detector linked to the bridge again")
+    await wait_until(hass, linked, "the kitchen detector linked to the site again")
 
 
 async def test_only_a_device_the_bridge_forgot_can_be_deleted(
@@ -481,3 +486,8 @@ async def test_a_detector_takes_its_configured_name_and_room(
     assert area is not None and area.name == "Kitchen"
     plain = find_device(hass, f"{BRIDGE_ID}:asj-4")
     assert plain is not None and plain.name == "asj-4" and plain.area_id is None
+    # Without an area of its own, the room its installation names is suggested.
+    installed = find_device(hass, f"{BRIDGE_ID}:aim-3")
+    assert installed is not None and installed.area_id is not None
+    room = ar.async_get(hass).async_get_area(installed.area_id)
+    assert room is not None and room.name == "Hallway"
