@@ -7,6 +7,7 @@ Home Assistant developer docs and of Supervisor's own validator, quoted where th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -626,20 +627,39 @@ def test_every_configuration_example_in_the_docs_is_valid() -> None:
     examples = docs_examples()
     standalone = [e for e in examples if "data_dir" in e]
     options = [e for e in examples if "data_dir" not in e]
-    assert len(standalone) == 1 and len(options) == 3
-    # An example without buses is a part of the options (the relay's): it goes with the first.
+    assert len(standalone) == 2 and len(options) == 4
+    # An example without buses is a part of the options (the relay's, the site's): it goes
+    # with the first.
     complete = [e for e in options if "buses" in e]
     parts = [e for e in options if "buses" not in e]
-    assert len(complete) == 2 and len(parts) == 1
+    assert len(complete) == 2 and len(parts) == 2
     for example in [*complete, *({**complete[0], **part} for part in parts)]:
         warnings: list[str] = []
         parse_config(check_options(example, warnings=warnings), "DOCS.md")
         assert warnings == []
-    parse_config(standalone[0], "DOCS.md")
+    for example in standalone:
+        parse_config(example, "DOCS.md")
+
+
+def test_the_site_examples_in_the_docs_say_the_same_in_both_forms() -> None:
+    examples = docs_examples()
+    (standalone,) = [e for e in examples if "data_dir" in e and "site" in e]
+    (part,) = [e for e in examples if "data_dir" not in e and "site" in e]
+    base = next(e for e in examples if "buses" in e and "data_dir" not in e)
+    from_options = parse_config(check_options({**base, **part}), "DOCS.md")
+    from_yaml = parse_config(standalone, "DOCS.md")
+    site = from_options.site.site("bridge")
+    assert (site.id, site.region, site.latitude) == ("sakura-heights-201", "jp", 35.6812)
+    assert from_yaml.site.site("bridge") == dataclasses.replace(site, id="sakura-201")
+    assert (
+        from_options.buses[0].devices[0].installation
+        == from_yaml.buses[0].devices[0].installation
+        is not None
+    )
 
 
 def test_the_relay_example_in_the_docs_turns_everything_on_but_trip() -> None:
-    (part,) = [e for e in docs_examples() if "data_dir" not in e and "buses" not in e]
+    (part,) = [e for e in docs_examples() if "relay_mqtt" in e]
     base = next(e for e in docs_examples() if "buses" in e and "data_dir" not in e)
     relay = parse_config(check_options({**base, **part}), "DOCS.md").relay
     assert relay is not None and relay.mqtt is not None
