@@ -22,6 +22,7 @@ from .coordinator import (
     ElectricalSafetyConfigEntry,
     ElectricalSafetyCoordinator,
     device_identifier,
+    shown_site,
     site_identifier,
 )
 from .services import async_setup_services
@@ -89,7 +90,7 @@ async def async_remove_config_entry_device(
     if (DOMAIN, bridge_id) in device.identifiers:
         return False
     if site_identifier(bridge_id) in device.identifiers:
-        return coordinator.data.site is None
+        return shown_site(coordinator.data) is None
     return not any(
         device_identifier(bridge_id, device_id) in device.identifiers
         for device_id in coordinator.data.devices

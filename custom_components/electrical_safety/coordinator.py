@@ -60,6 +60,7 @@ from electrical_safety_bridge.common.models import (
     site_from,
 )
 from electrical_safety_bridge.common.schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
+from electrical_safety_bridge.common.site import Site
 from electrical_safety_bridge.common.workflow import Hazard, HazardStatistics, hazards_from
 
 from .const import (
@@ -89,6 +90,14 @@ def site_identifier(bridge_id: str) -> tuple[str, str]:
     """The device-registry identifier of the site a bridge serves (one per bridge). A ``/``
     is in no bridge or device id, so it cannot meet a detector's identifier."""
     return (DOMAIN, f"{bridge_id}/site")
+
+
+def shown_site(data: BridgeData) -> Site | None:
+    """The site Home Assistant shows as a device: None from a bridge before sites, and for a
+    site nobody configured (the bridge names it by its own id), whose detectors are shown
+    through the bridge's device as before."""
+    site = data.site
+    return None if site is None or site.name == data.info.bridge_id else site
 
 
 def unreachable_issue_id(entry_id: str) -> str:
@@ -133,6 +142,15 @@ def _route_missing(err: BridgeError) -> bool:
     """A bridge older than the route answers 404 (``not_found``), which the client reads as
     a plain response error."""
     return isinstance(err, BridgeResponseError) and str(err).startswith("HTTP 404")
+
+
+def _cannot_read(err: BridgeError) -> UpdateFailed:
+    """Set-up (or a refresh) failed reading the bridge: retried, saying why."""
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders={"error": str(err)},
+    )
 
 
 #: Ids of unstored events remembered until their stored copy arrives. An event beyond it
@@ -212,11 +230,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
                 translation_placeholders=self._schema_placeholders(err),
             ) from err
         except BridgeError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _cannot_read(err) from err
         if data.info.bridge_id != self.config_entry.unique_id:
             raise ConfigEntryError(
                 translation_domain=DOMAIN,
@@ -243,11 +257,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             statistics: HazardStatistics | None = await self.client.statistics()
         except BridgeError as err:
             if not _route_missing(err):
-                raise UpdateFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="cannot_connect",
-                    translation_placeholders={"error": str(err)},
-                ) from err
+                raise _cannot_read(err) from err
             LOGGER.debug("The bridge has no hazards yet (%s): an add-on before them", err)
             return data
         return dataclasses.replace(
@@ -260,11 +270,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             site = await self.client.site()
         except BridgeError as err:
             if not _route_missing(err):
-                raise UpdateFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="cannot_connect",
-                    translation_placeholders={"error": str(err)},
-                ) from err
+                raise _cannot_read(err) from err
             LOGGER.debug("The bridge has no site yet (%s): an add-on before sites", err)
             return data
         return dataclasses.replace(data, site=site)
@@ -605,7 +611,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
     def async_sync_site_device(self, data: BridgeData) -> None:
         """The site's device, made (or renamed) as the bridge reports its site, once the
         bridge's own device is there; linked through the bridge's."""
-        site = data.site
+        site = shown_site(data)
         if site is None or self.bridge_device_id is None:
             return
         device = dr.async_get(self.hass).async_get_or_create(
@@ -626,7 +632,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self.async_sync_site_device(data)
         bridge_id = data.info.bridge_id
         wanted = {(DOMAIN, bridge_id)} | {device_identifier(bridge_id, d) for d in data.devices}
-        if data.site is not None:
+        if shown_site(data) is not None:
             wanted.add(site_identifier(bridge_id))
         registry = dr.async_get(self.hass)
         for entry_device in dr.async_entries_for_config_entry(registry, entry_id):

@@ -20,6 +20,7 @@ from .coordinator import (
     ElectricalSafetyConfigEntry,
     ElectricalSafetyCoordinator,
     device_identifier,
+    shown_site,
     site_identifier,
 )
 
@@ -123,7 +124,7 @@ class SiteEntity(CoordinatorEntity[ElectricalSafetyCoordinator]):
     @property
     def site(self) -> Site | None:
         """The site as last reported."""
-        return self.coordinator.data.site
+        return shown_site(self.coordinator.data)
 
 
 def site_layout(site: Site | None) -> tuple[object, ...]:
@@ -162,7 +163,7 @@ def async_add_entities_as_devices_appear(
             added.difference_update({u for u in added if u.startswith(prefix)})
         candidates: list[Entity] = []
         # The site's entities are the bridge's too: they follow its contract's units.
-        bridge_layout = (coordinator.data.info.layout, site_layout(coordinator.data.site))
+        bridge_layout = (coordinator.data.info.layout, site_layout(shown_site(coordinator.data)))
         if for_bridge is not None and layouts.get(None) != bridge_layout:
             layouts[None] = bridge_layout
             candidates.extend(for_bridge(coordinator))

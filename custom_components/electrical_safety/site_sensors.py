@@ -24,7 +24,7 @@ from electrical_safety_bridge.common.enums import CtLocation, Region, SupplySyst
 from electrical_safety_bridge.common.models import Device
 from electrical_safety_bridge.common.site import Installation, Site
 
-from .coordinator import ElectricalSafetyCoordinator
+from .coordinator import ElectricalSafetyCoordinator, shown_site
 from .entity import ElectricalSafetyEntity, SiteEntity
 
 REGIONS = [region.value for region in Region]
@@ -149,7 +149,7 @@ INSTALLATION_SENSORS: tuple[InstallationSensorEntityDescription, ...] = (
 
 def site_sensors(coordinator: ElectricalSafetyCoordinator) -> Iterable[SensorEntity]:
     """The site's sensors, when the bridge reports a site."""
-    site = coordinator.data.site
+    site = shown_site(coordinator.data)
     if site is None:
         return
     for description in (REGION, SUPPLY_SYSTEM, contract_description(site)):

@@ -19,7 +19,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.electrical_safety.const import DOMAIN
 from electrical_safety_bridge.client import BridgeClient
+from electrical_safety_bridge.common.enums import Region
 from electrical_safety_bridge.common.errors import BridgeConnectionError, BridgeResponseError
+from electrical_safety_bridge.common.site import Site
 
 from .conftest import find_device
 from .rig import BRIDGE_ID, SITE
@@ -122,15 +124,31 @@ async def test_the_diagnostics_carry_the_site_without_its_location(
     assert site["latitude"] == site["longitude"] == "**REDACTED**"
 
 
-async def test_a_bridge_before_sites_shows_its_detectors_through_its_own_device(
-    hass: HomeAssistant, config_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
+@pytest.mark.parametrize(
+    "answer",
+    [
+        BridgeResponseError("HTTP 404: Not Found"),
+        Site(BRIDGE_ID, BRIDGE_ID, Region.GENERIC, None, None, None, ()),
+    ],
+    ids=["bridge-before-sites", "site-not-configured"],
+)
+async def test_without_a_configured_site_the_detectors_are_the_bridges(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    answer: Exception | Site,
 ) -> None:
     """A bridge from before sites answers 404 for GET /site and sends snapshots without
-    one: no site device, no site sensors, the detectors linked to the bridge's device.
-    Patched: the rig's bridge has a site, so its 404 and its snapshot-less socket are stood
-    in for (the socket is kept closed)."""
+    one; a bridge whose configuration has no site names it by its own id. Either way: no
+    site device, no site sensors, the detectors linked to the bridge's device. Patched: the
+    rig's bridge has a site, so its answer is stood in for, and its socket kept closed (no
+    snapshot brings the site)."""
     config_entry.add_to_hass(hass)
-    not_found = AsyncMock(side_effect=BridgeResponseError("HTTP 404: Not Found"))
+    not_found = (
+        AsyncMock(side_effect=answer)
+        if isinstance(answer, Exception)
+        else AsyncMock(return_value=answer)
+    )
     no_socket = MagicMock(side_effect=BridgeConnectionError("no socket in this test"))
     with (
         patch.object(BridgeClient, "site", not_found),
@@ -138,7 +156,8 @@ async def test_a_bridge_before_sites_shows_its_detectors_through_its_own_device(
     ):
         assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    assert config_entry.runtime_data.data.site is None
+    expected = None if isinstance(answer, Exception) else answer
+    assert config_entry.runtime_data.data.site == expected
     assert find_device(hass, SITE_DEVICE) is None
     assert hass.states.get("sensor.test_flat_region") is None
     bridge = find_device(hass, BRIDGE_ID)

@@ -93,3 +93,9 @@ def test_a_site_without_a_location_stays_off_the_map(site: Site | None) -> None:
     configs = site_configs(site)
     assert TRACKER not in configs
     assert not any("/device_tracker/" in topic for topic in configs)
+
+
+def test_a_site_nobody_named_keeps_the_words_that_say_what_it_is() -> None:
+    unnamed = Site("home-1", "home-1", Region.GENERIC, None, None, None, ())
+    online = site_configs(unnamed)["homeassistant/binary_sensor/home-1/site_online/config"]
+    assert online["device"]["name"] == "Electrical safety home-1"

@@ -74,7 +74,12 @@ def discovery_messages(
     }
     site_device = {
         "identifiers": [site_identifier(site)],
-        "name": str((profile or {}).get("name") or f"Electrical safety {site}"),
+        # A site nobody named is named by its id: the words say what it is.
+        "name": str(
+            name
+            if (name := (profile or {}).get("name")) and name != site
+            else f"Electrical safety {site}"
+        ),
         "manufacturer": "Electrical Safety for Home Assistant",
         "model": "Bridge",
         "sw_version": __version__,
