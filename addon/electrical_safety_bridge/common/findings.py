@@ -7,6 +7,7 @@ same in the report, the web UI and the repairs dashboard.
 
 from __future__ import annotations
 
+from .enums import ComplianceRule, FindingSeverity
 from .site import Finding, FindingValue
 
 #: What a placeholder shows for a value the finding does not have.
@@ -38,3 +39,30 @@ def finding_placeholders(finding: Finding, device_name: str | None = None) -> di
     }
     placeholders.update({key: format_value(value) for key, value in finding.params.items()})
     return placeholders
+
+
+def issue_translation_key(rule_id: str) -> str:
+    """The Home Assistant repair issue's translation key of a rule: ``JP-CT-125`` →
+    ``compliance_jp_ct_125`` (translation keys are lower case, digits and underscores)."""
+    return "compliance_" + "".join(c if c.isalnum() else "_" for c in rule_id.lower())
+
+
+#: GB 50116-2013 §9.1.6, which the automatic-trip finding cites.
+AUTO_TRIP_SOURCE = "GB 50116-2013 §9.1.6"
+
+
+def auto_trip_finding(device_id: str, automation: str, entity_id: str) -> Finding:
+    """CN-AUTO-TRIP: the automation ``automation`` (its name) trips the breaker
+    ``entity_id`` of ``device_id`` without a person. Home Assistant finds these (the bridge
+    cannot see automations); built here so that its finding has the shape of every other."""
+    return Finding(
+        rule_id=ComplianceRule.CN_AUTO_TRIP,
+        severity=FindingSeverity.WARNING,
+        source=AUTO_TRIP_SOURCE,
+        device_id=device_id,
+        channel=None,
+        value=None,
+        limit=None,
+        unit=None,
+        params={"automation": automation, "entity": entity_id},
+    )

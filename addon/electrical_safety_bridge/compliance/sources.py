@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..common.enums import ComplianceRule, FindingSeverity
+from ..common.findings import AUTO_TRIP_SOURCE
 from ..common.site import Finding, FindingValue
 
 #: The Japanese source, as a person finds it.
@@ -27,7 +28,7 @@ SOURCES: dict[ComplianceRule, str] = {
     ComplianceRule.CN_T_RANGE: "GB 14287.3-2014 §5 (unverified)",
     ComplianceRule.CN_ALARM_TIME: "GB 50166-2019 §4.8.5, §4.8.6",
     ComplianceRule.CN_NO_ALARM: "GB 50166-2019 §4.8.5, §4.8.6",
-    ComplianceRule.CN_AUTO_TRIP: "GB 50116-2013 §9.1.6",
+    ComplianceRule.CN_AUTO_TRIP: AUTO_TRIP_SOURCE,
     ComplianceRule.MISSING_FACT: "",
 }
 
