@@ -51,10 +51,13 @@ def issue_translation_key(rule_id: str) -> str:
 AUTO_TRIP_SOURCE = "GB 50116-2013 §9.1.6"
 
 
-def auto_trip_finding(device_id: str, automation: str, entity_id: str) -> Finding:
-    """CN-AUTO-TRIP: the automation ``automation`` (its name) trips the breaker
-    ``entity_id`` of ``device_id`` without a person. Home Assistant finds these (the bridge
-    cannot see automations); built here so that its finding has the shape of every other."""
+def auto_trip_finding(
+    device_id: str, automation: str, automation_id: str, entity_id: str
+) -> Finding:
+    """CN-AUTO-TRIP: the automation ``automation`` (its name; ``automation_id`` its entity
+    id) trips the breaker ``entity_id`` of ``device_id`` without a person. Home Assistant
+    finds these (the bridge cannot see automations); built here so that its finding has the
+    shape of every other."""
     return Finding(
         rule_id=ComplianceRule.CN_AUTO_TRIP,
         severity=FindingSeverity.WARNING,
@@ -64,5 +67,5 @@ def auto_trip_finding(device_id: str, automation: str, entity_id: str) -> Findin
         value=None,
         limit=None,
         unit=None,
-        params={"automation": automation, "entity": entity_id},
+        params={"automation": automation, "automation_id": automation_id, "entity": entity_id},
     )

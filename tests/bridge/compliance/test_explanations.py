@@ -59,7 +59,7 @@ def _examples() -> dict[str, Finding]:
         _one(china.temperature_setpoint_findings("d", [hot])),
         _one(china.alarm_time_findings([("d", ChannelKind.TEMPERATURE, 45.0)])),
         _one(china.alarm_time_findings([("d", ChannelKind.RESIDUAL_CURRENT, None)])),
-        auto_trip_finding("d", "Trip on leakage", "switch.kitchen_breaker"),
+        auto_trip_finding("d", "Trip on leakage", "automation.trip", "switch.kitchen_breaker"),
         _one(japan.setpoint_findings("d", [], None)),
     ]
     return {item.rule_id: item for item in found}
