@@ -28,11 +28,16 @@ from homeassistant.components.automation import (
     AutomationEntity,
 )
 from homeassistant.const import Platform
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import (
+    async_track_state_added_domain,
+    async_track_state_removed_domain,
+)
 from homeassistant.helpers.start import async_at_started
+from homeassistant.helpers.template import Template
 
 from electrical_safety_bridge.common.enums import ComplianceRule, FindingSeverity
 from electrical_safety_bridge.common.findings import (
@@ -332,33 +337,49 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _strings(value: Any) -> set[str]:
-    """The plain ids of a field (one, a list, or comma-separated); templates are left out."""
+    """The plain ids of a field (one, a list, or comma-separated). A validated field may
+    hold templates (an event trigger's ``event_type``): a static one is its text, one that
+    renders is left out, since what it names is known only when it runs."""
+    if isinstance(value, Template):
+        value = value.template if value.is_static else None
     if isinstance(value, str):
         return {part.strip() for part in value.split(",") if part.strip()}
     if isinstance(value, list):
-        return {v for v in value if isinstance(v, str)}
+        return set().union(*(_strings(v) for v in value)) if value else set()
     return set()
 
 
 @callback
 def async_watch_auto_trips(hass: HomeAssistant, entry: ElectricalSafetyConfigEntry) -> None:
     """Check the automations once Home Assistant has started, after every reload of them,
-    and whenever a breaker switch or an automation is added or removed."""
+    and whenever an automation or a switch comes or goes. The checks asked for in one turn
+    of the event loop (a reload adds every automation again) run once."""
+    pending = False
+    unloaded = False
 
     @callback
-    def check(_event: Any = None) -> None:
-        async_sync_auto_trip_issues(hass, entry)
+    def check() -> None:
+        nonlocal pending
+        pending = False
+        if not unloaded:  # a check asked for just before an unload or a removal
+            async_sync_auto_trip_issues(hass, entry)
 
     @callback
-    def registry_changed(event: Event[er.EventEntityRegistryUpdatedData]) -> bool:
-        return event.data["action"] in ("create", "remove") and event.data["entity_id"].split(
-            ".", 1
-        )[0] in (Platform.SWITCH, "automation")
+    def unload() -> None:
+        nonlocal unloaded
+        unloaded = True
 
-    entry.async_on_unload(async_at_started(hass, check))
-    entry.async_on_unload(hass.bus.async_listen(EVENT_AUTOMATION_RELOADED, check))
-    entry.async_on_unload(
-        hass.bus.async_listen(
-            er.EVENT_ENTITY_REGISTRY_UPDATED, check, event_filter=registry_changed
-        )
-    )
+    @callback
+    def soon(_event: Any = None) -> None:
+        nonlocal pending
+        if not pending:
+            pending = True
+            hass.loop.call_soon(check)
+
+    entry.async_on_unload(unload)
+    entry.async_on_unload(async_at_started(hass, soon))
+    entry.async_on_unload(hass.bus.async_listen(EVENT_AUTOMATION_RELOADED, soon))
+    # An entity's first state is written once it is among its component's entities.
+    watched = ["automation", Platform.SWITCH]
+    entry.async_on_unload(async_track_state_added_domain(hass, watched, soon))
+    entry.async_on_unload(async_track_state_removed_domain(hass, watched, soon))
