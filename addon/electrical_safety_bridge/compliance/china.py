@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from ..common.enums import ChannelKind, ComplianceRule, FindingSeverity, SetpointKind
 from ..common.site import Finding
 from .facts import SetpointFact
-from .sources import UNVERIFIED, finding, missing_fact
+from .sources import UNVERIFIED, finding, missing_fact, range_findings
 
 #: GB 50116-2013 §9.2.3: the residual-current detector's alarm value should (宜) be
 #: 300–500 mA. A recommendation: outside it warns. Both ends inside.
@@ -61,43 +61,27 @@ def residual_current_setpoint_findings(
                 ComplianceRule.CN_RC_SETPOINT, device_id, "setpoint:residual_current_alarm"
             ),
         )
-    findings: list[Finding] = []
-    for setpoint in alarm_setpoints:
-        milliamperes = setpoint.in_milliamperes()
-        if milliamperes is None:
-            findings.append(
-                missing_fact(ComplianceRule.CN_RC_SETPOINT, device_id, f"setpoint:{setpoint.key}")
-            )
-            continue
-        low, high = RECOMMENDED_SETPOINT_MA
-        if not low <= milliamperes <= high:
-            findings.append(
-                finding(
-                    ComplianceRule.CN_RC_SETPOINT,
-                    FindingSeverity.WARNING,
-                    device_id,
-                    channel=setpoint.key,
-                    value=milliamperes,
-                    limit=f"{low:g}–{high:g}",
-                    unit="mA",
-                    params={"low": low, "high": high},
-                )
-            )
-        low, high = PRODUCT_SETPOINT_RANGE_MA
-        if not low <= milliamperes <= high:
-            findings.append(
-                finding(
-                    ComplianceRule.CN_RC_RANGE,
-                    FindingSeverity.INFO,
-                    device_id,
-                    channel=setpoint.key,
-                    value=milliamperes,
-                    limit=f"{low:g}–{high:g}",
-                    unit="mA",
-                    params={"low": low, "high": high, "confidence": UNVERIFIED},
-                )
-            )
-    return tuple(findings)
+    recommended = range_findings(
+        ComplianceRule.CN_RC_SETPOINT,
+        FindingSeverity.WARNING,
+        device_id,
+        alarm_setpoints,
+        SetpointFact.in_milliamperes,
+        RECOMMENDED_SETPOINT_MA,
+        "mA",
+    )
+    product = range_findings(
+        ComplianceRule.CN_RC_RANGE,
+        FindingSeverity.INFO,
+        device_id,
+        alarm_setpoints,
+        SetpointFact.in_milliamperes,
+        PRODUCT_SETPOINT_RANGE_MA,
+        "mA",
+        params={"confidence": UNVERIFIED},
+        say_missing=False,
+    )
+    return (*recommended, *product)
 
 
 def temperature_setpoint_findings(
@@ -107,28 +91,18 @@ def temperature_setpoint_findings(
     alarm_setpoints = [s for s in setpoints if s.kind == SetpointKind.TEMPERATURE_ALARM]
     if not alarm_setpoints:
         return (missing_fact(ComplianceRule.CN_T_RANGE, device_id, "setpoint:temperature_alarm"),)
-    findings: list[Finding] = []
-    low, high = PRODUCT_TEMPERATURE_RANGE_C
-    for setpoint in alarm_setpoints:
-        celsius = setpoint.in_celsius()
-        if celsius is None:
-            findings.append(
-                missing_fact(ComplianceRule.CN_T_RANGE, device_id, f"setpoint:{setpoint.key}")
-            )
-        elif not low <= celsius <= high:
-            findings.append(
-                finding(
-                    ComplianceRule.CN_T_RANGE,
-                    FindingSeverity.INFO,
-                    device_id,
-                    channel=setpoint.key,
-                    value=celsius,
-                    limit=f"{low:g}–{high:g}",
-                    unit="°C",
-                    params={"low": low, "high": high, "confidence": UNVERIFIED},
-                )
-            )
-    return tuple(findings)
+    return tuple(
+        range_findings(
+            ComplianceRule.CN_T_RANGE,
+            FindingSeverity.INFO,
+            device_id,
+            alarm_setpoints,
+            SetpointFact.in_celsius,
+            PRODUCT_TEMPERATURE_RANGE_C,
+            "°C",
+            params={"confidence": UNVERIFIED},
+        )
+    )
 
 
 def alarm_time_findings(self_tests: Iterable[SelfTestTiming]) -> tuple[Finding, ...]:

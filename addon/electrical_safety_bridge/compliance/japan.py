@@ -20,7 +20,7 @@ from ..common.enums import (
 )
 from ..common.site import Contract, Finding
 from .facts import SetpointFact
-from .sources import finding, missing_fact
+from .sources import finding, missing_fact, range_findings
 
 #: 3(1): "標準電圧を 100V又は 200V、力率 1.0" and its notes: 注1 three-phase 3-wire multiplies
 #: the standard voltage by √3; 注2 single-phase 3-wire takes 200 V. Japan's low-voltage
@@ -214,25 +214,15 @@ def setpoint_findings(
         )
     if ct_location not in SETPOINT_RANGE_MA:
         return (missing_fact(ComplianceRule.JP_RC_SETPOINT, device_id, "installation.ct_location"),)
-    low, high = SETPOINT_RANGE_MA[CtLocation(ct_location)]
-    findings: list[Finding] = []
-    for setpoint in alarm_setpoints:
-        milliamperes = setpoint.in_milliamperes()
-        if milliamperes is None:
-            findings.append(
-                missing_fact(ComplianceRule.JP_RC_SETPOINT, device_id, f"setpoint:{setpoint.key}")
-            )
-        elif not low <= milliamperes <= high:
-            findings.append(
-                finding(
-                    ComplianceRule.JP_RC_SETPOINT,
-                    FindingSeverity.WARNING,
-                    device_id,
-                    channel=setpoint.key,
-                    value=milliamperes,
-                    limit=f"{low:g}–{high:g}",
-                    unit="mA",
-                    params={"low": low, "high": high, "ct_location": str(ct_location)},
-                )
-            )
-    return tuple(findings)
+    return tuple(
+        range_findings(
+            ComplianceRule.JP_RC_SETPOINT,
+            FindingSeverity.WARNING,
+            device_id,
+            alarm_setpoints,
+            SetpointFact.in_milliamperes,
+            SETPOINT_RANGE_MA[CtLocation(ct_location)],
+            "mA",
+            params={"ct_location": str(ct_location)},
+        )
+    )

@@ -8,11 +8,12 @@ section numbers; China's from the national standards, as reference/devices.md §
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..common.enums import ComplianceRule, FindingSeverity
 from ..common.findings import AUTO_TRIP_SOURCE
 from ..common.site import Finding, FindingValue
+from .facts import SetpointFact
 
 #: The Japanese source, as a person finds it.
 JP_SOURCE = "第13節 漏電火災警報器"
@@ -73,3 +74,41 @@ def missing_fact(rule: ComplianceRule, device_id: str | None, fact: str) -> Find
         source=SOURCES[rule],
         params={"rule": str(rule), "fact": fact},
     )
+
+
+def range_findings(
+    rule: ComplianceRule,
+    severity: FindingSeverity,
+    device_id: str,
+    setpoints: Iterable[SetpointFact],
+    reading: Callable[[SetpointFact], float | None],
+    bounds: tuple[float, float],
+    unit: str,
+    *,
+    params: Mapping[str, FindingValue] | None = None,
+    say_missing: bool = True,
+) -> list[Finding]:
+    """Each setpoint held to ``bounds`` (both ends inside), read in ``unit`` by ``reading``;
+    a setpoint that cannot be read so is a missing fact (unless another check of the same
+    setpoints says so already: ``say_missing``)."""
+    low, high = bounds
+    findings: list[Finding] = []
+    for setpoint in setpoints:
+        value = reading(setpoint)
+        if value is None:
+            if say_missing:
+                findings.append(missing_fact(rule, device_id, f"setpoint:{setpoint.key}"))
+        elif not low <= value <= high:
+            findings.append(
+                finding(
+                    rule,
+                    severity,
+                    device_id,
+                    channel=setpoint.key,
+                    value=value,
+                    limit=f"{low:g}–{high:g}",
+                    unit=unit,
+                    params={"low": low, "high": high, **(params or {})},
+                )
+            )
+    return findings
