@@ -17,6 +17,7 @@ from homeassistant.helpers.typing import ConfigType
 from electrical_safety_bridge.client import BridgeClient
 
 from .bus_event import async_fire_bus_events
+from .compliance import async_watch_auto_trips
 from .const import CONF_TOKEN, DOMAIN, MANUFACTURER, PLATFORMS
 from .coordinator import (
     ElectricalSafetyConfigEntry,
@@ -65,6 +66,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
     async_fire_bus_events(entry)
     # Listen only once every platform is there to hear it.
     coordinator.async_start()
+    # GB 50116 §9.1.6: automations that trip a breaker without a person are repair issues.
+    async_watch_auto_trips(hass, entry)
     return True
 
 

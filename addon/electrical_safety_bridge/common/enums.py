@@ -261,6 +261,39 @@ class FindingSeverity(StrEnum):
     ERROR = "error"
 
 
+class ComplianceRule(StrEnum):
+    """The rule a compliance finding comes from (``Finding.rule_id``): one id per clause
+    checked. The clause each cites is in ``Finding.source``; the translated explanations are
+    keyed by these ids on both sides (the bridge's catalogue, Home Assistant's repair
+    issues)."""
+
+    #: Seed 004 §5(3): CT rating below the guarded circuit's rated current.
+    JP_CT_RATED = "JP-CT-RATED"
+    #: Seed 004 §5(3) proviso: CT rating below 125 % of the contract current.
+    JP_CT_125 = "JP-CT-125"
+    #: Seed 004 §5(4): a grounding-wire CT rated below 20 % of the rated voltage's number.
+    JP_CT_GROUND = "JP-CT-GROUND"
+    #: Seed 004 §6: detection setpoint outside 100–400 mA (400–800 mA on a grounding wire).
+    JP_RC_SETPOINT = "JP-RC-SETPOINT"
+    #: Seed 004 §3(4): contracts in different units, which the seed does not add up.
+    JP_CONTRACT_UNITS = "JP-CONTRACT-UNITS"
+    #: GB 50116-2013 §9.2.3: residual-current setpoint outside 300–500 mA.
+    CN_RC_SETPOINT = "CN-RC-SETPOINT"
+    #: GB 14287.2-2014 §5 (unverified): residual-current setpoint outside 20–1000 mA.
+    CN_RC_RANGE = "CN-RC-RANGE"
+    #: GB 14287.3-2014 §5 (unverified): temperature setpoint outside 45–140 °C.
+    CN_T_RANGE = "CN-T-RANGE"
+    #: GB 50166-2019 §4.8.5–4.8.6: a self-test alarm later than 30 s (40 s temperature).
+    CN_ALARM_TIME = "CN-ALARM-TIME"
+    #: GB 50166-2019 §4.8.5–4.8.6: a self-test that raised no alarm at all.
+    CN_NO_ALARM = "CN-NO-ALARM"
+    #: GB 50116-2013 §9.1.6: an automation trips a breaker without a person.
+    CN_AUTO_TRIP = "CN-AUTO-TRIP"
+    #: A rule could not be checked: a fact it needs is not known (``params``: ``rule``,
+    #: ``fact``).
+    MISSING_FACT = "MISSING-FACT"
+
+
 class SelfTestResult(StrEnum):
     """How a self-test ended, judged by reading back the device's test or alarm indication
     within the standard's time."""
