@@ -47,6 +47,7 @@ from .common.workflow import Actor, Hazard, Lockout
 from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
 from .profiles.metadata import device_model
+from .proof_service import Proof
 from .safety.alarms import Alarm, AlarmBook, UnknownAlarm
 from .safety.events import BridgeEvent
 from .safety.hazards import HazardBook, hazard_statistics
@@ -136,6 +137,8 @@ class Bridge:
         self.gateway: Any = None
         self.advertiser: Advertiser | None = None
         self.relay: Relay | None = None
+        #: Scheduled self-tests and inspection records (proof_service.py).
+        self.proof: Proof | None = None
         self._store: AsyncEventStore | None = None
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -191,6 +194,7 @@ class Bridge:
                 on_change=self._changed,
                 cannot_record=self._cannot_record,
                 lockout=self.lockout_of,
+                self_test_limits=self.config.proof.limits,
             )
             self.buses[bus_config.settings.id] = bus
             for device in bus_config.devices:
@@ -215,6 +219,13 @@ class Bridge:
         self._tasks.append(asyncio.create_task(self._prune(), name="retention"))
         self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage watch"))
         self._tasks.append(asyncio.create_task(self._expire_lockouts(), name="lock-out expiry"))
+        self.proof = Proof(
+            self.config.proof,
+            {d.id: d.profile for bus_config in self.config.buses for d in bus_config.devices},
+            self.device_bus,
+            self,
+        )
+        await self.proof.start()
         self._bus_tasks = [
             asyncio.create_task(bus.run(), name=f"bus {bus_id}")
             for bus_id, bus in self.buses.items()
@@ -276,6 +287,8 @@ class Bridge:
         self.running = False
         if self.advertiser is not None:
             await self.advertiser.stop()
+        if self.proof is not None:
+            await self.proof.stop()
         for bus in self.buses.values():
             bus.stop()
         if self._bus_tasks:
@@ -312,9 +325,23 @@ class Bridge:
 
     # ------------------------------------------------------------------ events
 
+    def emit(self, event: BridgeEvent) -> None:
+        """Record an event: stored, then pushed and relayed."""
+        self._emit(event)
+
+    async def written(self) -> None:
+        """Wait until every event emitted so far is stored (or pushed as held)."""
+        await self._wait_written(self._enqueued)
+
+    def cannot_record(self) -> str | None:
+        """Why nothing can be recorded right now (a failing store), or None."""
+        return self._cannot_record()
+
     def _emit(self, event: BridgeEvent) -> None:
         self._enqueued += 1
         self._pending.put_nowait(event)
+        if self.proof is not None:
+            self.proof.observe(event)
         if event.type in _RAISED_EVENTS:
             alarm = next(
                 (a for a in self.alarms.open_alarms() if a.id == event.data.get("id")), None

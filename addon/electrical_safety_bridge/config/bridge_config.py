@@ -7,7 +7,7 @@ this module the service trusts :class:`BridgeConfig`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,13 @@ from ..validation import (
     integer,
     load_yaml_file,
     not_a_mapping,
+)
+from .proof_config import (
+    DEVICE_SELF_TEST_SCHEMA,
+    INSPECTIONS_SCHEMA,
+    SELF_TEST_SCHEMA,
+    ProofConfig,
+    proof_config,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,6 +79,8 @@ class BridgeConfig:
     bridge_id: str | None = None
     advertise: bool | None = None
     relay: RelayConfig | None = None  # off-site relay (relay/); None: off
+    # Self-test schedules and inspections tracked (config/proof_config.py).
+    proof: ProofConfig = field(default_factory=ProofConfig)
 
 
 def _host_port(value: Any) -> tuple[str, int]:
@@ -109,6 +118,7 @@ _DEVICE = vol.Schema(
         vol.Required("profile"): vol.All(str, vol.Length(min=1)),
         vol.Optional("name"): str,
         vol.Optional("area"): vol.All(str, vol.Length(min=1, max=64)),
+        vol.Optional("self_test"): DEVICE_SELF_TEST_SCHEMA,
     }
 )
 
@@ -169,6 +179,9 @@ CONFIG_SCHEMA = vol.Schema(
         # ({host, port, username, password, ssl}), used when relay.mqtt names no host.
         vol.Optional("mqtt"): vol.Any(None, BROKER_SCHEMA),
         vol.Optional("relay"): vol.Any(None, RELAY_SCHEMA),
+        # The proof: self-test schedule and inspections (config/proof_config.py).
+        vol.Optional("self_test"): SELF_TEST_SCHEMA,
+        vol.Optional("inspections"): INSPECTIONS_SCHEMA,
     }
 )
 
@@ -308,6 +321,16 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
     if gateway.get("tcp_port") and gateway.get("tcp_port") == gateway.get("rtu_over_tcp_port"):
         problems.append("gateway.rtu_over_tcp_port: must differ from gateway.tcp_port")
     relay = relay_config(valid.get("relay"), valid.get("mqtt"), problems)
+    proof = proof_config(
+        valid.get("self_test"),
+        valid.get("inspections"),
+        {
+            device["id"]: device["self_test"]
+            for bus in valid["buses"]
+            for device in bus["devices"]
+            if "self_test" in device
+        },
+    )
     if problems:
         raise ConfigError(source, problems)
     return BridgeConfig(
@@ -327,6 +350,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
         bridge_id=valid.get("bridge_id"),
         advertise=valid["api"].get("advertise"),
         relay=relay,
+        proof=proof,
     )
 
 
