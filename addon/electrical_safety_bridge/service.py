@@ -31,6 +31,7 @@ from .announce import supervisor
 from .announce.mdns import Advertiser, advertised_addresses
 from .api.auth import load_or_create_bridge_id, load_or_create_token
 from .api.http import broadcast, client_count, close_clients, create_app, first_listener
+from .api.proof_routes import add_proof_routes
 from .bus.scheduler import Bus
 from .common import models as wire
 from .common.enums import (
@@ -231,6 +232,7 @@ class Bridge:
             for bus_id, bus in self.buses.items()
         ]
         self._app = create_app(self)
+        add_proof_routes(self._app)  # self-tests and inspections (api/proof_routes.py)
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.api_host, self.config.api_port)
