@@ -73,6 +73,7 @@ from .const import (
     REPLAY_LIMIT,
 )
 from .hazards import hazard_placeholders, is_wiring_fault
+from .proof import ProofTracker
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
 type EventListener = Callable[[BridgeEvent], None]
@@ -177,6 +178,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self._overdue: set[str] = set()
         #: The bridge's own device in the device registry (set once the entry is set up).
         self.bridge_device_id: str | None = None
+        #: Self-test schedule and inspections due (proof.py), set up with the entry.
+        self.proof: ProofTracker | None = None
 
     @property
     def bridge_id(self) -> str:
