@@ -89,6 +89,9 @@ class SelfTestRun:
     started_at: float | None = None
     #: Whether the device answered anything since the test was written.
     heard: bool = False
+    #: Whether an alarm already showed when the test was written: then the test cannot
+    #: be judged from the alarm indication (it fails unless a new alarm is raised).
+    alarm_before: bool = False
     done: asyncio.Future[SelfTestRecord] | None = None
 
     @property
