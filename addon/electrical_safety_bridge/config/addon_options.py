@@ -87,6 +87,9 @@ _DEVICE_OPTIONS = vol.Schema(
         vol.Required("profile"): vol.All(str, vol.Length(min=1)),
         vol.Optional("name"): str,
         vol.Optional("area"): str,
+        # The proof (config/proof_config.py): this detector's own self-test interval, or off.
+        vol.Optional("self_test_every_days"): vol.All(int, vol.Range(min=1, max=366)),
+        vol.Optional("self_test"): bool,
     }
 )
 
@@ -136,6 +139,11 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional("remote_commands", default=False): bool,
         vol.Optional("remote_command_keys", default=list): [_KEY_OPTIONS],
         vol.Optional("remote_trip", default=False): bool,
+        # The proof (config/proof_config.py): self-test schedule and inspections tracked.
+        vol.Optional("self_test_every_days"): vol.All(int, vol.Range(min=1, max=366)),
+        vol.Optional("self_test_at"): str,
+        vol.Optional("inspections_track"): str,
+        vol.Optional("cn_patrol_every_days"): vol.All(int, vol.Range(min=1, max=366)),
     }
 )
 
@@ -265,6 +273,7 @@ def options_to_config(
                 for key in ("id", "unit", "profile", "name", "area")
                 if key in valid["devices"][i]
             }
+            | _device_self_test(valid["devices"][i])
             for i in members
         ]
         buses.append(entry)
@@ -284,11 +293,63 @@ def options_to_config(
         "gateway": gateway,
         "buses": buses,
     }
+    config |= _proof_options(valid)
     if broker is not None:
         config["mqtt"] = broker
     if relay is not None:
         config["relay"] = relay
     return config
+
+
+def _device_self_test(device: Mapping[str, Any]) -> dict[str, Any]:
+    """A detector's ``self_test`` block from its options (none when it keeps the default)."""
+    own: dict[str, Any] = {}
+    if "self_test_every_days" in device:
+        own["every_days"] = device["self_test_every_days"]
+    if device.get("self_test") is False:
+        own["enabled"] = False
+    return {"self_test": own} if own else {}
+
+
+def _proof_options(valid: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``self_test`` and ``inspections`` blocks from the flat options; the bridge's own
+    schema checks the values and names the option at fault (see ``check_options``)."""
+    config: dict[str, Any] = {}
+    self_test = {
+        key: valid[option]
+        for key, option in (("every_days", "self_test_every_days"), ("at", "self_test_at"))
+        if valid.get(option) not in (None, "")
+    }
+    if self_test:
+        config["self_test"] = self_test
+    track = [k.strip() for k in str(valid.get("inspections_track") or "").split(",") if k.strip()]
+    inspections: dict[str, Any] = {}
+    if track:
+        inspections["track"] = track
+    if "cn_patrol_every_days" in valid:
+        inspections["every_days"] = {"cn_routine_patrol": valid["cn_patrol_every_days"]}
+    if inspections:
+        config["inspections"] = inspections
+    return config
+
+
+#: The bridge's keys of the proof, as the add-on's options name them.
+_PROOF_OPTION_NAMES = (
+    ("inspections.every_days.cn_routine_patrol", "cn_patrol_every_days"),
+    (".self_test.every_days", ".self_test_every_days"),
+    (".self_test.enabled", ".self_test"),
+    ("self_test.every_days", "self_test_every_days"),
+    ("self_test.at", "self_test_at"),
+    ("inspections.track", "inspections_track"),
+)
+
+
+def _proof_path(problem: str) -> str:
+    """A problem of the proof's blocks, named by the option a person edits."""
+    for key, option in _PROOF_OPTION_NAMES:
+        if key in problem:
+            return problem.replace(key, option, 1)
+    return problem
 
 
 def _validate(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -495,7 +556,7 @@ def check_options(options: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
             return f"{match[1]}.{_BUS_KEYS[match[2]]}"
 
         problems = [
-            _relay_path(_BUS_KEY_PATH.sub(bus_key, _DEVICE_PATH.sub(device, p)))
+            _proof_path(_relay_path(_BUS_KEY_PATH.sub(bus_key, _DEVICE_PATH.sub(device, p))))
             for p in exc.problems
         ]
         raise ConfigError(SOURCE, problems) from None
