@@ -31,6 +31,7 @@ from .announce import supervisor
 from .announce.mdns import Advertiser, advertised_addresses
 from .api.auth import load_or_create_bridge_id, load_or_create_token
 from .api.http import broadcast, client_count, close_clients, create_app, first_listener
+from .api.proof_routes import add_proof_routes
 from .bus.scheduler import Bus
 from .common import models as wire
 from .common.enums import (
@@ -48,6 +49,7 @@ from .common.workflow import Actor, Hazard, Lockout
 from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
 from .profiles.metadata import device_model
+from .proof_service import Proof
 from .safety.alarms import Alarm, AlarmBook, UnknownAlarm
 from .safety.events import BridgeEvent
 from .safety.hazards import HazardBook, hazard_statistics
@@ -137,6 +139,8 @@ class Bridge:
         self.gateway: Any = None
         self.advertiser: Advertiser | None = None
         self.relay: Relay | None = None
+        #: Scheduled self-tests and inspection records (proof_service.py).
+        self.proof: Proof | None = None
         self._store: AsyncEventStore | None = None
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -192,6 +196,7 @@ class Bridge:
                 on_change=self._changed,
                 cannot_record=self._cannot_record,
                 lockout=self.lockout_of,
+                self_test_limits=self.config.proof.limits,
             )
             self.buses[bus_config.settings.id] = bus
             for device in bus_config.devices:
@@ -217,11 +222,19 @@ class Bridge:
         self._tasks.append(asyncio.create_task(self._prune(), name="retention"))
         self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage watch"))
         self._tasks.append(asyncio.create_task(self._expire_lockouts(), name="lock-out expiry"))
+        self.proof = Proof(
+            self.config.proof,
+            {d.id: d.profile for bus_config in self.config.buses for d in bus_config.devices},
+            self.device_bus,
+            self,
+        )
+        await self.proof.start()
         self._bus_tasks = [
             asyncio.create_task(bus.run(), name=f"bus {bus_id}")
             for bus_id, bus in self.buses.items()
         ]
         self._app = create_app(self)
+        add_proof_routes(self._app)  # self-tests and inspections (api/proof_routes.py)
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.api_host, self.config.api_port)
@@ -278,6 +291,8 @@ class Bridge:
         self.running = False
         if self.advertiser is not None:
             await self.advertiser.stop()
+        if self.proof is not None:
+            await self.proof.stop()
         for bus in self.buses.values():
             bus.stop()
         if self._bus_tasks:
@@ -314,9 +329,23 @@ class Bridge:
 
     # ------------------------------------------------------------------ events
 
+    def emit(self, event: BridgeEvent) -> None:
+        """Record an event: stored, then pushed and relayed."""
+        self._emit(event)
+
+    async def written(self) -> None:
+        """Wait until every event emitted so far is stored (or pushed as held)."""
+        await self._wait_written(self._enqueued)
+
+    def cannot_record(self) -> str | None:
+        """Why nothing can be recorded right now (a failing store), or None."""
+        return self._cannot_record()
+
     def _emit(self, event: BridgeEvent) -> None:
         self._enqueued += 1
         self._pending.put_nowait(event)
+        if self.proof is not None:
+            self.proof.observe(event)
         if event.type in _RAISED_EVENTS:
             alarm = next(
                 (a for a in self.alarms.open_alarms() if a.id == event.data.get("id")), None

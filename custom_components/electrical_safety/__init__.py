@@ -26,6 +26,8 @@ from .coordinator import (
     shown_site,
     site_identifier,
 )
+from .proof import ProofTracker
+from .proof_services import async_setup_proof_services
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -34,6 +36,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the service actions, once for every bridge."""
     async_setup_services(hass)
+    async_setup_proof_services(hass)
     return True
 
 
@@ -62,6 +65,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
     # entities are added (entity.py).
     coordinator.bridge_device_id = bridge_device.id
     coordinator.async_sync_site_device(coordinator.data)
+    # The proof: self-test schedule and inspections due, before the sensors that show them.
+    proof = ProofTracker(
+        hass,
+        entry.entry_id,
+        client,
+        lambda device_id: (
+            device.name if (device := coordinator.data.devices.get(device_id)) else device_id
+        ),
+    )
+    coordinator.proof = proof
+    await proof.async_refresh()
+    entry.async_on_unload(coordinator.async_add_event_listener(proof.async_on_event))
+    entry.async_on_unload(proof.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_fire_bus_events(entry)
     # Listen only once every platform is there to hear it.

@@ -76,6 +76,7 @@ from .const import (
     REPLAY_LIMIT,
 )
 from .hazards import hazard_placeholders, is_wiring_fault
+from .proof import ProofTracker
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
 type EventListener = Callable[[BridgeEvent], None]
@@ -206,6 +207,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         #: The site's device, through which the detectors are shown (None: a bridge before
         #: sites, whose detectors are shown through the bridge's device).
         self.site_device_id: str | None = None
+        #: Self-test schedule and inspections due (proof.py), set up with the entry.
+        self.proof: ProofTracker | None = None
 
     @property
     def bridge_id(self) -> str:

@@ -57,6 +57,7 @@ from .kinds import (
     setpoint_spec,
 )
 from .site_sensors import installation_sensors, site_sensors
+from .proof_sensor import bridge_proof_sensors, device_proof_sensors
 
 PARALLEL_UPDATES = 0
 
@@ -306,6 +307,7 @@ def _bridge_sensors(coordinator: ElectricalSafetyCoordinator) -> Iterable[Sensor
     yield BridgeSensor(coordinator, BRIDGE_OPEN_WIRING_FAULTS)
     for description in HAZARD_STATISTICS:
         yield BridgeSensor(coordinator, description)
+    yield from bridge_proof_sensors(coordinator)
     for bus in coordinator.data.info.buses:
         if bus.schedule is not None:
             yield BridgeSensor(
@@ -336,6 +338,7 @@ def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) ->
                 placeholders=placeholders,
             )
     yield ChannelSensor(coordinator, device, OPEN_ALARMS, "device")
+    yield from device_proof_sensors(coordinator, device)
     yield ChannelSensor(coordinator, device, OPEN_WIRING_FAULTS, "device")
     yield from installation_sensors(coordinator, device)
 

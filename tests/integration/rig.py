@@ -180,6 +180,8 @@ class Rig:
     sim_port: int = 0
     simulator: subprocess.Popen[bytes] | None = None
     bridge: subprocess.Popen[bytes] | None = None
+    #: More of the bridge's configuration (top-level keys), for the next start.
+    extra_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -253,6 +255,7 @@ class Rig:
                 }
             ],
         }
+        config |= self.extra_config
         path = self.folder / "bridge.yaml"
         path.write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
         return path

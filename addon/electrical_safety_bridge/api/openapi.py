@@ -15,6 +15,7 @@ from ..common.enums import CommandName, HazardState, MessageType
 from ..common.errors import ErrorBody
 from ..common.json_schema import DIALECT, component_schemas, model_schema, ref
 from ..common.models import WIRE_MODELS
+from .proof_openapi import PROOF_PATHS, PROOF_SCHEMAS
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -487,3 +488,6 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+# The proof's routes (self-tests and inspections), kept in their own module.
+OPENAPI["paths"].update(PROOF_PATHS)
+OPENAPI["components"]["schemas"].update(PROOF_SCHEMAS)

@@ -42,7 +42,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..common import models as wire
-from ..common.enums import AlarmKind, CommandName, CommandOutcome, EventType, PollClass
+from ..common.enums import (
+    AlarmKind,
+    CommandName,
+    CommandOutcome,
+    EventType,
+    PollClass,
+    SelfTestResult,
+)
+from ..common.proof import SelfTestRecord
 from ..common.workflow import Lockout
 from ..errors import (
     BusBusy,
@@ -71,14 +79,16 @@ from ..safety.commands import (
     check_lockout,
 )
 from ..safety.events import BridgeEvent
+from ..safety.self_tests import DETECTOR_LIMIT_S, SelfTestLimits, SelfTestRun, time_limit_s
 from .bus_settings import BusSettings, DeviceSpec
 
 _LOGGER = logging.getLogger(__name__)
 
 ILLEGAL_DATA_ADDRESS = 0x02
 #: A detector must raise its alarm within 30 s of the test (GB 50166: residual current
-#: and arc-fault detectors; 40 s for temperature, which a self-test does not exercise).
-SELF_TEST_WINDOW_S = 30.0
+#: and arc-fault detectors; 40 s for temperature: see safety/self_tests.py, which gives
+#: each device its limit).
+SELF_TEST_WINDOW_S = DETECTOR_LIMIT_S
 _PRIORITY = (PollClass.ALARM, PollClass.TELEMETRY, PollClass.SLOW)
 _SHARED = (PollClass.TELEMETRY, PollClass.SLOW)
 #: The share of each alarm interval that alarm polls may take. Beyond it the line is
@@ -109,6 +119,8 @@ class UnitState:
     retry_at: float = 0.0
     due: dict[PollClass, float] = field(default_factory=dict)
     self_test_since: float | None = None
+    #: The self-test under way (who started it, its time limit, who waits for it).
+    self_test: SelfTestRun | None = None
     #: Line time of one alarm poll of this unit (running mean), and when its alarm status
     #: was last read; the longest gap between two alarm reads, for health and tests.
     alarm_poll_s: float | None = None
@@ -183,6 +195,7 @@ class Bus:
         wall_clock: Callable[[], float] = time.time,
         cannot_record: Callable[[], str | None] = lambda: None,
         lockout: Callable[[str], Lockout | None] = lambda device_id: None,
+        self_test_limits: SelfTestLimits | None = None,
     ) -> None:
         """``cannot_record`` says why commands cannot be recorded right now (a failing
         event store), or None: a command is never executed unrecorded. ``lockout`` gives a
@@ -204,6 +217,7 @@ class Bus:
         self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
         self._cannot_record = cannot_record
         self._lockout = lockout
+        self.self_test_limits = self_test_limits or SelfTestLimits()
         self._commands: deque[_Job] = deque()
         # Other masters' requests: one queue per client, served round robin.
         self._forwarded: OrderedDict[str, deque[_Job]] = OrderedDict()
@@ -260,6 +274,30 @@ class Bus:
         result: CommandResult = await self._submit(lambda: self._execute_command(unit, name, who))
         return result
 
+    async def self_test(self, device_id: str, run: SelfTestRun) -> SelfTestRecord:
+        """Write the self-test command ahead of every poll, then judge it by the alarm polls'
+        read-back within ``run.time_limit_s``: the record once it is known (and emitted).
+
+        CommandRefused when the bridge refuses to write it (an unverified profile, no
+        self-test command, a failing event store).
+        """
+        unit = self._unit(device_id)
+        if run.time_limit_s is None:
+            run.time_limit_s = time_limit_s(unit.spec.profile, self.self_test_limits)
+        run.done = asyncio.get_running_loop().create_future()
+        result: CommandResult = await self._submit(
+            lambda: self._execute_command(unit, CommandName.SELF_TEST.value, run.who, run)
+        )
+        if result.outcome is CommandOutcome.REFUSED:
+            raise CommandRefused(
+                RefusalReason(result.reason)
+                if result.reason
+                else RefusalReason.COMMAND_UNSUPPORTED,
+                result.message,
+            )
+        record: SelfTestRecord = await run.done
+        return record
+
     async def write_setpoint(
         self, device_id: str, key: str, value: float, who: str = "unknown"
     ) -> CommandResult:
@@ -288,6 +326,14 @@ class Bus:
         if kind is AlarmKind.WIRING_FAULT:
             return status.wiring_fault is not None
         return status.alarm
+
+    def online(self, device_id: str) -> bool | None:
+        """Whether the device answers (None before its first read)."""
+        return self._unit(device_id).online
+
+    def alarm_active(self, device_id: str) -> bool:
+        """Whether an alarm shows on the device as last read."""
+        return any(s.alarm for s in self._unit(device_id).statuses.values())
 
     async def read_condition(self, device_id: str, kind: AlarmKind, channel: str) -> bool | None:
         """Read the device now (its alarm status, and the channel itself when it is read in
@@ -542,9 +588,9 @@ class Bus:
             if u.online is not False
         ]
         self_tests = [
-            u.self_test_since + SELF_TEST_WINDOW_S
+            u.self_test_since + u.self_test.limit
             for u in self.units.values()
-            if u.self_test_since is not None
+            if u.self_test_since is not None and u.self_test is not None
         ]
         return min(times + offline_checks + self_tests, default=self._clock() + 1.0)
 
@@ -635,31 +681,69 @@ class Bus:
                 )
                 self._on_change(unit.spec.id)
 
-    def _self_test_result(self, unit: UnitState, *, passed: bool, channel: str | None) -> None:
+    def _self_test_result(
+        self,
+        unit: UnitState,
+        result: SelfTestResult,
+        channel: str | None,
+        message: str,
+    ) -> None:
+        """Record how the self-test under way ended, and tell whoever waits for it."""
         since = unit.self_test_since
+        run = unit.self_test or self._manual_run(unit, "unknown")
         unit.self_test_since = None
+        unit.self_test = None
         elapsed = None if since is None else round(self._clock() - since, 1)
-        _LOGGER.info("self-test of %s %s", unit.spec.id, "passed" if passed else "FAILED")
+        _LOGGER.info("self-test of %s: %s (%s)", unit.spec.id, result.value, message)
+        record = run.record(
+            unit.spec.id,
+            result,
+            at=self._wall(),
+            seconds_to_alarm=elapsed if result is SelfTestResult.PASSED else None,
+            channel=channel,
+            message=message,
+        )
         self._emit_now(
-            EventType.SELF_TEST,
+            run.event_type,
             device_id=unit.spec.id,
             channel=channel,
-            data={
-                "result": "pass" if passed else "fail",
-                "seconds": elapsed,
-                "window_s": SELF_TEST_WINDOW_S,
-            },
+            # ``seconds`` and ``window_s`` are what a self-test event said before records.
+            data={**record.to_dict(), "seconds": elapsed, "window_s": run.limit},
+        )
+        if run.done is not None and not run.done.done():
+            run.done.set_result(record)
+
+    def _manual_run(self, unit: UnitState, who: str) -> SelfTestRun:
+        return SelfTestRun(
+            who=who, time_limit_s=time_limit_s(unit.spec.profile, self.self_test_limits)
         )
 
     def _expire_self_tests(self) -> None:
         now = self._clock()
         for unit in self.units.values():
             since = unit.self_test_since
-            if since is not None and now - since >= SELF_TEST_WINDOW_S:
-                self._self_test_result(unit, passed=False, channel=None)
+            run = unit.self_test
+            limit = run.limit if run is not None else SELF_TEST_WINDOW_S
+            if since is not None and now - since >= limit:
+                if run is not None and run.heard:
+                    self._self_test_result(
+                        unit,
+                        SelfTestResult.FAILED,
+                        None,
+                        f"the device answered but showed no alarm within {limit:g} s",
+                    )
+                else:
+                    self._self_test_result(
+                        unit,
+                        SelfTestResult.NO_RESPONSE,
+                        None,
+                        f"the device did not answer within {limit:g} s",
+                    )
 
     def _heard(self, unit: UnitState) -> None:
         unit.last_seen = self._clock()
+        if unit.self_test is not None and unit.self_test_since is not None:
+            unit.self_test.heard = True
         unit.failures = 0
         unit.retry_at = 0.0
         if unit.online is not True:
@@ -963,7 +1047,18 @@ class Bus:
                 _LOGGER.info("%s %s %s", event.type.value, device_id, key)
                 self._emit(event)
                 if event.type is EventType.ALARM_RAISED and unit.self_test_since is not None:
-                    self._self_test_result(unit, passed=True, channel=key)
+                    self._self_test_result(
+                        unit, SelfTestResult.PASSED, key, f"{key} alarmed in time"
+                    )
+        run = unit.self_test
+        if unit.self_test_since is not None and run is not None and not run.alarm_before:
+            # The device's alarm indication read back on after the test was written (an
+            # alarm record still open from an earlier test raises no new event).
+            alarming = [key for key, status in unit.statuses.items() if status.alarm]
+            if alarming:
+                self._self_test_result(
+                    unit, SelfTestResult.PASSED, alarming[0], f"{alarming[0]} alarmed in time"
+                )
 
     # ------------------------------------------------------------------ commands
 
@@ -979,7 +1074,9 @@ class Bus:
             EventType.COMMAND, device_id=result.device_id, data={**result.as_dict(), "who": who}
         )
 
-    async def _execute_command(self, unit: UnitState, name: str, who: str) -> CommandResult:
+    async def _execute_command(
+        self, unit: UnitState, name: str, who: str, run: SelfTestRun | None = None
+    ) -> CommandResult:
         profile = unit.spec.profile
         try:
             if (why := self._cannot_record()) is not None:
@@ -1017,6 +1114,13 @@ class Bus:
                 message=str(exc),
             )
             self._record_command(result, who)
+            if command.name is CommandName.SELF_TEST:
+                # The device answered and refused the test: it cannot show it works.
+                unit.self_test = run or self._manual_run(unit, who)
+                unit.self_test_since = self._clock()
+                self._self_test_result(
+                    unit, SelfTestResult.FAILED, None, f"the device refused the test: {exc}"
+                )
             return result
         except DeviceTimeout as exc:
             # The write may or may not have reached the device. It is never sent again
@@ -1025,7 +1129,12 @@ class Bus:
         result = await self._verify_command(unit, name, command.verify, write_error)
         self._record_command(result, who)
         if command.name is CommandName.SELF_TEST and result.outcome is not CommandOutcome.FAILED:
-            # Passed when the detector raises an alarm within the window; see _evaluate.
+            # Passed when the detector raises an alarm within the limit; see _evaluate.
+            # Failed when it answers without alarming; no response when it says nothing.
+            unit.self_test = run or self._manual_run(unit, who)
+            unit.self_test.heard = write_error is None
+            unit.self_test.alarm_before = any(st.alarm for st in unit.statuses.values())
+            unit.self_test.started_at = self._wall()
             unit.self_test_since = self._clock()
         return result
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..common.errors import (
     error_from_answer,
 )
 from ..common.models import BridgeData, BridgeEvent, BridgeInfo, Snapshot
+from ..common.proof import InspectionDue, InspectionRecord, SelfTestRecord, SelfTestScheduleEntry
 from ..common.schema import (
     MIN_SUPPORTED_SCHEMA_VERSION,
     SCHEMA_HEADER,
@@ -38,6 +39,8 @@ from ..common.workflow import Hazard, HazardStatistics, Lockout, hazards_from
 REQUEST_TIMEOUT = 15.0
 #: A command waits behind the bus's transaction in flight and reads the device back.
 COMMAND_TIMEOUT = 30.0
+#: A self-test: the write, then up to the standard's 40 s for the alarm (temperature).
+SELF_TEST_TIMEOUT = 60.0
 WS_HEARTBEAT = 30.0
 WS_MAX_MESSAGE = 4 * 1024 * 1024
 
@@ -243,6 +246,91 @@ class BridgeClient:
     async def lift_lock_out(self, device_id: str, who: str) -> None:
         """Lift a device's lock-out (harmless when there is none)."""
         await self._request("POST", f"/devices/{device_id}/lockout/lift", body={"who": who})
+
+    # ------------------------------------------------------------------ proof
+
+    async def self_tests(
+        self,
+        *,
+        device_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> list[SelfTestRecord]:
+        """Self-test records, newest first."""
+        params: list[tuple[str, str]] = [
+            (key, str(value))
+            for key, value in (("device_id", device_id), ("since", since), ("until", until))
+            if value is not None
+        ]
+        data = await self._request("GET", "/self-tests", params=params)
+        return self._parsed(data, "self_tests", SelfTestRecord.from_dict)
+
+    async def self_test_schedule(self) -> list[SelfTestScheduleEntry]:
+        """Each device's self-test schedule and next due time."""
+        data = await self._request("GET", "/self-tests/schedule")
+        return self._parsed(data, "schedule", SelfTestScheduleEntry.from_dict)
+
+    async def run_self_test(self, device_id: str, who: str) -> SelfTestRecord:
+        """Run a device's self-test now; its judged record (pass, fail, no response)."""
+        data = await self._request(
+            "POST",
+            "/self-tests",
+            body={"device_id": device_id, "who": who},
+            timeout=SELF_TEST_TIMEOUT,
+        )
+        record = data.get("self_test") if isinstance(data, dict) else None
+        if not isinstance(record, dict):
+            raise BridgeResponseError("a self-test's answer has no self_test")
+        try:
+            return SelfTestRecord.from_dict(record)
+        except ValueError as err:
+            raise BridgeResponseError(str(err)) from err
+
+    async def inspections(self, *, kind: str | None = None) -> list[InspectionRecord]:
+        """Inspection records, newest first."""
+        params = [("kind", kind)] if kind is not None else []
+        data = await self._request("GET", "/inspections", params=params)
+        return self._parsed(data, "inspections", InspectionRecord.from_dict)
+
+    async def inspection_checklists(self) -> list[dict[str, Any]]:
+        """The checklists to fill in (items with their ids and texts in en / zh-Hans / ja)."""
+        data = await self._request("GET", "/inspections", params={"limit": 1})
+        checklists = data.get("checklists") if isinstance(data, dict) else None
+        if not isinstance(checklists, list):
+            raise BridgeResponseError("checklists is not a list")
+        return [c for c in checklists if isinstance(c, dict)]
+
+    async def record_inspection(
+        self, kind: str, items: list[Mapping[str, Any]], note: str, who: str
+    ) -> InspectionRecord:
+        """Record an inspection: every item of the kind's checklist with its outcome."""
+        data = await self._request(
+            "POST",
+            "/inspections",
+            body={"kind": kind, "items": list(items), "note": note, "who": who},
+        )
+        record = data.get("inspection") if isinstance(data, dict) else None
+        if not isinstance(record, dict):
+            raise BridgeResponseError("an inspection's answer has no inspection")
+        try:
+            return InspectionRecord.from_dict(record)
+        except ValueError as err:
+            raise BridgeResponseError(str(err)) from err
+
+    async def inspections_due(self) -> list[InspectionDue]:
+        """When each tracked inspection is next due."""
+        data = await self._request("GET", "/inspections/due")
+        return self._parsed(data, "due", InspectionDue.from_dict)
+
+    @staticmethod
+    def _parsed[T](data: Any, key: str, parse: Callable[[Mapping[str, Any]], T]) -> list[T]:
+        items = data.get(key) if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise BridgeResponseError(f"{key} is not a list")
+        try:
+            return [parse(item) for item in items if isinstance(item, dict)]
+        except ValueError as err:
+            raise BridgeResponseError(str(err)) from err
 
     async def events(
         self,

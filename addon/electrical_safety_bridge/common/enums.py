@@ -316,3 +316,18 @@ class InspectionKind(StrEnum):
     CN_ROUTINE_PATROL = "cn_routine_patrol"
     #: Japan: the installation checklist of seed 004 §4, §5 and §7, ticked once.
     JP_INSTALLATION = "jp_installation"
+
+
+class SelfTestTrigger(StrEnum):
+    """Who started a self-test: the bridge's schedule, or a person (button, service, API)."""
+
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+
+
+class InspectionOutcome(StrEnum):
+    """What an inspector found for one checklist item."""
+
+    OK = "ok"
+    NOT_OK = "not_ok"
+    NOT_APPLICABLE = "not_applicable"

@@ -44,6 +44,7 @@ from .parsing import (
     _str,
     enum_or_str,
 )
+from .proof import PROOF_MODELS
 from .schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
 from .site import SITE_MODELS, Installation, Site
 from .workflow import WORKFLOW_MODELS, Hazard, HazardStatistics, Lockout, hazards_from
@@ -1092,4 +1093,5 @@ WIRE_MODELS: tuple[type[Any], ...] = (
     Snapshot,
     *WORKFLOW_MODELS,
     *SITE_MODELS,
+    *PROOF_MODELS,
 )

@@ -99,6 +99,9 @@ _DEVICE_OPTIONS = vol.Schema(
         vol.Optional("circuit"): str,
         vol.Optional("circuit_rated_current_a"): vol.Coerce(float),
         vol.Optional("room"): str,
+        # The proof (config/proof_config.py): this detector's own self-test interval, or off.
+        vol.Optional("self_test_every_days"): vol.All(int, vol.Range(min=1, max=366)),
+        vol.Optional("self_test"): bool,
     }
 )
 #: A device option and the installation key it becomes.
@@ -169,6 +172,11 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional("remote_commands", default=False): bool,
         vol.Optional("remote_command_keys", default=list): [_KEY_OPTIONS],
         vol.Optional("remote_trip", default=False): bool,
+        # The proof (config/proof_config.py): self-test schedule and inspections tracked.
+        vol.Optional("self_test_every_days"): vol.All(int, vol.Range(min=1, max=366)),
+        vol.Optional("self_test_at"): str,
+        vol.Optional("inspections_track"): str,
+        vol.Optional("cn_patrol_every_days"): vol.All(int, vol.Range(min=1, max=366)),
     }
 )
 
@@ -292,7 +300,10 @@ def options_to_config(
             entry["offline_after"] = bus["offline_after_seconds"]
         if not members and valid["devices"]:
             problems.append(f"{where}: no device names bus '{bus['id']}'; add one or remove it")
-        entry["devices"] = [_device(valid["devices"][i]) for i in members]
+        entry["devices"] = [
+            _device(valid["devices"][i]) | _device_self_test(valid["devices"][i])
+            for i in members
+        ]
         buses.append(entry)
     relay, broker = _relay(valid, mqtt, Path(config_dir), problems, notes)
     site = _site(valid, problems)
@@ -313,6 +324,7 @@ def options_to_config(
     }
     if site is not None:
         config["site"] = site
+    config |= _proof_options(valid)
     if broker is not None:
         config["mqtt"] = broker
     if relay is not None:
@@ -342,6 +354,55 @@ def _site(valid: Mapping[str, Any], problems: list[str]) -> dict[str, Any] | Non
         )
         return None
     return {**site, "contracts": contracts}
+def _device_self_test(device: Mapping[str, Any]) -> dict[str, Any]:
+    """A detector's ``self_test`` block from its options (none when it keeps the default)."""
+    own: dict[str, Any] = {}
+    if "self_test_every_days" in device:
+        own["every_days"] = device["self_test_every_days"]
+    if device.get("self_test") is False:
+        own["enabled"] = False
+    return {"self_test": own} if own else {}
+
+
+def _proof_options(valid: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``self_test`` and ``inspections`` blocks from the flat options; the bridge's own
+    schema checks the values and names the option at fault (see ``check_options``)."""
+    config: dict[str, Any] = {}
+    self_test = {
+        key: valid[option]
+        for key, option in (("every_days", "self_test_every_days"), ("at", "self_test_at"))
+        if valid.get(option) not in (None, "")
+    }
+    if self_test:
+        config["self_test"] = self_test
+    track = [k.strip() for k in str(valid.get("inspections_track") or "").split(",") if k.strip()]
+    inspections: dict[str, Any] = {}
+    if track:
+        inspections["track"] = track
+    if "cn_patrol_every_days" in valid:
+        inspections["every_days"] = {"cn_routine_patrol": valid["cn_patrol_every_days"]}
+    if inspections:
+        config["inspections"] = inspections
+    return config
+
+
+#: The bridge's keys of the proof, as the add-on's options name them.
+_PROOF_OPTION_NAMES = (
+    ("inspections.every_days.cn_routine_patrol", "cn_patrol_every_days"),
+    (".self_test.every_days", ".self_test_every_days"),
+    (".self_test.enabled", ".self_test"),
+    ("self_test.every_days", "self_test_every_days"),
+    ("self_test.at", "self_test_at"),
+    ("inspections.track", "inspections_track"),
+)
+
+
+def _proof_path(problem: str) -> str:
+    """A problem of the proof's blocks, named by the option a person edits."""
+    for key, option in _PROOF_OPTION_NAMES:
+        if key in problem:
+            return problem.replace(key, option, 1)
+    return problem
 
 
 def _validate(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -564,7 +625,9 @@ def check_options(options: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
                 "site_contracts[",
                 _INSTALLATION_PATH.sub(
                     r"\1.",
-                    _relay_path(_BUS_KEY_PATH.sub(bus_key, _DEVICE_PATH.sub(device, p))),
+                    _proof_path(
+                        _relay_path(_BUS_KEY_PATH.sub(bus_key, _DEVICE_PATH.sub(device, p)))
+                    ),
                 ),
             )
             for p in exc.problems

@@ -36,6 +36,12 @@ from .site_config import (
     installation,
     shows_its_value,
     site_config,
+from .proof_config import (
+    DEVICE_SELF_TEST_SCHEMA,
+    INSPECTIONS_SCHEMA,
+    SELF_TEST_SCHEMA,
+    ProofConfig,
+    proof_config,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -82,6 +88,8 @@ class BridgeConfig:
     relay: RelayConfig | None = None  # off-site relay (relay/); None: off
     #: The site the bridge serves (its profile, when the configuration has a ``site:``).
     site: SiteConfig = field(default_factory=SiteConfig)
+    # Self-test schedules and inspections tracked (config/proof_config.py).
+    proof: ProofConfig = field(default_factory=ProofConfig)
 
 
 def _host_port(value: Any) -> tuple[str, int]:
@@ -122,6 +130,7 @@ _DEVICE = vol.Schema(
         # How it is installed (its CT, the circuit it guards, the room): what the
         # compliance rules read.
         vol.Optional("installation"): INSTALLATION_SCHEMA,
+        vol.Optional("self_test"): DEVICE_SELF_TEST_SCHEMA,
     }
 )
 
@@ -183,6 +192,9 @@ CONFIG_SCHEMA = vol.Schema(
         # ({host, port, username, password, ssl}), used when relay.mqtt names no host.
         vol.Optional("mqtt"): vol.Any(None, BROKER_SCHEMA),
         vol.Optional("relay"): vol.Any(None, RELAY_SCHEMA),
+        # The proof: self-test schedule and inspections (config/proof_config.py).
+        vol.Optional("self_test"): SELF_TEST_SCHEMA,
+        vol.Optional("inspections"): INSPECTIONS_SCHEMA,
     }
 )
 
@@ -330,6 +342,16 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
         problems.append("gateway.rtu_over_tcp_port: must differ from gateway.tcp_port")
     relay = relay_config(valid.get("relay"), valid.get("mqtt"), problems)
     site = site_config(valid.get("site"), relay.site if relay is not None else None, problems)
+    proof = proof_config(
+        valid.get("self_test"),
+        valid.get("inspections"),
+        {
+            device["id"]: device["self_test"]
+            for bus in valid["buses"]
+            for device in bus["devices"]
+            if "self_test" in device
+        },
+    )
     if problems:
         raise ConfigError(source, problems)
     return BridgeConfig(
@@ -350,6 +372,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
         advertise=valid["api"].get("advertise"),
         relay=relay,
         site=site,
+        proof=proof,
     )
 
 

@@ -37,15 +37,17 @@ from typing import Any, Self, TextIO, TypeGuard
 
 from ..common import models as wire
 from ..common.enums import AlarmKind, EventType
+from ..common.proof import InspectionRecord, SelfTestRecord
 from ..common.workflow import Hazard, Lockout
 from ..errors import BridgeError
 from ..safety.alarms import Alarm
 from ..safety.events import BridgeEvent
 from .sqlite_files import SerialWorker, create_schema, make_owner_only, switch_to_wal
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """``PRAGMA user_version`` written by this code. A file with a higher one is refused; a
-version 1 file (events only) gets the hazard and lock-out tables when opened."""
+version 1 file (events only) gets the hazard and lock-out tables when opened, a version 2
+file the self-test and inspection tables (filled from the self-test events it holds)."""
 
 APPLICATION_ID = 0x45534231  # "ESB1": marks the SQLite file as an electrical-safety event store
 MAX_QUERY_LIMIT = 1000
@@ -121,6 +123,35 @@ _SCHEMA_V2 = (
 )
 _HAZARD_EVENTS = frozenset(
     {EventType.HAZARD_OPENED, EventType.HAZARD_ACKNOWLEDGED, EventType.HAZARD_ELIMINATED}
+)
+
+# Version 3: proof. Every self-test record (pass, fail, no response, missed) and every
+# inspection record, written in the transaction of the event that reports it. Retention
+# prunes events, never these: they are what a landlord shows an inspector.
+_SCHEMA_V3 = (
+    """
+    CREATE TABLE self_tests (
+        id        TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        at        REAL NOT NULL,
+        result    TEXT NOT NULL,
+        data      TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX self_tests_device ON self_tests (device_id, at)",
+    "CREATE INDEX self_tests_at ON self_tests (at)",
+    """
+    CREATE TABLE inspections (
+        id        TEXT PRIMARY KEY,
+        kind      TEXT NOT NULL,
+        at        REAL NOT NULL,
+        data      TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX inspections_kind ON inspections (kind, at)",
+)
+_SELF_TEST_EVENTS = frozenset(
+    {EventType.SELF_TEST, EventType.SELF_TEST_RESULT, EventType.SELF_TEST_MISSED}
 )
 
 
@@ -239,9 +270,19 @@ class EventStore:
                     " put the data folder on a local filesystem"
                 )
             if version == 0:
-                create_schema(conn, _SCHEMA_V1 + _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION)
-            elif version == 1:
-                create_schema(conn, _SCHEMA_V2, APPLICATION_ID, SCHEMA_VERSION)
+                create_schema(
+                    conn, _SCHEMA_V1 + _SCHEMA_V2 + _SCHEMA_V3, APPLICATION_ID, SCHEMA_VERSION
+                )
+            elif version in (1, 2):
+                # One transaction: the new tables, the old self-test events as records, and
+                # the new version number, all or nothing.
+                create_schema(
+                    conn,
+                    (_SCHEMA_V2 if version == 1 else ()) + _SCHEMA_V3,
+                    APPLICATION_ID,
+                    SCHEMA_VERSION,
+                    _backfill_self_tests,
+                )
             # Fail now, not at the first alarm, if the file is damaged where it matters.
             conn.execute("SELECT seq FROM events ORDER BY seq DESC LIMIT 1").fetchall()
         except sqlite3.Error as exc:
@@ -412,6 +453,56 @@ class EventStore:
         with self._connection() as conn:
             rows = conn.execute("SELECT device_id, data FROM lockouts").fetchall()
         return {str(row[0]): Lockout.from_dict(json.loads(row[1])) for row in rows}
+
+    def self_tests(
+        self,
+        *,
+        device_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = MAX_QUERY_LIMIT,
+    ) -> list[SelfTestRecord]:
+        """Self-test records, newest first (``since <= at < until``)."""
+        clause, params = _proof_where(("device_id", device_id), since, until)
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT data FROM self_tests{clause} ORDER BY at DESC, id LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [SelfTestRecord.from_dict(json.loads(row[0])) for row in rows]
+
+    def last_self_tests(self) -> dict[str, SelfTestRecord]:
+        """Each device's newest self-test record."""
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT data FROM self_tests AS t WHERE at = (SELECT max(at) FROM self_tests"
+                " WHERE device_id = t.device_id) ORDER BY at"
+            ).fetchall()
+        records = (SelfTestRecord.from_dict(json.loads(row[0])) for row in rows)
+        return {record.device_id: record for record in records}
+
+    def inspections(
+        self,
+        *,
+        kind: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = MAX_QUERY_LIMIT,
+    ) -> list[InspectionRecord]:
+        """Inspection records, newest first (``since <= at < until``)."""
+        clause, params = _proof_where(("kind", kind), since, until)
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT data FROM inspections{clause} ORDER BY at DESC, id LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        return [InspectionRecord.from_dict(json.loads(row[0])) for row in rows]
+
+    def last_inspections(self) -> dict[str, float]:
+        """When each kind of inspection was last recorded."""
+        with self._connection() as conn:
+            rows = conn.execute("SELECT kind, max(at) FROM inspections GROUP BY kind").fetchall()
+        return {str(row[0]): float(row[1]) for row in rows}
 
     def export_csv(
         self,
@@ -662,6 +753,40 @@ class AsyncEventStore:
         """See :meth:`EventStore.lockouts`."""
         return await self._run(self._store.lockouts)
 
+    async def self_tests(
+        self,
+        *,
+        device_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = MAX_QUERY_LIMIT,
+    ) -> list[SelfTestRecord]:
+        """See :meth:`EventStore.self_tests`."""
+        return await self._run(
+            self._store.self_tests, device_id=device_id, since=since, until=until, limit=limit
+        )
+
+    async def last_self_tests(self) -> dict[str, SelfTestRecord]:
+        """See :meth:`EventStore.last_self_tests`."""
+        return await self._run(self._store.last_self_tests)
+
+    async def inspections(
+        self,
+        *,
+        kind: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = MAX_QUERY_LIMIT,
+    ) -> list[InspectionRecord]:
+        """See :meth:`EventStore.inspections`."""
+        return await self._run(
+            self._store.inspections, kind=kind, since=since, until=until, limit=limit
+        )
+
+    async def last_inspections(self) -> dict[str, float]:
+        """See :meth:`EventStore.last_inspections`."""
+        return await self._run(self._store.last_inspections)
+
     async def prune(self, now: float) -> int:
         """See :meth:`EventStore.prune`; appends queued meanwhile run between batches."""
         cutoff = self._store._cutoff(now)
@@ -835,6 +960,84 @@ def _keep_state(conn: sqlite3.Connection, enc: _Encoded) -> None:
         conn.execute(
             "DELETE FROM lockouts WHERE device_id = ?", (data.get("device_id", enc.device_id),)
         )
+    elif enc.type in _SELF_TEST_EVENTS and "id" in data:
+        record = _self_test_record(data)
+        conn.execute(
+            "INSERT OR REPLACE INTO self_tests (id, device_id, at, result, data)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (record.id, record.device_id, record.at, str(record.result), _dumps(record.to_dict())),
+        )
+    elif enc.type is EventType.INSPECTION_RECORDED:
+        try:
+            inspection = InspectionRecord.from_dict(data)
+        except ValueError as exc:
+            raise InvalidEvent(f"{enc.type.value} event: {exc}") from None
+        conn.execute(
+            "INSERT OR REPLACE INTO inspections (id, kind, at, data) VALUES (?, ?, ?, ?)",
+            (inspection.id, str(inspection.kind), inspection.at, _dumps(inspection.to_dict())),
+        )
+
+
+def _self_test_record(data: Mapping[str, Any]) -> SelfTestRecord:
+    try:
+        record = SelfTestRecord.from_dict(
+            {k: v for k, v in data.items() if k not in ("seconds", "window_s")}
+        )
+    except ValueError as exc:
+        raise InvalidEvent(f"self-test event: {exc}") from None
+    return record
+
+
+def _backfill_self_tests(conn: sqlite3.Connection) -> None:
+    """Turn the self-test events of a version 2 store (``{result, seconds, window_s}``, a
+    test a person started) into records, keyed by the event's id."""
+    rows = conn.execute(
+        "SELECT id, at, device_id, channel, data FROM events WHERE type = ? AND device_id"
+        " IS NOT NULL",
+        (EventType.SELF_TEST.value,),
+    ).fetchall()
+    for event_id, at, device_id, channel, data_json in rows:
+        data = json.loads(data_json)
+        if "id" in data:
+            continue
+        passed = data.get("result") == "pass"
+        seconds = data.get("seconds")
+        window = data.get("window_s")
+        record = SelfTestRecord(
+            id=str(event_id),
+            device_id=str(device_id),
+            result=str(data.get("result") or "fail"),
+            trigger="manual",
+            at=float(at),
+            due_at=None,
+            started_at=float(at) - seconds if passed and _finite_number(seconds) else None,
+            seconds_to_alarm=float(seconds) if passed and _finite_number(seconds) else None,
+            time_limit_s=float(window) if _finite_number(window) else 30.0,
+            channel=channel,
+            who=None,
+            message="recorded before self-test records existed",
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO self_tests (id, device_id, at, result, data)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (record.id, record.device_id, record.at, str(record.result), _dumps(record.to_dict())),
+        )
+
+
+def _proof_where(
+    column: tuple[str, str | None], since: float | None, until: float | None
+) -> tuple[str, list[Any]]:
+    name, value = column
+    conditions: list[str] = []
+    params: list[Any] = []
+    if value is not None:
+        conditions.append(f"{name} = ?")
+        params.append(value)
+    for bound, op in ((since, ">="), (until, "<")):
+        if bound is not None:
+            conditions.append(f"at {op} ?")
+            params.append(float(bound))
+    return (f" WHERE {' AND '.join(conditions)}" if conditions else ""), params
 
 
 def _alarm_from(kind: AlarmKind, event: StoredEvent) -> Alarm:

@@ -82,13 +82,20 @@ def switch_to_wal(conn: sqlite3.Connection) -> str:
 
 
 def create_schema(
-    conn: sqlite3.Connection, statements: Iterable[str], application_id: int, version: int
+    conn: sqlite3.Connection,
+    statements: Iterable[str],
+    application_id: int,
+    version: int,
+    then: Callable[[sqlite3.Connection], None] | None = None,
 ) -> None:
-    """Create the tables and stamp the file, all in one transaction."""
+    """Create the tables and stamp the file, all in one transaction; ``then`` fills the new
+    tables from the old ones (a migration) within it."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         for statement in statements:
             conn.execute(statement)
+        if then is not None:
+            then(conn)
         conn.execute(f"PRAGMA application_id = {int(application_id)}")
         conn.execute(f"PRAGMA user_version = {int(version)}")
     except BaseException:

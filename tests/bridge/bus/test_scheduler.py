@@ -19,6 +19,7 @@ from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
 from electrical_safety_bridge.profiles.model import Profile
 from electrical_safety_bridge.safety.events import BridgeEvent
+from electrical_safety_bridge.safety.self_tests import SelfTestRun
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 
 from ..conftest import wait_for
@@ -420,19 +421,34 @@ async def test_self_test_passes_when_the_detector_alarms_and_the_alarm_is_marked
         assert 0 <= test.data["seconds"] <= 30
 
 
-async def test_self_test_fails_when_the_detector_stays_silent() -> None:
+async def test_self_test_fails_when_the_detector_answers_without_alarming() -> None:
     clock = [1000.0]
     async with tcp_rig([("asj", 1, profile("ASJ"))], run=False) as rig:
         rig.bus._clock = lambda: clock[0]
         unit = rig.bus.units["asj"]
-        unit.self_test_since = clock[0]  # as after a confirmed self_test write
+        # As after a confirmed self_test write: the device answered it.
+        unit.self_test = SelfTestRun(who="landlord", time_limit_s=30.0, heard=True)
+        unit.self_test_since = clock[0]
         rig.bus._expire_self_tests()
         assert rig.of_type(EventType.SELF_TEST) == []
         clock[0] += 30.0
         rig.bus._expire_self_tests()
         (test,) = rig.of_type(EventType.SELF_TEST, "asj")
         assert test.data["result"] == "fail"
-        assert unit.self_test_since is None
+        assert test.data["seconds_to_alarm"] is None and test.data["time_limit_s"] == 30.0
+        assert unit.self_test_since is None and unit.self_test is None
+
+
+async def test_self_test_without_any_answer_is_no_response() -> None:
+    clock = [1000.0]
+    async with tcp_rig([("asj", 1, profile("ASJ"))], run=False) as rig:
+        rig.bus._clock = lambda: clock[0]
+        unit = rig.bus.units["asj"]
+        unit.self_test_since = clock[0]  # written, and nothing heard since
+        clock[0] += 30.0
+        rig.bus._expire_self_tests()
+        (test,) = rig.of_type(EventType.SELF_TEST, "asj")
+        assert test.data["result"] == "no_response"
 
 
 async def test_aim_r100_loop_alarm_is_derived_from_its_setpoint() -> None:
