@@ -147,6 +147,10 @@ def _schemas() -> dict[str, Any]:
     schemas["HazardList"] = _object(
         {"hazards": _array("Hazard")}, "GET /hazards: hazards, oldest first"
     )
+    schemas["EarlyWarningList"] = _object(
+        {"channels": _array("ChannelTrend")},
+        "GET /early-warnings: each residual-current and temperature channel's baseline",
+    )
     schemas["HazardStep"] = _object(
         {"hazard": ref("Hazard")}, "a hazard after a step (acknowledged, eliminated)"
     )
@@ -397,6 +401,27 @@ OPENAPI: dict[str, Any] = {
                 "summary": "Open hazards, alarms not handled, this month's counts and means",
                 "responses": {
                     "200": _json(ref("HazardStatistics"), "statistics"),
+                    "401": _ERRORS["401"],
+                },
+            }
+        },
+        "/api/v1/early-warnings": {
+            "get": {
+                "summary": (
+                    "Each watched channel's baseline: daily level, slope per day, projected"
+                    " days to the setpoint, and whether its early warning is on"
+                ),
+                "parameters": [
+                    {
+                        "name": "warning",
+                        "in": "query",
+                        "description": "true: only the channels whose warning is on",
+                        "schema": {"type": "string", "enum": ["true", "false"]},
+                    }
+                ],
+                "responses": {
+                    "200": _json(ref("EarlyWarningList"), "the channels, by device and channel"),
+                    "400": _ERRORS["400"],
                     "401": _ERRORS["401"],
                 },
             }

@@ -46,6 +46,7 @@ from .parsing import (
 )
 from .schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
 from .site import SITE_MODELS
+from .trends import TREND_MODELS
 from .workflow import WORKFLOW_MODELS, Hazard, HazardStatistics, Lockout, hazards_from
 
 type Value = float | int | str | bool | None
@@ -1064,4 +1065,5 @@ WIRE_MODELS: tuple[type[Any], ...] = (
     Snapshot,
     *WORKFLOW_MODELS,
     *SITE_MODELS,
+    *TREND_MODELS,
 )

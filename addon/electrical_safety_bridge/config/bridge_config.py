@@ -7,7 +7,7 @@ this module the service trusts :class:`BridgeConfig`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,11 @@ from ..validation import (
     integer,
     load_yaml_file,
     not_a_mapping,
+)
+from .early_warning_settings import (
+    EARLY_WARNING_SCHEMA,
+    EarlyWarningConfig,
+    early_warning_config,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -72,6 +77,7 @@ class BridgeConfig:
     bridge_id: str | None = None
     advertise: bool | None = None
     relay: RelayConfig | None = None  # off-site relay (relay/); None: off
+    early_warning: EarlyWarningConfig = field(default_factory=EarlyWarningConfig)
 
 
 def _host_port(value: Any) -> tuple[str, int]:
@@ -169,6 +175,8 @@ CONFIG_SCHEMA = vol.Schema(
         # ({host, port, username, password, ssl}), used when relay.mqtt names no host.
         vol.Optional("mqtt"): vol.Any(None, BROKER_SCHEMA),
         vol.Optional("relay"): vol.Any(None, RELAY_SCHEMA),
+        # Rising leakage and temperature (config/early_warning_settings.py).
+        vol.Optional("early_warning"): vol.Any(None, EARLY_WARNING_SCHEMA),
     }
 )
 
@@ -308,6 +316,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
     if gateway.get("tcp_port") and gateway.get("tcp_port") == gateway.get("rtu_over_tcp_port"):
         problems.append("gateway.rtu_over_tcp_port: must differ from gateway.tcp_port")
     relay = relay_config(valid.get("relay"), valid.get("mqtt"), problems)
+    early_warning = early_warning_config(valid.get("early_warning"), problems)
     if problems:
         raise ConfigError(source, problems)
     return BridgeConfig(
@@ -327,6 +336,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
         bridge_id=valid.get("bridge_id"),
         advertise=valid["api"].get("advertise"),
         relay=relay,
+        early_warning=early_warning,
     )
 
 

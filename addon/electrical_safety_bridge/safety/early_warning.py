@@ -55,7 +55,11 @@ STATE_VERSION = 1
 
 
 class EarlyWarningSettingsError(ValueError):
-    """Early-warning settings that do not fit together; the message names the key."""
+    """Early-warning settings that do not fit together: one ``key: reason`` per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,7 @@ class EarlyWarningSettings:
         if not 50 <= self.daily_percentile <= 100:
             problems.append(f"daily_percentile: must be 50-100, not {self.daily_percentile}")
         if problems:
-            raise EarlyWarningSettingsError("; ".join(problems))
+            raise EarlyWarningSettingsError(problems)
 
     @property
     def _z_warn(self) -> float:
