@@ -687,12 +687,15 @@ class Bridge:
         step = BUCKET_S / 2
         interval = min(TREND_SAMPLE_S, max(TREND_MIN_SAMPLE_S, step / scale))
         started = time.time()
+        # A compressed clock restarts where the saved baselines stopped: a reading
+        # stamped before their newest one would be ignored.
+        offset = max(0.0, (self.trends.latest_at() or 0.0) - started) if scale > 1 else 0.0
         last: float | None = None
         saved_at = time.monotonic()
         while True:
             await asyncio.sleep(interval)
             wall = time.time()
-            now = started + (wall - started) * scale
+            now = started + offset + (wall - started) * scale
             stamps = [now]
             if last is not None and now - last > step:
                 count = min(int((now - last) / step), MAX_STAMPS)

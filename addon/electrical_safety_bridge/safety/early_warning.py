@@ -223,6 +223,11 @@ class ChannelBaseline:
         self._bucket: _Bucket | None = None
         self._last_at: float | None = None
 
+    @property
+    def last_at(self) -> float | None:
+        """When the newest reading was taken."""
+        return self._last_at
+
     # ------------------------------------------------------------------ input
 
     def add(self, at: float, value: float, setpoint: float | None) -> Decision | None:

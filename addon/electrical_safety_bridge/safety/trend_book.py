@@ -146,6 +146,11 @@ class TrendBook:
         every = [self.trend(device, channel) for device, channel in sorted(self._baselines)]
         return [t for t in every if t.warning] if warning_only else every
 
+    def latest_at(self) -> float | None:
+        """The newest reading any baseline took (on the baselines' clock)."""
+        stamps = [b.last_at for b in self._baselines.values() if b.last_at is not None]
+        return max(stamps, default=None)
+
     def to_state(self) -> dict[str, Any]:
         """Every baseline, JSON-ready, keyed ``device_id/channel``."""
         return {
