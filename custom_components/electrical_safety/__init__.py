@@ -23,6 +23,7 @@ from .coordinator import (
     ElectricalSafetyCoordinator,
     device_identifier,
 )
+from .early_warning import async_setup_early_warnings
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -57,6 +58,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
     )
     # Detector devices are linked to it as their entities are added (entity.py).
     coordinator.bridge_device_id = bridge_device.id
+    coordinator.early_warnings = await async_setup_early_warnings(entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_fire_bus_events(entry)
     # Listen only once every platform is there to hear it.

@@ -28,7 +28,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
@@ -73,6 +73,9 @@ from .const import (
     REPLAY_LIMIT,
 )
 from .hazards import hazard_placeholders, is_wiring_fault
+
+if TYPE_CHECKING:
+    from .early_warning import EarlyWarnings
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
 type EventListener = Callable[[BridgeEvent], None]
@@ -177,6 +180,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self._overdue: set[str] = set()
         #: The bridge's own device in the device registry (set once the entry is set up).
         self.bridge_device_id: str | None = None
+        #: The bridge's early-warning baselines (early_warning.py), read at set-up.
+        self.early_warnings: EarlyWarnings | None = None
 
     @property
     def bridge_id(self) -> str:

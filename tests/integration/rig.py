@@ -148,6 +148,8 @@ class Rig:
     #: Seconds of silence before the bridge calls a unit offline.
     offline_after: float = 3.0
     bridge_id: str = BRIDGE_ID
+    #: Top-level keys added to the bridge's configuration (``early_warning``, ...).
+    config_extra: dict[str, Any] = field(default_factory=dict)
     api_port: int = field(default_factory=free_port)
     sim_port: int = 0
     simulator: subprocess.Popen[bytes] | None = None
@@ -223,6 +225,7 @@ class Rig:
                 }
             ],
         }
+        config |= self.config_extra
         path = self.folder / "bridge.yaml"
         path.write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
         return path
