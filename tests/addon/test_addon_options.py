@@ -370,3 +370,19 @@ def test_the_run_script_command_works_as_a_module(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(output.read_text(encoding="utf-8"))["api"]["host"] == "0.0.0.0"
+
+
+def test_early_warning_options_reach_the_bridge_and_their_problems_name_the_option() -> None:
+    options = {
+        "buses": [{"id": "b", "device": "/dev/ttyUSB0"}],
+        "devices": [{"id": "a", "unit": 1, "profile": "ASJ"}],
+        "early_warning": {"horizon_days": 60, "clear_horizon_days": 90, "min_days": 14},
+    }
+    config = parse_config(options_to_config(options), "options")
+    settings = config.early_warning.settings
+    assert (settings.horizon_days, settings.clear_horizon_days, settings.min_days) == (60, 90, 14)
+    problems = problems_of(options | {"early_warning": {"horizon_days": 200}})
+    assert any(
+        p.startswith("early_warning.clear_horizon_days: must be more than horizon_days")
+        for p in problems
+    ), problems
