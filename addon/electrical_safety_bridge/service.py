@@ -720,7 +720,13 @@ class Bridge:
         """Every watched channel's baseline, or only those warning (GET /early-warnings)."""
         if self.trends is None:
             return []
-        return [t.to_dict() for t in self.trends.trends(warning_only=warning_only)]
+        setpoints = {
+            device_id: {key: reading.value for key, reading in unit.setpoints.items()}
+            for bus in self.buses.values()
+            for device_id, unit in bus.units.items()
+        }
+        trends = self.trends.trends(warning_only=warning_only, setpoints=setpoints)
+        return [t.to_dict() for t in trends]
 
     # ------------------------------------------------------------------ lock-outs
 

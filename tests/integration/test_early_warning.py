@@ -72,8 +72,7 @@ async def test_a_sensor_for_each_channel_with_a_baseline(
     state = hass.states.get(RISING)
     assert state is not None and state.state == STATE_OFF
     assert state.attributes["device_class"] == "problem"
-    # The setpoint shows once the bridge's baseline has taken its first reading.
-    assert state.attributes["unit"] == "mA"
+    assert state.attributes["setpoint"] == 300 and state.attributes["unit"] == "mA"
     assert state.attributes["days_needed"] == 10
 
 

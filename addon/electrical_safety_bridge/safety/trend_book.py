@@ -121,17 +121,26 @@ class TrendBook:
             data=trend,
         )
 
-    def trend(self, device_id: str, channel: str) -> ChannelTrend:
-        """One channel's baseline as the wire shows it."""
+    def trend(
+        self, device_id: str, channel: str, setpoints: Mapping[str, Any] | None = None
+    ) -> ChannelTrend:
+        """One channel's baseline as the wire shows it; the setpoint as read now when
+        ``setpoints`` (the device's, by key) has it, else the one the baseline saw last."""
         watched = self.channels[(device_id, channel)]
         baseline = self._baselines[(device_id, channel)]
         trend = baseline.trend
+        now = (setpoints or {}).get(watched.setpoint)
+        setpoint = (
+            float(now)
+            if isinstance(now, (int, float)) and not isinstance(now, bool)
+            else baseline.setpoint
+        )
         return ChannelTrend(
             device_id=device_id,
             channel=channel,
             kind=watched.kind,
             unit=watched.unit,
-            setpoint=baseline.setpoint,
+            setpoint=setpoint,
             level=_rounded(trend.level),
             slope_per_day=_rounded(trend.slope_per_day),
             days_to_setpoint=_rounded(trend.days_to_setpoint),
@@ -141,9 +150,18 @@ class TrendBook:
             since=baseline.warning_since,
         )
 
-    def trends(self, *, warning_only: bool = False) -> list[ChannelTrend]:
-        """Every watched channel (or only those warning), by device and channel."""
-        every = [self.trend(device, channel) for device, channel in sorted(self._baselines)]
+    def trends(
+        self,
+        *,
+        warning_only: bool = False,
+        setpoints: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[ChannelTrend]:
+        """Every watched channel (or only those warning), by device and channel;
+        ``setpoints`` are the devices' setpoints as read now, by device id."""
+        every = [
+            self.trend(device, channel, (setpoints or {}).get(device))
+            for device, channel in sorted(self._baselines)
+        ]
         return [t for t in every if t.warning] if warning_only else every
 
     def latest_at(self) -> float | None:
