@@ -22,7 +22,7 @@ The method (docs/decisions.md, "Early warning"):
 A warning fires when, on a closed day, the rise is significant (Mann–Kendall, one-sided,
 at ``significance``), the recent level has risen by at least ``min_rise_share`` of the
 headroom the window started with, and the setpoint would be reached within
-``horizon_days``. It clears, with hysteresis, when the trend is no longer significant at
+``horizon_days`` but has not been yet (past it, the alarm speaks). It clears, with hysteresis, when the trend is no longer significant at
 twice that significance, the rise falls under half of ``min_rise_share`` (a repair: the
 level fell back), or the projection goes past ``clear_horizon_days``.
 
@@ -315,7 +315,8 @@ class ChannelBaseline:
                 trend.trend_z >= settings._z_warn
                 and rise >= settings.min_rise_share
                 and days_to is not None
-                and days_to <= settings.horizon_days
+                # At or past the setpoint it is the alarm's business, not a warning's.
+                and 0 < days_to <= settings.horizon_days
             ):
                 self.warning = True
                 self.warning_since = at

@@ -63,6 +63,11 @@ def temperature_seasonal(day: float, rng: random.Random) -> float:
     return 28 + 0.1 * day + 20 * afternoon(day) + rng.gauss(0, 0.5)
 
 
+def leakage_fault(day: float, rng: random.Random) -> float:
+    """A sudden fault on day 30: past the setpoint at once, an alarm and not a trend."""
+    return (30 if day < 30 else 420) + rng.gauss(0, 3)
+
+
 def repaired(day: float, rng: random.Random) -> float:
     """Ageing for six weeks, then the faulty circuit is repaired: back to 30 mA."""
     if day < 42:
@@ -113,6 +118,7 @@ def feed(
         pytest.param(leakage_spike, 70, 300, id="single spike and a short burst"),
         pytest.param(temperature_seasonal, 70, 70, id="slow seasonal drift, beyond the horizon"),
         pytest.param(leakage_ageing, 70, None, id="no setpoint known, nothing to project to"),
+        pytest.param(leakage_fault, 45, 300, id="a sudden fault past the setpoint: the alarm's"),
     ],
 )
 def test_no_warning_without_a_rise_towards_the_setpoint(
