@@ -22,9 +22,10 @@ The method (docs/decisions.md, "Early warning"):
 A warning fires when, on a closed day, the rise is significant (Mann–Kendall, one-sided,
 at ``significance``), the recent level has risen by at least ``min_rise_share`` of the
 headroom the window started with, and the setpoint would be reached within
-``horizon_days`` but has not been yet (past it, the alarm speaks). It clears, with hysteresis, when the trend is no longer significant at
-twice that significance, the rise falls under half of ``min_rise_share`` (a repair: the
-level fell back), or the projection goes past ``clear_horizon_days``.
+``horizon_days`` but has not been yet (past it, the alarm speaks). It clears, with
+hysteresis, when the trend is no longer significant at twice that significance, the rise
+falls under half of ``min_rise_share`` (a repair: the level fell back), or the projection
+goes past ``clear_horizon_days``.
 
 Memory is bounded: per channel, the samples of one bucket (thinned past
 :data:`MAX_BUCKET_SAMPLES`), the bucket medians of one day, and ``window_days`` daily
