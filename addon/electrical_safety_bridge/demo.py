@@ -30,6 +30,7 @@ from .common.enums import ContractUnit, CtLocation, EventType, Region, SupplySys
 from .common.site import Contract, Installation
 from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
 from .config.site_config import SiteConfig
+from .config.early_warning_settings import EarlyWarningConfig
 from .modbus.lines import SerialLine
 from .modbus.timing import bits_per_char
 from .profiles.loader import find_profile
@@ -143,6 +144,15 @@ class Printer:
                 detail += f" ({data['detail']})"
         elif event.type.value.endswith("acknowledged"):
             detail = f" by {data.get('acknowledged_by')}"
+        elif event.type in (EventType.EARLY_WARNING, EventType.EARLY_WARNING_CLEARED):
+            unit = data.get("unit") or ""
+            detail = (
+                f" level {data.get('level')} {unit}, {data.get('slope_per_day')} {unit} a day,"
+                f" setpoint {data.get('setpoint')} {unit} in about {data.get('days_to_setpoint')}"
+                " days"
+            )
+            if data.get("reason"):
+                detail += f" [{data['reason']}]"
         elif event.type is EventType.COMMAND:
             detail = f" {data.get('command')}: {data.get('outcome')}"
             if data.get("reason"):
@@ -179,6 +189,9 @@ STORY_PERIOD = 300.0
 STORY_START_ALONE = 20.0
 #: Seconds of story per second of script (a test plays it faster).
 STORY_PACE = 1.0
+#: The early-warning baselines' clock in the demo: a day passes every three seconds, so
+#: the landlord's supply ages eight weeks in under three minutes of the story.
+DEMO_DAY_S = 3.0
 #: How the demo's electrician and landlord sign their steps.
 ELECTRICIAN = "electrician (demo)"
 LANDLORD = "landlord (demo)"
@@ -236,6 +249,21 @@ async def _one_story(
         )
 
     await at(0)
+    say(
+        "story: the insulation of the landlord's supply ages (ASJ): its leakage creeps up from"
+        f" 30 mA; in the demo a day passes every {DEMO_DAY_S:g} s, and an early warning comes"
+        " weeks before the 300 mA setpoint, with the days left"
+    )
+    sim.inject(Scenario(ScenarioKind.LEAKAGE_RAMP, unit=4, channel="residual_current", to=30))
+    sim.inject(
+        Scenario(
+            ScenarioKind.LEAKAGE_RAMP,
+            unit=4,
+            channel="residual_current",
+            to=200,
+            seconds=lasting(56 * DEMO_DAY_S),
+        )
+    )
     say("story: a leak builds up on the kitchen circuit (ARCM, alarm setpoint 300 mA)")
     sim.inject(
         Scenario(
@@ -301,6 +329,13 @@ async def _one_story(
             channel="temperature_2",
             to=30,
             seconds=lasting(6),
+        )
+    )
+    await at(165)
+    say("story: the electrician replaces the landlord's aged cable: its early warning ends")
+    sim.inject(
+        Scenario(
+            ScenarioKind.LEAKAGE_RAMP, unit=4, channel="residual_current", to=30, seconds=lasting(1)
         )
     )
     if not first:
@@ -369,6 +404,7 @@ def demo_config(data_dir: Path, tty: str, api_host: str, api_port: int) -> Bridg
         api_host=api_host,
         api_port=api_port,
         site=DEMO_SITE,
+        early_warning=EarlyWarningConfig(time_scale=86400 / DEMO_DAY_S),
     )
 
 

@@ -51,8 +51,10 @@ from .errors import StorageFailing
 from .profiles.metadata import device_model
 from .proof_service import Proof
 from .safety.alarms import Alarm, AlarmBook, UnknownAlarm
+from .safety.early_warning import BUCKET_S
 from .safety.events import BridgeEvent
 from .safety.hazards import HazardBook, hazard_statistics
+from .safety.trend_book import TrendBook, watched_channels
 from .storage.event_store import (
     AsyncEventStore,
     InvalidEvent,
@@ -61,6 +63,7 @@ from .storage.event_store import (
     new_event_id,
 )
 from .storage.guard import DEFAULT_RESERVE_BYTES, StorageGuard
+from .storage.trend_state import load_trend_state, save_trend_state
 
 if TYPE_CHECKING:
     from .relay.core import Relay
@@ -97,6 +100,15 @@ _HAZARD_EVENTS = frozenset(
 BRIDGE_ACTOR = "bridge"
 #: The longest note an elimination keeps.
 MAX_NOTE = 2000
+#: Early warning: how often the baselines take the values read last (real seconds; a
+#: bucket of 15 minutes gets 15 of them), and how often they are saved to the data folder.
+TREND_SAMPLE_S = 60.0
+TREND_SAVE_S = 300.0
+#: With a compressed clock (``early_warning.time_scale``), the sampler wakes at least this
+#: far apart and stamps the value it holds at every half bucket that passed meanwhile.
+TREND_MIN_SAMPLE_S = 0.05
+#: At most two days of half buckets are stamped after a stall.
+MAX_STAMPS = 2 * 2 * 96
 
 
 class Simulation(Protocol):
@@ -156,6 +168,8 @@ class Bridge:
         # Held events already pushed as not yet stored, by id: a client that connects
         # meanwhile gets them in its snapshot.
         self._pushed_unstored: dict[str, dict[str, Any]] = {}
+        # Early warning (safety/trend_book.py): None when switched off.
+        self.trends: TrendBook | None = None
 
     @property
     def store(self) -> AsyncEventStore:
@@ -229,6 +243,9 @@ class Bridge:
             self,
         )
         await self.proof.start()
+        if self.config.early_warning.settings.enabled:
+            self.trends = await self._open_trends()
+            self._tasks.append(asyncio.create_task(self._sample_trends(), name="early warning"))
         self._bus_tasks = [
             asyncio.create_task(bus.run(), name=f"bus {bus_id}")
             for bus_id, bus in self.buses.items()
@@ -323,6 +340,7 @@ class Bridge:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._save_trends()
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -661,6 +679,85 @@ class Bridge:
         self._hazard_event(EventType.HAZARD_ELIMINATED, eliminated, actor.at)
         await self._wait_written(self._enqueued)
         return eliminated.to_dict()
+
+    # ------------------------------------------------------------------ early warning
+
+    async def _open_trends(self) -> TrendBook:
+        """The baselines of every watched channel, as saved at the last stop."""
+        channels = [
+            watched
+            for bus in self.buses.values()
+            for device_id, unit in bus.units.items()
+            for watched in watched_channels(device_id, unit.spec.profile)
+        ]
+        book = TrendBook(self.config.early_warning.settings, channels)
+        saved = await asyncio.to_thread(load_trend_state, self.config.data_dir)
+        for problem in book.load(saved):
+            _LOGGER.error("early_warning.json: %s; that baseline starts anew", problem)
+        return book
+
+    async def _save_trends(self) -> None:
+        if self.trends is None:
+            return
+        try:
+            await asyncio.to_thread(save_trend_state, self.config.data_dir, self.trends.to_state())
+        except OSError as exc:
+            # Kept in memory and tried again; a full disk is reported by the storage guard.
+            _LOGGER.warning("early-warning baselines not saved: %s", exc)
+
+    async def _sample_trends(self) -> None:
+        """Feed the baselines the values read last, stamped on the baselines' clock.
+
+        In real use that clock is the wall clock and a sample is taken every minute. A
+        compressed clock (demonstrations, tests) runs ``time_scale`` times faster; the
+        value held is then stamped at every half bucket that passed since the last
+        sample, so that weeks pass in minutes with every quarter hour covered.
+        """
+        assert self.trends is not None
+        scale = self.config.early_warning.time_scale
+        step = BUCKET_S / 2
+        interval = min(TREND_SAMPLE_S, max(TREND_MIN_SAMPLE_S, step / scale))
+        started = time.time()
+        # A compressed clock restarts where the saved baselines stopped: a reading
+        # stamped before their newest one would be ignored.
+        offset = max(0.0, (self.trends.latest_at() or 0.0) - started) if scale > 1 else 0.0
+        last: float | None = None
+        saved_at = time.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            wall = time.time()
+            now = started + offset + (wall - started) * scale
+            stamps = [now]
+            if last is not None and now - last > step:
+                count = min(int((now - last) / step), MAX_STAMPS)
+                stamps = [now - step * k for k in range(count, 0, -1)] + [now]
+            last = now
+            for bus in self.buses.values():
+                for device_id, unit in bus.units.items():
+                    if unit.online is not True:
+                        continue
+                    values = {k: r.value for k, r in unit.readings.items()}
+                    setpoints = {k: r.value for k, r in unit.setpoints.items()}
+                    for at in stamps:
+                        for event in self.trends.observe(
+                            at, device_id, values, setpoints, event_at=wall
+                        ):
+                            self._emit(event)
+            if time.monotonic() - saved_at >= TREND_SAVE_S:
+                saved_at = time.monotonic()
+                await self._save_trends()
+
+    def early_warnings(self, *, warning_only: bool = False) -> list[dict[str, Any]]:
+        """Every watched channel's baseline, or only those warning (GET /early-warnings)."""
+        if self.trends is None:
+            return []
+        setpoints = {
+            device_id: {key: reading.value for key, reading in unit.setpoints.items()}
+            for bus in self.buses.values()
+            for device_id, unit in bus.units.items()
+        }
+        trends = self.trends.trends(warning_only=warning_only, setpoints=setpoints)
+        return [t.to_dict() for t in trends]
 
     # ------------------------------------------------------------------ lock-outs
 

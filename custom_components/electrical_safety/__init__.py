@@ -28,6 +28,7 @@ from .coordinator import (
 )
 from .proof import ProofTracker
 from .proof_services import async_setup_proof_services
+from .early_warning import async_setup_early_warnings
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -78,6 +79,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
     await proof.async_refresh()
     entry.async_on_unload(coordinator.async_add_event_listener(proof.async_on_event))
     entry.async_on_unload(proof.async_start())
+    coordinator.early_warnings = await async_setup_early_warnings(entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_fire_bus_events(entry)
     # Listen only once every platform is there to hear it.

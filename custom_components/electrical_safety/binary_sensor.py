@@ -29,6 +29,7 @@ from electrical_safety_bridge.common.models import (
 )
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
+from .early_warning import rising_sensors
 from .entity import (
     BridgeEntity,
     ElectricalSafetyEntity,
@@ -205,6 +206,7 @@ def _device_binary_sensors(
             )
     yield ChannelBinarySensor(coordinator, device, COMMUNICATION, "device")
     yield ChannelBinarySensor(coordinator, device, LOCKOUT, "device")
+    yield from rising_sensors(coordinator, device)
 
 
 def _bus(data: BridgeData, bus_id: str) -> Bus | None:

@@ -17,6 +17,7 @@ from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.helpers import entity_registry as er
 
+from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.common.models import BridgeEvent
 
 from .const import DOMAIN, EVENT_ELECTRICAL_SAFETY
@@ -27,6 +28,8 @@ from .helpers import channel_name, device_name, ha_device
 #: What an event's data may say, copied as it is (lock-out and hazard events nest the
 #: person under an actor; ``_who`` finds them).
 _COPIED = ("kind", "detail", "command", "outcome", "reason", "result", "seconds", "note", "why")
+#: An early warning's projection (early_warning.py), copied as it is.
+_TREND = ("setpoint", "level", "slope_per_day", "days_to_setpoint")
 
 
 def _who(data: Mapping[str, Any]) -> str | None:
@@ -89,6 +92,8 @@ def bus_event_data(coordinator: ElectricalSafetyCoordinator, event: BridgeEvent)
         "who": _who(data),
     }
     found.update({key: _text(data, key) for key in _COPIED})
+    if event.type in (EventType.EARLY_WARNING, EventType.EARLY_WARNING_CLEARED):
+        found.update({key: data.get(key) for key in _TREND})
     return found
 
 

@@ -28,7 +28,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from homeassistant.config_entries import ConfigEntry
@@ -77,6 +77,9 @@ from .const import (
 )
 from .hazards import hazard_placeholders, is_wiring_fault
 from .proof import ProofTracker
+
+if TYPE_CHECKING:
+    from .early_warning import EarlyWarnings
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
 type EventListener = Callable[[BridgeEvent], None]
@@ -209,6 +212,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self.site_device_id: str | None = None
         #: Self-test schedule and inspections due (proof.py), set up with the entry.
         self.proof: ProofTracker | None = None
+        #: The bridge's early-warning baselines (early_warning.py), read at set-up.
+        self.early_warnings: EarlyWarnings | None = None
 
     @property
     def bridge_id(self) -> str:

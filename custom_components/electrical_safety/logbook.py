@@ -53,6 +53,8 @@ _SIMPLE: Mapping[str, str] = {
     EventType.LOCKOUT_LIFTED: "logbook_lockout_lifted",
     EventType.DEVICE_OFFLINE: "logbook_device_offline",
     EventType.DEVICE_ONLINE: "logbook_device_online",
+    EventType.EARLY_WARNING: "logbook_early_warning",
+    EventType.EARLY_WARNING_CLEARED: "logbook_early_warning_cleared",
 }
 
 
@@ -63,6 +65,16 @@ def _value(data: Mapping[str, Any]) -> str:
     text = ("?" if raw is None else str(raw)) if number is None else f"{number:g}"
     unit = data.get("unit")
     return f"{text} {unit}" if number is not None and unit else text
+
+
+def _amount(data: Mapping[str, Any], key: str, digits: int) -> str:
+    """An early warning's figure with the channel's unit: ``3.04 mA``, ``300 mA``."""
+    number = numeric(data.get(key))
+    if number is None:
+        return "?"
+    unit = data.get("unit")
+    text = f"{round(number, digits):g}"
+    return f"{text} {unit}" if unit else text
 
 
 def _key(data: Mapping[str, Any]) -> str | None:
@@ -112,6 +124,9 @@ def describe_message(strings: Mapping[str, str], data: Mapping[str, Any]) -> str
         "command": str(data.get("command") or "?"),
         "outcome": str(data.get("outcome") or "?"),
         "reason": text(f"logbook_reason_{reason}") or reason,
+        "setpoint": _amount(data, "setpoint", 1),
+        "slope": _amount(data, "slope_per_day", 2),
+        "days": _amount({"days": data.get("days_to_setpoint")}, "days", 0),
     }
     try:
         return template.format(**placeholders)

@@ -474,3 +474,17 @@ def test_installation_problems_name_the_devices_own_option() -> None:
         "devices[1].ct_location: must be one of service_entrance, grounding_wire (got 'neutral')",
         "devices[1].ct_rating_a: must be more than 0 (got 0.0)",
     ]
+def test_early_warning_options_reach_the_bridge_and_their_problems_name_the_option() -> None:
+    options = {
+        "buses": [{"id": "b", "device": "/dev/ttyUSB0"}],
+        "devices": [{"id": "a", "unit": 1, "profile": "ASJ"}],
+        "early_warning": {"horizon_days": 60, "clear_horizon_days": 90, "min_days": 14},
+    }
+    config = parse_config(options_to_config(options), "options")
+    settings = config.early_warning.settings
+    assert (settings.horizon_days, settings.clear_horizon_days, settings.min_days) == (60, 90, 14)
+    problems = problems_of(options | {"early_warning": {"horizon_days": 200}})
+    assert any(
+        p.startswith("early_warning.clear_horizon_days: must be more than horizon_days")
+        for p in problems
+    ), problems

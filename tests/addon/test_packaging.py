@@ -212,6 +212,7 @@ def test_the_schema_matches_the_options_the_bridge_reads(config: dict[str, Any])
         "relay_broker",
         "relay_webhooks",
         "remote_command_keys",
+        "early_warning",
     }
     for key, kind in nested.items():
         element = next(value for marker, value in ours.items() if str(marker) == key)

@@ -176,12 +176,13 @@ class Rig:
     #: Seconds of silence before the bridge calls a unit offline.
     offline_after: float = 3.0
     bridge_id: str = BRIDGE_ID
+    #: Top-level keys added to the bridge's configuration (``early_warning``, ...), for the
+    #: next start.
+    config_extra: dict[str, Any] = field(default_factory=dict)
     api_port: int = field(default_factory=free_port)
     sim_port: int = 0
     simulator: subprocess.Popen[bytes] | None = None
     bridge: subprocess.Popen[bytes] | None = None
-    #: More of the bridge's configuration (top-level keys), for the next start.
-    extra_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data_dir(self) -> Path:
@@ -255,7 +256,7 @@ class Rig:
                 }
             ],
         }
-        config |= self.extra_config
+        config |= self.config_extra
         path = self.folder / "bridge.yaml"
         path.write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
         return path

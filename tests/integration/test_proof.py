@@ -28,7 +28,7 @@ LIMIT_S = 2
 
 async def _load(hass: HomeAssistant, rig: Rig, config_entry: MockConfigEntry) -> None:
     """Restart the rig's bridge with the proof configured, then set the entry up."""
-    rig.extra_config = {
+    rig.config_extra = {
         "self_test": {"time_limit_s": LIMIT_S},
         "inspections": {"track": ["cn_routine_patrol"], "every_days": {"cn_routine_patrol": 7}},
     }

@@ -148,6 +148,10 @@ class BridgeBackend(Protocol):
         """The hazards' statistics (GET /statistics)."""
         ...
 
+    def early_warnings(self, *, warning_only: bool = False) -> list[dict[str, Any]]:
+        """Every watched channel's baseline, or only those warning (GET /early-warnings)."""
+        ...
+
     async def lock_out(
         self, device_id: str, who: str, why: str, until: float | None, source: str | None
     ) -> dict[str, Any]:

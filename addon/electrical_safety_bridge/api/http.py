@@ -505,6 +505,18 @@ async def _statistics(request: web.Request) -> web.Response:
     return _json(request.app[_BRIDGE].statistics())
 
 
+async def _early_warnings(request: web.Request) -> web.Response:
+    text = request.query.get("warning")
+    if text not in (None, "true", "false"):
+        return _BadRequest(
+            f"'warning' must be true or false, not '{_shown(text or '')}'",
+            parameter="warning",
+            value=_shown(text or ""),
+        ).response()
+    channels = request.app[_BRIDGE].early_warnings(warning_only=text == "true")
+    return _json({"channels": channels})
+
+
 async def _lock_out(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
     device_id = _known_device(request)
@@ -761,6 +773,7 @@ def create_app(bridge: BridgeBackend) -> web.Application:
     app.router.add_post("/api/v1/hazards/{hazard_id}/eliminate", _eliminate_hazard)
     app.router.add_get("/api/v1/statistics", _statistics)
     app.router.add_get("/api/v1/site", _site)
+    app.router.add_get("/api/v1/early-warnings", _early_warnings)
     app.router.add_post("/api/v1/devices/{device_id}/lockout", _lock_out)
     app.router.add_post("/api/v1/devices/{device_id}/lockout/lift", _lift_lock_out)
     app.router.add_get("/api/v1/events", _events)

@@ -148,6 +148,10 @@ def _schemas() -> dict[str, Any]:
     schemas["HazardList"] = _object(
         {"hazards": _array("Hazard")}, "GET /hazards: hazards, oldest first"
     )
+    schemas["EarlyWarningList"] = _object(
+        {"channels": _array("ChannelTrend")},
+        "GET /early-warnings: each residual-current and temperature channel's baseline",
+    )
     schemas["HazardStep"] = _object(
         {"hazard": ref("Hazard")}, "a hazard after a step (acknowledged, eliminated)"
     )
@@ -410,6 +414,23 @@ OPENAPI: dict[str, Any] = {
                 ),
                 "responses": {
                     "200": _json(ref("Site"), "the site"),
+        "/api/v1/early-warnings": {
+            "get": {
+                "summary": (
+                    "Each watched channel's baseline: daily level, slope per day, projected"
+                    " days to the setpoint, and whether its early warning is on"
+                ),
+                "parameters": [
+                    {
+                        "name": "warning",
+                        "in": "query",
+                        "description": "true: only the channels whose warning is on",
+                        "schema": {"type": "string", "enum": ["true", "false"]},
+                    }
+                ],
+                "responses": {
+                    "200": _json(ref("EarlyWarningList"), "the channels, by device and channel"),
+                    "400": _ERRORS["400"],
                     "401": _ERRORS["401"],
                 },
             }

@@ -34,6 +34,7 @@ from ..common.schema import (
     schema_problem,
 )
 from ..common.site import Site
+from ..common.trends import ChannelTrend
 from ..common.workflow import Hazard, HazardStatistics, Lockout, hazards_from
 
 REQUEST_TIMEOUT = 15.0
@@ -225,6 +226,17 @@ class BridgeClient:
         if not isinstance(data, dict):
             raise BridgeResponseError("statistics is not an object")
         return HazardStatistics.from_dict(data)
+
+    async def early_warnings(self) -> list[ChannelTrend]:
+        """Each watched channel's baseline and whether its early warning is on."""
+        data = await self._request("GET", "/early-warnings")
+        channels = data.get("channels") if isinstance(data, dict) else None
+        if not isinstance(channels, list):
+            raise BridgeResponseError("early-warnings has no list of channels")
+        try:
+            return [ChannelTrend.from_dict(raw) for raw in channels]
+        except (ValueError, AttributeError) as err:
+            raise BridgeResponseError(f"an early-warning channel cannot be read: {err}") from err
 
     async def lock_out(
         self, device_id: str, who: str, why: str, until: float | None = None

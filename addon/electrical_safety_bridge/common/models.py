@@ -47,6 +47,7 @@ from .parsing import (
 from .proof import PROOF_MODELS
 from .schema import MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
 from .site import SITE_MODELS, Installation, Site
+from .trends import TREND_MODELS
 from .workflow import WORKFLOW_MODELS, Hazard, HazardStatistics, Lockout, hazards_from
 
 type Value = float | int | str | bool | None
@@ -1094,4 +1095,5 @@ WIRE_MODELS: tuple[type[Any], ...] = (
     *WORKFLOW_MODELS,
     *SITE_MODELS,
     *PROOF_MODELS,
+    *TREND_MODELS,
 )

@@ -146,6 +146,21 @@ _WEBHOOK_OPTIONS = vol.Schema(
     }
 )
 
+#: The early-warning tunables (config/early_warning_settings.py, less the demo's clock);
+#: how they fit together is checked with the rest of the bridge's configuration.
+_EARLY_WARNING_OPTIONS = vol.Schema(
+    {
+        vol.Optional("enabled"): bool,
+        vol.Optional("window_days"): int,
+        vol.Optional("min_days"): int,
+        vol.Optional("horizon_days"): vol.Coerce(float),
+        vol.Optional("clear_horizon_days"): vol.Coerce(float),
+        vol.Optional("significance"): vol.Coerce(float),
+        vol.Optional("min_rise_share"): vol.Coerce(float),
+        vol.Optional("daily_percentile"): vol.Coerce(float),
+    }
+)
+
 _KEY_OPTIONS = vol.Schema(
     {
         vol.Required("id"): _ID,
@@ -177,6 +192,7 @@ OPTIONS_SCHEMA = vol.Schema(
         vol.Optional("self_test_at"): str,
         vol.Optional("inspections_track"): str,
         vol.Optional("cn_patrol_every_days"): vol.All(int, vol.Range(min=1, max=366)),
+        vol.Optional("early_warning", default=dict): _EARLY_WARNING_OPTIONS,
     }
 )
 
@@ -329,6 +345,8 @@ def options_to_config(
         config["mqtt"] = broker
     if relay is not None:
         config["relay"] = relay
+    if valid["early_warning"]:
+        config["early_warning"] = dict(valid["early_warning"])
     return config
 
 

@@ -36,12 +36,18 @@ from .site_config import (
     installation,
     shows_its_value,
     site_config,
+)
 from .proof_config import (
     DEVICE_SELF_TEST_SCHEMA,
     INSPECTIONS_SCHEMA,
     SELF_TEST_SCHEMA,
     ProofConfig,
     proof_config,
+)
+from .early_warning_settings import (
+    EARLY_WARNING_SCHEMA,
+    EarlyWarningConfig,
+    early_warning_config,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -90,6 +96,7 @@ class BridgeConfig:
     site: SiteConfig = field(default_factory=SiteConfig)
     # Self-test schedules and inspections tracked (config/proof_config.py).
     proof: ProofConfig = field(default_factory=ProofConfig)
+    early_warning: EarlyWarningConfig = field(default_factory=EarlyWarningConfig)
 
 
 def _host_port(value: Any) -> tuple[str, int]:
@@ -195,6 +202,8 @@ CONFIG_SCHEMA = vol.Schema(
         # The proof: self-test schedule and inspections (config/proof_config.py).
         vol.Optional("self_test"): SELF_TEST_SCHEMA,
         vol.Optional("inspections"): INSPECTIONS_SCHEMA,
+        # Rising leakage and temperature (config/early_warning_settings.py).
+        vol.Optional("early_warning"): vol.Any(None, EARLY_WARNING_SCHEMA),
     }
 )
 
@@ -352,6 +361,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
             if "self_test" in device
         },
     )
+    early_warning = early_warning_config(valid.get("early_warning"), problems)
     if problems:
         raise ConfigError(source, problems)
     return BridgeConfig(
@@ -373,6 +383,7 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
         relay=relay,
         site=site,
         proof=proof,
+        early_warning=early_warning,
     )
 
 

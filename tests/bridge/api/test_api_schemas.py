@@ -157,6 +157,10 @@ async def test_live_answers_match_the_documented_schemas(api: Running) -> None:
     api.sim.unit(2).set("alarm_status", "normal")
     status, done = await doc.request("POST", eliminate, f"{one}/eliminate", body=note)
     assert status == 200 and done["hazard"]["state"] == "eliminated", done
+    status, trends = await doc.request("GET", "/early-warnings")
+    assert status == 200 and {c["channel"] for c in trends["channels"]} >= {"residual_current"}
+    status, bad = await doc.request("GET", "/early-warnings", params={"warning": "maybe"})
+    assert status == 400 and bad["error"] == "bad_request"
     status, statistics = await doc.request("GET", "/statistics")
     assert status == 200 and statistics["eliminated_this_month"] == 1
 
