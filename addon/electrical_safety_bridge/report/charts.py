@@ -97,6 +97,4 @@ def channel_chart(stats: ChannelStats, tr: Translator, zone: tzinfo) -> str | No
         )
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata={"Date": None})
-    svg = out.getvalue()
-    # Inline in HTML: the XML prolog and DOCTYPE have no place there.
-    return svg[svg.index("<svg") :]
+    return out.getvalue()

@@ -7,6 +7,7 @@ zone; each value carries its unit.
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import threading
@@ -87,8 +88,12 @@ def render_html(report: SafetyReport, language: str, zone: tzinfo) -> str:
     """The report as one self-contained HTML page (charts inline as SVG)."""
     tr = Translator(language)
     formats = _Formats(tr, zone)
+    # Each chart is an image of its own (a data: URL, nothing fetched): inline SVGs would
+    # share matplotlib's element ids and glyph names, which must be unique in one page.
     charts = {
-        (c.device_id, c.channel): Markup(svg)
+        (c.device_id, c.channel): Markup('<img alt="" src="data:image/svg+xml;base64,{}">').format(
+            base64.b64encode(svg.encode()).decode("ascii")
+        )
         for c in report.channels
         if (svg := channel_chart(c, tr, zone)) is not None
     }
