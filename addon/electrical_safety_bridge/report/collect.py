@@ -429,6 +429,9 @@ def record_section(
                 who=_text(record, "who", "by", "inspector"),
                 detail=_text(record, "detail", "note", "message"),
                 projected_days=_number(record.get("projected_days")),
+                channel_kind=None
+                if (fact := _channel(devices, device_id, _text(record, "channel"))) is None
+                else fact.kind,
                 raw=dict(record),
             )
         )

@@ -228,6 +228,8 @@ class LogRecord:
     detail: str | None
     #: An early warning's projected days to the setpoint.
     projected_days: float | None = None
+    #: The channel's kind, when the detector's profile names the channel.
+    channel_kind: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
 

@@ -88,6 +88,45 @@ def _shown_numbers(expected: Expected) -> list[str]:
     return ["412 mA", "500 mA", "61.5 °C", "3.00", "Alice", "Bob", "CN-RC-SETPOINT"]
 
 
+def _check_pdf(pdf: bytes, language: str, tmp_path: Path, expected: Expected) -> None:
+    """The PDF's text shows the numbers, its fonts are the language's, its pages print."""
+    texts = CATALOGUE[language]
+    assert pdf.startswith(b"%PDF")
+    pdf_path = tmp_path / f"report-{language}.pdf"
+    pdf_path.write_bytes(pdf)
+    pdf_text = subprocess.run(
+        [_tool("pdftotext"), "-layout", str(pdf_path), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert texts["title"] in pdf_text
+    assert texts["summary.alarms"] in pdf_text
+    for number in _shown_numbers(expected):
+        assert number in pdf_text, number
+    fonts = subprocess.run(
+        [_tool("pdffonts"), str(pdf_path)], check=True, capture_output=True, text=True
+    ).stdout
+    # The CJK glyphs come from the CJK font of the language (no tofu), and no face other
+    # than the body's families had to stand in.
+    variant = {"en": "", "zh-Hans": "Noto-Sans-CJK-SC", "ja": "Noto-Sans-CJK-JP"}[language]
+    assert variant in fonts, fonts
+    assert "Serif" not in fonts, fonts
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    subprocess.run(
+        [_tool("pdftoppm"), "-r", "70", "-png", str(pdf_path), str(pages / language)],
+        check=True,
+    )
+    pngs = sorted(pages.glob("*.png"))
+    assert pngs and all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)
+    if keep := os.environ.get("REPORT_PAGES_DIR"):
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for png in pngs:
+            shutil.copy(png, Path(keep) / png.name)
+        shutil.copy(pdf_path, Path(keep) / pdf_path.name)
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_a_simulated_month_in_every_language(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
@@ -130,40 +169,7 @@ async def test_a_simulated_month_in_every_language(
             api, {"period": PERIOD, "format": "pdf", "language": language}
         )
         assert (status, content_type) == (200, "application/pdf")
-    assert pdf.startswith(b"%PDF")
-    pdf_path = tmp_path / f"report-{language}.pdf"
-    pdf_path.write_bytes(pdf)
-    pdf_text = subprocess.run(
-        [_tool("pdftotext"), "-layout", str(pdf_path), "-"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    assert texts["title"] in pdf_text
-    assert texts["summary.alarms"] in pdf_text
-    for number in _shown_numbers(expected):
-        assert number in pdf_text, number
-    fonts = subprocess.run(
-        [_tool("pdffonts"), str(pdf_path)], check=True, capture_output=True, text=True
-    ).stdout
-    # The CJK glyphs come from the CJK font of the language (no tofu), and no face other
-    # than the body's families had to stand in.
-    variant = {"en": "", "zh-Hans": "Noto-Sans-CJK-SC", "ja": "Noto-Sans-CJK-JP"}[language]
-    assert variant in fonts, fonts
-    assert "Serif" not in fonts, fonts
-    pages = tmp_path / "pages"
-    pages.mkdir()
-    subprocess.run(
-        [_tool("pdftoppm"), "-r", "70", "-png", str(pdf_path), str(pages / language)],
-        check=True,
-    )
-    pngs = sorted(pages.glob("*.png"))
-    assert pngs and all(p.read_bytes().startswith(b"\x89PNG") for p in pngs)
-    if keep := os.environ.get("REPORT_PAGES_DIR"):
-        Path(keep).mkdir(parents=True, exist_ok=True)
-        for png in pngs:
-            shutil.copy(png, Path(keep) / png.name)
-        shutil.copy(pdf_path, Path(keep) / pdf_path.name)
+    _check_pdf(pdf, language, tmp_path, expected)
 
 
 @pytest.mark.parametrize(
