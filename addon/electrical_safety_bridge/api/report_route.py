@@ -8,15 +8,17 @@ default). A bad value is a 400 naming the parameter and the value.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from ..report.catalogue import DEFAULT_LANGUAGE, LANGUAGES, UnknownLanguage
 from ..report.model import CONTENT_TYPES, InvalidPeriod, ReportFormat
-from ..report.sources import ReportSource, gather_report, render_report
+from ..report.sources import ReportRenderError, ReportSource, gather_report, render_report
 from .openapi import REPORT_PATH
 
+_LOGGER = logging.getLogger(__name__)
 _SOURCE: web.AppKey[ReportSource] = web.AppKey("report_source")
 _SHOWN = 40
 
@@ -57,7 +59,11 @@ async def _report(request: web.Request) -> web.Response:
         )
     except InvalidPeriod as exc:
         return _bad(str(exc), "period", period or "")
-    body = await render_report(report, zone, language, fmt)
+    try:
+        body = await render_report(report, zone, language, fmt)
+    except ReportRenderError as exc:
+        _LOGGER.error("%s", exc)
+        return web.json_response({"error": "report_failed", "message": str(exc)}, status=500)
     if isinstance(body, dict):
         return web.Response(
             text=json.dumps(body, ensure_ascii=False, allow_nan=False),

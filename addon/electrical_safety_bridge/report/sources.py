@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..common.enums import EventType
-from ..common.site import Finding
+from ..common.site import Finding, Site
 from ..storage.event_store import MAX_QUERY_LIMIT, AsyncEventStore, StoredEvent
 from ..storage.telemetry_stats import HOUR_S, AsyncTelemetryStats
 from .catalogue import DEFAULT_LANGUAGE, texts
@@ -38,7 +40,6 @@ from .model import (
     month_period,
     previous_month,
 )
-from .render import render_html, render_pdf
 
 if TYPE_CHECKING:
     from ..bus.scheduler import Bus
@@ -50,10 +51,16 @@ def _none() -> Sequence[Any]:
     return ()
 
 
+def _no_site() -> Site | None:
+    return None
+
+
 @dataclass(slots=True)
 class ReportExtras:
     """Providers of the records other parts of the bridge keep (empty until wired)."""
 
+    #: The site the bridge watches; without one the report names the bridge's id.
+    site: Callable[[], Site | None] = _no_site
     findings: Callable[[], Sequence[Finding]] = _none
     #: Self-test and inspection records, as generic wire dicts (see report/collect.py).
     test_records: Callable[[], Sequence[Mapping[str, Any]]] = _none
@@ -61,6 +68,10 @@ class ReportExtras:
     warning_records: Callable[[], Sequence[Mapping[str, Any]]] = _none
     #: The translated explanation of a finding in a language, when there is one.
     explain: Callable[[Finding, str], str | None] | None = None
+
+
+#: The longest a page may take (a month of many detectors on a small board).
+RENDER_TIMEOUT_S = 90.0
 
 
 class ReportSource(Protocol):
@@ -179,9 +190,10 @@ async def gather_report(
         raise InvalidPeriod(f"'period' {period.label} has not begun yet")
     extras = source.report_extras
     explain = extras.explain
+    site = extras.site()
     inputs = ReportInputs(
-        site_id=source.bridge_id,
-        site_name=source.bridge_id,
+        site_id=source.bridge_id if site is None else site.id,
+        site_name=source.bridge_id if site is None else site.name,
         period=period,
         generated_at=now,
         events=await _events(source.store, period.start, period.end),
@@ -199,19 +211,45 @@ async def gather_report(
     return build_report(inputs), tz
 
 
+class ReportRenderError(RuntimeError):
+    """The page could not be made; the message carries the renderer's own last words."""
+
+
 async def render_report(
     report: SafetyReport, zone: tzinfo, language: str, fmt: ReportFormat
 ) -> bytes | dict[str, Any]:
     """The report in one format: the JSON dict, or the HTML or PDF bytes.
 
-    Charts and the PDF take a moment of CPU: they run on a worker thread, so the bridge's
-    event loop (alarm polls, pushes) never waits for them.
+    The HTML and the PDF are made by a child process (``render_worker``): the charting and
+    PDF libraries never load into the bridge, and its event loop (alarm polls, pushes) never
+    waits for them.
     """
     if fmt is ReportFormat.JSON:
         data = report.to_dict()
         data["language"] = language
         return data
-    html = await asyncio.to_thread(render_html, report, language, zone)
-    if fmt is ReportFormat.HTML:
-        return html.encode()
-    return await asyncio.to_thread(render_pdf, html)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "electrical_safety_bridge.report.render_worker",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        body, errors = await asyncio.wait_for(
+            child.communicate(pickle.dumps((report, language, zone, fmt))), RENDER_TIMEOUT_S
+        )
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        raise ReportRenderError(
+            f"the report's {fmt} page took longer than {RENDER_TIMEOUT_S:.0f} s"
+        ) from None
+    if child.returncode != 0:
+        last = errors.decode(errors="replace").strip().splitlines()[-3:]
+        raise ReportRenderError(
+            f"the report's {fmt} page could not be made (exit {child.returncode}): "
+            + " / ".join(last)
+        )
+    return body

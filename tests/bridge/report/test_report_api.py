@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,9 @@ async def test_a_simulated_month_in_every_language(
             api, {"period": PERIOD, "format": "pdf", "language": language}
         )
         assert (status, content_type) == (200, "application/pdf")
+    # The page was made by a child process: the bridge never loads the charting and PDF
+    # libraries (its memory stays that of a bridge).
+    assert "weasyprint" not in sys.modules and "matplotlib" not in sys.modules
     _check_pdf(pdf, language, tmp_path, expected)
 
 
@@ -202,3 +206,17 @@ async def test_an_empty_month_says_no_records(tmp_path: Path) -> None:
 
     report = json.loads(body)
     assert report["summary"]["alarms"] == 0 and report["timeline"] == []
+
+
+async def test_a_page_that_cannot_be_made_is_an_error_saying_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_bridge(tmp_path) as api:
+        # The renderer's interpreter gone: the child cannot start its work.
+        monkeypatch.setattr(sys, "executable", "/bin/false")
+        status, _, body = await _get(api, {"format": "pdf"})
+        status_json, _, _ = await _get(api, {"format": "json"})  # JSON needs no child
+    answer = json.loads(body)
+    assert (status, answer["error"]) == (500, "report_failed")
+    assert "pdf page could not be made (exit 1)" in answer["message"]
+    assert status_json == 200
