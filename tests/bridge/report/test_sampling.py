@@ -26,11 +26,15 @@ async def test_the_bridge_keeps_hourly_statistics_of_what_it_reads(tmp_path: Pat
             return reading is not None and reading.value == 123
 
         await wait_for(read_123, what="the leakage read")
+        # SIM-ARCM: leakage and four temperatures; ASJ: leakage; the unverified ARCM the same.
         now = time.time()
+        await wait_for(
+            lambda: sample(api.bridge.device_bus, HourlyAccumulator(), now) == 11,
+            what="every charted channel read",
+        )
         acc = HourlyAccumulator()
         taken = sample(api.bridge.device_bus, acc, now)
         rows = {(r.device_id, r.channel): r for r in acc.drain()}
-        # SIM-ARCM: leakage and four temperatures; ASJ: leakage; the unverified ARCM the same.
         assert taken == len(rows) == 11
         assert rows[("arcm", "residual_current")].maximum == 123
         assert ("arcm", "voltage") not in rows  # only leakage and temperature are charted
