@@ -163,6 +163,9 @@ async def test_a_simulated_month_in_every_language(
         assert texts["title"] in text and texts["section.outages"] in text
         for number in _shown_numbers(expected):
             assert number in text, number
+        if keep := os.environ.get("REPORT_PAGES_DIR"):
+            (tmp_path / f"report-{language}.html").write_bytes(html)
+            shutil.copy(tmp_path / f"report-{language}.html", keep)
         # Leakage and temperature 1: the channels with readings have a chart each.
         assert text.count('src="data:image/svg+xml;base64,') == 2
 
