@@ -50,6 +50,8 @@ from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
 from .profiles.metadata import device_model
 from .proof_service import Proof
+from .report.sampling import TelemetrySampler
+from .report.sources import ReportExtras
 from .safety.alarms import Alarm, AlarmBook, UnknownAlarm
 from .safety.early_warning import BUCKET_S
 from .safety.events import BridgeEvent
@@ -64,6 +66,7 @@ from .storage.event_store import (
 )
 from .storage.guard import DEFAULT_RESERVE_BYTES, StorageGuard
 from .storage.trend_state import load_trend_state, save_trend_state
+from .storage.telemetry_stats import TELEMETRY_FILE, AsyncTelemetryStats
 
 if TYPE_CHECKING:
     from .relay.core import Relay
@@ -154,6 +157,11 @@ class Bridge:
         #: Scheduled self-tests and inspection records (proof_service.py).
         self.proof: Proof | None = None
         self._store: AsyncEventStore | None = None
+        # The safety report: hourly leakage and temperature statistics, and the providers of
+        # the records other parts keep (findings, scheduled tests, early warnings).
+        self._telemetry: AsyncTelemetryStats | None = None
+        self._sampler: TelemetrySampler | None = None
+        self.report_extras = ReportExtras()
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self._pending: asyncio.Queue[BridgeEvent] = asyncio.Queue()
@@ -178,6 +186,13 @@ class Bridge:
             raise RuntimeError("the bridge is not started")
         return self._store
 
+    @property
+    def telemetry(self) -> AsyncTelemetryStats:
+        """The hourly telemetry statistics (open while the bridge runs)."""
+        if self._telemetry is None:
+            raise RuntimeError("the bridge is not started")
+        return self._telemetry
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
@@ -196,6 +211,7 @@ class Bridge:
         self.hazards.load(await self._store.hazards())
         self._lockouts = await self._store.lockouts()
         self.last_seq = await self._store.last_seq()
+        self._telemetry = await AsyncTelemetryStats.open(data_dir / TELEMETRY_FILE)
         for alarm in self.alarms.open_alarms():
             # An alarm stored just before a crash, without its hazard: open it now.
             self._open_hazard(alarm)
@@ -246,6 +262,8 @@ class Bridge:
         if self.config.early_warning.settings.enabled:
             self.trends = await self._open_trends()
             self._tasks.append(asyncio.create_task(self._sample_trends(), name="early warning"))
+        self._sampler = TelemetrySampler(self.device_bus, self._telemetry)
+        self._tasks.append(asyncio.create_task(self._sampler.run(), name="telemetry sampler"))
         self._bus_tasks = [
             asyncio.create_task(bus.run(), name=f"bus {bus_id}")
             for bus_id, bus in self.buses.items()
@@ -344,6 +362,11 @@ class Bridge:
         if self._store is not None:
             await self._store.close()
             self._store = None
+        if self._telemetry is not None:
+            if self._sampler is not None:
+                await self._sampler.flush()
+            await self._telemetry.close()
+            self._telemetry = None
 
     # ------------------------------------------------------------------ events
 
@@ -548,6 +571,8 @@ class Bridge:
                 removed = await self.store.prune(time.time())
                 if removed:
                     _LOGGER.info("retention: removed %d events", removed)
+            with contextlib.suppress(Exception):
+                await self.telemetry.prune(time.time() - self.config.retention_days * 86400.0)
             await asyncio.sleep(PRUNE_EVERY_S)
 
     # ------------------------------------------------------------------ hazards

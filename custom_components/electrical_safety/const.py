@@ -65,6 +65,8 @@ ATTR_NOTE: Final = "note"
 ATTR_WHY: Final = "why"
 ATTR_DURATION: Final = "duration"
 ATTR_UNTIL: Final = "until"
+ATTR_PERIOD: Final = "period"
+ATTR_LANGUAGE: Final = "language"
 
 SERVICE_ACKNOWLEDGE_ALARM: Final = "acknowledge_alarm"
 SERVICE_RUN_SELF_TEST: Final = "run_self_test"
@@ -73,6 +75,9 @@ SERVICE_ACKNOWLEDGE_HAZARD: Final = "acknowledge_hazard"
 SERVICE_ELIMINATE_HAZARD: Final = "eliminate_hazard"
 SERVICE_LOCK_OUT: Final = "lock_out"
 SERVICE_LIFT_LOCK_OUT: Final = "lift_lock_out"
+SERVICE_GENERATE_REPORT: Final = "generate_report"
+#: The folder of the media folder the safety reports are written to.
+REPORT_FOLDER: Final = "electrical_safety"
 
 #: Fired on Home Assistant's bus for every event of a bridge's log (bus_event.py); the
 #: logbook describes it (logbook.py).

@@ -46,6 +46,7 @@ from .const import (
     SERVICE_ACKNOWLEDGE_ALARM,
     SERVICE_ACKNOWLEDGE_HAZARD,
     SERVICE_ELIMINATE_HAZARD,
+    SERVICE_GENERATE_REPORT,
     SERVICE_GET_EVENTS,
     SERVICE_LIFT_LOCK_OUT,
     SERVICE_LOCK_OUT,
@@ -55,6 +56,7 @@ from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinato
 from .hazard_actions import async_eliminate_hazard, async_workflow_call
 from .hazards import summary
 from .helpers import async_bridge_call, async_run_command, async_who
+from .report import GENERATE_REPORT_SCHEMA, async_generate_report
 
 #: A detector has 30 s to raise its alarm (GB 50166); the bridge's verdict follows.
 SELF_TEST_WAIT_S = 35.0
@@ -389,6 +391,13 @@ async def _async_lift_lock_out(call: ServiceCall) -> None:
     )
 
 
+async def _async_generate_report(call: ServiceCall) -> ServiceResponse:
+    """The safety report of a month: JSON in the answer, HTML and PDF in the media folder."""
+    return await async_generate_report(
+        call, _coordinators(call.hass, call.data.get(ATTR_CONFIG_ENTRY_ID))
+    )
+
+
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register the integration's service actions."""
@@ -436,4 +445,11 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_get_events,
         schema=GET_EVENTS_SCHEMA,
         supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GENERATE_REPORT,
+        _async_generate_report,
+        schema=GENERATE_REPORT_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
     )

@@ -38,6 +38,7 @@ from ..safety.alarms import UnknownAlarm
 from .auth import bearer, token_matches
 from .backend import BridgeBackend
 from .openapi import OPENAPI
+from .report_route import add_report_route
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -779,4 +780,5 @@ def create_app(bridge: BridgeBackend) -> web.Application:
     app.router.add_get("/api/v1/events", _events)
     app.router.add_get("/api/v1/events.csv", _events_csv)
     app.router.add_get("/api/v1/ws", _websocket)
+    add_report_route(app, bridge)
     return app

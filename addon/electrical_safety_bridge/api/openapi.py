@@ -16,6 +16,8 @@ from ..common.errors import ErrorBody
 from ..common.json_schema import DIALECT, component_schemas, model_schema, ref
 from ..common.models import WIRE_MODELS
 from .proof_openapi import PROOF_PATHS, PROOF_SCHEMAS
+from ..report.catalogue import LANGUAGES
+from ..report.model import ReportFormat
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -512,3 +514,42 @@ OPENAPI: dict[str, Any] = {
 # The proof's routes (self-tests and inspections), kept in their own module.
 OPENAPI["paths"].update(PROOF_PATHS)
 OPENAPI["components"]["schemas"].update(PROOF_SCHEMAS)
+
+REPORT_PATH = "/api/v1/report"
+OPENAPI["paths"][REPORT_PATH] = {
+    "get": {
+        "summary": "The safety report of one month (JSON, HTML or PDF)",
+        "parameters": [
+            {
+                "name": "period",
+                "in": "query",
+                "description": (
+                    "YYYY-MM, in the bridge's time zone; the last whole month by default"
+                ),
+                "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+            },
+            {
+                "name": "format",
+                "in": "query",
+                "schema": {"type": "string", "enum": [f.value for f in ReportFormat]},
+            },
+            {
+                "name": "language",
+                "in": "query",
+                "schema": {"type": "string", "enum": list(LANGUAGES)},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "the report",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/html": {"schema": {"type": "string"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                },
+            },
+            "400": _error("a bad period, format or language (named in 'parameter')"),
+            "401": _ERRORS["401"],
+        },
+    }
+}

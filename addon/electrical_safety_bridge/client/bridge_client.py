@@ -38,6 +38,9 @@ from ..common.trends import ChannelTrend
 from ..common.workflow import Hazard, HazardStatistics, Lockout, hazards_from
 
 REQUEST_TIMEOUT = 15.0
+#: A report draws its charts and prints its PDF on the bridge: a few seconds, more on a
+#: small board with many detectors.
+REPORT_TIMEOUT = 120.0
 #: A command waits behind the bus's transaction in flight and reads the device back.
 COMMAND_TIMEOUT = 30.0
 #: A self-test: the write, then up to the standard's 40 s for the alarm (temperature).
@@ -371,6 +374,42 @@ class BridgeClient:
         except ValueError as err:
             raise BridgeResponseError(str(err)) from err
 
+    async def report(self, period: str | None = None, language: str = "en") -> dict[str, Any]:
+        """The safety report of a month (``YYYY-MM``; the last whole one by default) as
+        JSON, with its texts' language recorded."""
+        data = await self._request(
+            "GET",
+            "/report",
+            params=_report_params(period, "json", language),
+            timeout=REPORT_TIMEOUT,
+        )
+        if not isinstance(data, dict):
+            raise BridgeResponseError("the report is not a JSON object")
+        return data
+
+    async def report_file(
+        self, period: str | None = None, fmt: str = "pdf", language: str = "en"
+    ) -> bytes:
+        """The safety report of a month as a file: ``fmt`` ``html`` or ``pdf``."""
+        try:
+            async with self._session.get(
+                f"{self.base_url}/report",
+                params=_report_params(period, fmt, language),
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=REPORT_TIMEOUT),
+            ) as response:
+                body = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as err:
+            raise BridgeConnectionError(str(err) or type(err).__name__) from err
+        if status >= 400:
+            try:
+                answer = json.loads(body)
+            except ValueError:
+                answer = {"message": body[:200].decode(errors="replace")}
+            raise error_from_answer(status, answer)
+        return body
+
     @asynccontextmanager
     async def websocket(self) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
         """The push channel: a snapshot first, then events and device states."""
@@ -436,3 +475,10 @@ __all__ = [
     "check_schema",
     "parse_snapshot",
 ]
+
+
+def _report_params(period: str | None, fmt: str, language: str) -> dict[str, str]:
+    params = {"format": fmt, "language": language}
+    if period is not None:
+        params["period"] = period
+    return params

@@ -226,6 +226,12 @@ async def test_live_answers_match_the_documented_schemas(api: Running) -> None:
     assert status == 400 and too_old["error"] == "client_too_old"
     assert isinstance(too_old["schema_version"], int)
 
+    # The safety report (its JSON; HTML and PDF are tests/bridge/report's), and a bad month.
+    status, report = await doc.request("GET", "/report")
+    assert status == 200 and report["language"] == "en"
+    status, bad = await doc.request("GET", "/report", params={"period": "May"})
+    assert status == 400 and bad["parameter"] == "period"
+
     # Every JSON answer of a GET the document promises was checked, and the POSTs' 200s.
     promised = {
         (method.upper(), path, 200)
