@@ -29,8 +29,8 @@ from .bus.scheduler import Bus
 from .common.enums import ContractUnit, CtLocation, EventType, Region, SupplySystem
 from .common.site import Contract, Installation
 from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
-from .config.site_config import SiteConfig
 from .config.early_warning_settings import EarlyWarningConfig
+from .config.site_config import SiteConfig
 from .modbus.lines import SerialLine
 from .modbus.timing import bits_per_char
 from .profiles.loader import find_profile

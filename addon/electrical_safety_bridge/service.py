@@ -65,8 +65,8 @@ from .storage.event_store import (
     new_event_id,
 )
 from .storage.guard import DEFAULT_RESERVE_BYTES, StorageGuard
-from .storage.trend_state import load_trend_state, save_trend_state
 from .storage.telemetry_stats import TELEMETRY_FILE, AsyncTelemetryStats
+from .storage.trend_state import load_trend_state, save_trend_state
 
 if TYPE_CHECKING:
     from .relay.core import Relay

@@ -26,9 +26,9 @@ from .coordinator import (
     shown_site,
     site_identifier,
 )
+from .early_warning import async_setup_early_warnings
 from .proof import ProofTracker
 from .proof_services import async_setup_proof_services
-from .early_warning import async_setup_early_warnings
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)

@@ -56,8 +56,8 @@ from .kinds import (
     setpoint_naming,
     setpoint_spec,
 )
-from .site_sensors import installation_sensors, site_sensors
 from .proof_sensor import bridge_proof_sensors, device_proof_sensors
+from .site_sensors import installation_sensors, site_sensors
 
 PARALLEL_UPDATES = 0
 

@@ -474,6 +474,8 @@ def test_installation_problems_name_the_devices_own_option() -> None:
         "devices[1].ct_location: must be one of service_entrance, grounding_wire (got 'neutral')",
         "devices[1].ct_rating_a: must be more than 0 (got 0.0)",
     ]
+
+
 def test_early_warning_options_reach_the_bridge_and_their_problems_name_the_option() -> None:
     options = {
         "buses": [{"id": "b", "device": "/dev/ttyUSB0"}],

@@ -15,9 +15,9 @@ from ..common.enums import CommandName, HazardState, MessageType
 from ..common.errors import ErrorBody
 from ..common.json_schema import DIALECT, component_schemas, model_schema, ref
 from ..common.models import WIRE_MODELS
-from .proof_openapi import PROOF_PATHS, PROOF_SCHEMAS
 from ..report.catalogue import LANGUAGES
 from ..report.model import ReportFormat
+from .proof_openapi import PROOF_PATHS, PROOF_SCHEMAS
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -416,6 +416,10 @@ OPENAPI: dict[str, Any] = {
                 ),
                 "responses": {
                     "200": _json(ref("Site"), "the site"),
+                    "401": _ERRORS["401"],
+                },
+            }
+        },
         "/api/v1/early-warnings": {
             "get": {
                 "summary": (

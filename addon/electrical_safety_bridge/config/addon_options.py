@@ -317,8 +317,7 @@ def options_to_config(
         if not members and valid["devices"]:
             problems.append(f"{where}: no device names bus '{bus['id']}'; add one or remove it")
         entry["devices"] = [
-            _device(valid["devices"][i]) | _device_self_test(valid["devices"][i])
-            for i in members
+            _device(valid["devices"][i]) | _device_self_test(valid["devices"][i]) for i in members
         ]
         buses.append(entry)
     relay, broker = _relay(valid, mqtt, Path(config_dir), problems, notes)
@@ -372,6 +371,8 @@ def _site(valid: Mapping[str, Any], problems: list[str]) -> dict[str, Any] | Non
         )
         return None
     return {**site, "contracts": contracts}
+
+
 def _device_self_test(device: Mapping[str, Any]) -> dict[str, Any]:
     """A detector's ``self_test`` block from its options (none when it keeps the default)."""
     own: dict[str, Any] = {}

@@ -29,13 +29,10 @@ from ..validation import (
     load_yaml_file,
     not_a_mapping,
 )
-from .site_config import (
-    INSTALLATION_SCHEMA,
-    SITE_SCHEMA,
-    SiteConfig,
-    installation,
-    shows_its_value,
-    site_config,
+from .early_warning_settings import (
+    EARLY_WARNING_SCHEMA,
+    EarlyWarningConfig,
+    early_warning_config,
 )
 from .proof_config import (
     DEVICE_SELF_TEST_SCHEMA,
@@ -44,10 +41,13 @@ from .proof_config import (
     ProofConfig,
     proof_config,
 )
-from .early_warning_settings import (
-    EARLY_WARNING_SCHEMA,
-    EarlyWarningConfig,
-    early_warning_config,
+from .site_config import (
+    INSTALLATION_SCHEMA,
+    SITE_SCHEMA,
+    SiteConfig,
+    installation,
+    shows_its_value,
+    site_config,
 )
 
 _LOGGER = logging.getLogger(__name__)
