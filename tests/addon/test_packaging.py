@@ -224,7 +224,14 @@ def test_the_schema_matches_the_options_the_bridge_reads(config: dict[str, Any])
         optional = {f for f, field_kind in fields.items() if field_kind.endswith("?")}
         assert optional == {str(m) for m in element.schema if isinstance(m, vol.Optional)}, key
     top_optional = {k for k, v in config["schema"].items() if isinstance(v, str) and v[-1] == "?"}
-    assert top_optional == {"relay_site"}
+    assert top_optional == {
+        "relay_site",
+        # The proof's schedule and inspections (config/proof_config.py).
+        "self_test_every_days",
+        "self_test_at",
+        "inspections_track",
+        "cn_patrol_every_days",
+    }
 
 
 def test_a_fresh_install_asks_for_a_bus_and_a_detector(config: dict[str, Any]) -> None:

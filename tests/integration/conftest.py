@@ -30,7 +30,9 @@ RECHECK_S = 0.05
 
 #: What the bridge measures, which changes from run to run: the line time of its alarm
 #: polls (the state of the alarm-round sensors) and the free space of its data folder.
-MEASURED_STATE_SUFFIX = "_alarm_round"
+#: States that move with the clock, not with the rig: a bus's alarm round, and when a
+#: detector's next self-test is due (the next 10:00 from today).
+MEASURED_STATE_SUFFIX = ("_alarm_round", "_next_self_test")
 MEASURED_ATTRIBUTES = props("free_bytes", "longest_alarm_gap")
 _STATE = paths("state")
 

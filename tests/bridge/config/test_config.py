@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from electrical_safety_bridge.bus.bus_settings import BusSettings, PollIntervals
 from electrical_safety_bridge.config.bridge_config import (
@@ -651,3 +653,55 @@ def test_a_device_s_name_and_room_are_kept_and_an_empty_room_is_named() -> None:
     with pytest.raises(ConfigError) as error:
         parse_config(config(tcp_bus("one", {**device("k", 1), "area": ""})), "bridge.yaml")
     assert "bridge.yaml" in str(error.value) and "area" in str(error.value)
+
+
+def test_the_proof_examples_in_the_docs_are_valid(tmp_path: Path) -> None:
+    """The self-test and inspection blocks of DOCS.md (fenced as text: the add-on's own
+    example tests take every yaml block for a whole configuration)."""
+    text = (ROOT / "addon" / "DOCS.md").read_text(encoding="utf-8")
+    section = text.split("## Self-tests and inspections: the proof", 1)[1].split("\n## ", 1)[0]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```text\n(.*?)```", section, re.S)]
+    schedule, inspections = blocks
+    bus = schedule["buses"][0]
+    config = parse_config(
+        {
+            "data_dir": str(tmp_path),
+            "self_test": schedule["self_test"],
+            "inspections": inspections["inspections"],
+            "buses": [{**bus, "tcp": "127.0.0.1:502"}],
+        },
+        "DOCS.md",
+    )
+    assert config.proof.schedule_of("kitchen").every_days == 7
+    assert not config.proof.schedule_of("garage").enabled
+    assert [k.value for k in config.proof.inspections] == ["jp_equipment_check", "jp_overall_check"]
+
+
+def test_proof_problems_name_the_file_the_key_and_the_value(tmp_path: Path) -> None:
+    data = {
+        "data_dir": str(tmp_path),
+        "self_test": {"every_days": 0, "at": 600, "time_limit_s": 45},
+        "inspections": {"track": ["weekly"]},
+        "buses": [
+            {
+                "id": "b",
+                "tcp": "127.0.0.1:502",
+                "devices": [{"id": "d", "unit": 1, "profile": "ASJ", "self_test": {"at": "25:00"}}],
+            }
+        ],
+    }
+    with pytest.raises(ConfigError) as caught:
+        parse_config(data, "bridge.yaml")
+    text = str(caught.value)
+    assert text.startswith("bridge.yaml: ")
+    for expected in (
+        "self_test.every_days: must be 1-366 days (got 0)",
+        'self_test.at: must be a time of day in quotes, such as "10:00" (got 600',
+        "self_test.time_limit_s: must be more than 0 and at most 30 s",
+        "(got 45)",
+        "inspections.track[0]: must be one of jp_equipment_check",
+        "(got 'weekly')",
+        "buses[0].devices[0].self_test.at: must be a time of day HH:MM",
+        "(got '25:00')",
+    ):
+        assert expected in text, expected

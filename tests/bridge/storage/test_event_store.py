@@ -80,7 +80,7 @@ def test_wal_mode_and_full_synchronous_are_in_effect(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
     with EventStore(path) as s:
         s.append(command(1.0))
-        assert s.pragmas() == {"journal_mode": "wal", "synchronous": 2, "user_version": 2}
+        assert s.pragmas() == {"journal_mode": "wal", "synchronous": 2, "user_version": 3}
         assert path.with_name("events.db-wal").exists()
         # WAL mode is a property of the file: another connection sees it too.
         other = sqlite3.connect(path)
