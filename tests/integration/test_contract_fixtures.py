@@ -20,7 +20,14 @@ from homeassistant.const import Platform
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity import Entity
 
-from custom_components.electrical_safety import binary_sensor, button, number, sensor, switch
+from custom_components.electrical_safety import (
+    binary_sensor,
+    button,
+    number,
+    sensor,
+    site_sensors,
+    switch,
+)
 from custom_components.electrical_safety.coordinator import ElectricalSafetyCoordinator
 from custom_components.electrical_safety.helpers import REFUSALS, check_outcome, translate_error
 from custom_components.electrical_safety.kinds import (
@@ -348,6 +355,8 @@ def _device_entities(coordinator: ElectricalSafetyCoordinator, device: Device) -
 def _platform(entity: Entity) -> Platform:
     for platform, module in (
         (Platform.SENSOR, sensor),
+        # The site's and the installations' sensors, added by the sensor platform.
+        (Platform.SENSOR, site_sensors),
         (Platform.BINARY_SENSOR, binary_sensor),
         (Platform.SWITCH, switch),
         (Platform.NUMBER, number),

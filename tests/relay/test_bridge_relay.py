@@ -160,7 +160,7 @@ def _ready(bridge: Bridge) -> MqttSink:
 
 
 async def test_the_site_and_its_location_reach_the_landlords_map(
-    bridge: Bridge, collector: Collector
+    bridge: Bridge, broker: Broker, collector: Collector
 ) -> None:
     sink = _ready(bridge)
     await wait_for(lambda: sink.ready, what="relay subscribed")
@@ -170,9 +170,16 @@ async def test_the_site_and_its_location_reach_the_landlords_map(
         lambda: collector.on(site_topic) and collector.on(tracker_topic),
         what="the site's profile and its map marker",
     )
-    # The profile, retained, as the bridge's API gives it.
-    (profile,) = collector.on(site_topic)
-    assert profile.retain
+    # The profile, as the bridge's API gives it, retained: a landlord's Home Assistant
+    # subscribing later gets it.
+    late = Collector(broker, topic=site_topic, identifier="late")
+    await late.start()
+    try:
+        await wait_for(lambda: late.received, what="the retained profile")
+        (profile,) = late.received
+        assert profile.retain
+    finally:
+        await late.stop()
     body = profile.json()
     assert (body["site"], body["kind"]) == (SITE, "site")
     assert body["data"] == bridge.site()
