@@ -210,7 +210,7 @@ def auto_trip_findings(hass: HomeAssistant, entry: ElectricalSafetyConfigEntry) 
             continue  # an automation whose configuration is invalid never runs
         raw = automation.raw_config or {}
         started_by_person = _any_person_trigger(_as_list(raw.get("triggers", raw.get("trigger"))))
-        tripped = _unconfirmed_trips(
+        tripped, _ = _unconfirmed_trips(
             automation.action_script.sequence, breakers, entities, confirmed=started_by_person
         )
         for entity_id in sorted(tripped):
@@ -227,39 +227,60 @@ def auto_trip_findings(hass: HomeAssistant, entry: ElectricalSafetyConfigEntry) 
 
 def _unconfirmed_trips(
     actions: Sequence[Any], breakers: Breakers, entities: er.EntityRegistry, *, confirmed: bool
-) -> set[str]:
+) -> tuple[set[str], bool]:
     """The breakers these actions trip before a person confirms, walking the steps in
-    order. A confirmation in one branch (choose, if, parallel) does not carry past it:
-    another branch may not have had one."""
+    order, and whether a person has confirmed by their end. A confirmation inside a branch
+    (choose, if, parallel, repeat) does not carry past it: another branch may have none."""
     tripped: set[str] = set()
+    checking = False
     for action in actions:
         if not isinstance(action, Mapping) or action.get("enabled") is False:
             continue
-        if "wait_for_trigger" in action and _any_person_trigger(
-            _as_list(action["wait_for_trigger"])
-        ):
+        wait = _waits_for_a_person(action)
+        if wait is not False:
+            # A wait that goes on after its timeout confirms only if a condition then
+            # checks that the person answered (``wait.trigger``).
+            confirmed = confirmed or wait is True
+            checking = wait is None
+            continue
+        if checking and "condition" in action and _mentions(action, "wait.trigger"):
             confirmed = True
             continue
         for branch in _branches(action):
-            tripped |= _unconfirmed_trips(branch, breakers, entities, confirmed=confirmed)
-        if "sequence" in action and isinstance(action["sequence"], list):
+            tripped |= _unconfirmed_trips(branch, breakers, entities, confirmed=confirmed)[0]
+        if isinstance(action.get("sequence"), list):
             # A plain sequence runs in line: a confirmation in it holds after it.
-            inner = _unconfirmed_trips(action["sequence"], breakers, entities, confirmed=confirmed)
+            inner, confirmed = _unconfirmed_trips(
+                action["sequence"], breakers, entities, confirmed=confirmed
+            )
             tripped |= inner
-            confirmed = confirmed or _confirms(action["sequence"])
         if not confirmed:
             tripped |= _trip_targets(action, breakers, entities)
-    return tripped
+    return tripped, confirmed
 
 
-def _confirms(actions: Sequence[Any]) -> bool:
-    """Whether a sequence waits for a person at its own level."""
-    return any(
-        isinstance(a, Mapping)
-        and a.get("enabled") is not False
-        and _any_person_trigger(_as_list(a.get("wait_for_trigger")))
-        for a in actions
-    )
+def _waits_for_a_person(action: Mapping[str, Any]) -> bool | None:
+    """True: the step waits for a person's answer and stops without one (no timeout, or
+    ``continue_on_timeout: false``); None: it waits, but goes on after its timeout (Home
+    Assistant's default); False: it is no such wait."""
+    if not _any_person_trigger(_as_list(action.get("wait_for_trigger"))):
+        return False
+    if "timeout" not in action or action.get("continue_on_timeout") is False:
+        return True
+    return None
+
+
+def _mentions(value: Any, text: str) -> bool:
+    """Whether a step's configuration (its templates included) contains ``text``."""
+    if isinstance(value, Template):
+        return text in value.template
+    if isinstance(value, str):
+        return text in value
+    if isinstance(value, Mapping):
+        return any(_mentions(v, text) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, text) for v in value)
+    return False
 
 
 def _branches(action: Mapping[str, Any]) -> Iterable[list[Any]]:

@@ -118,8 +118,26 @@ async def test_automations_that_trip_without_a_person_are_repair_issues(
             "asks_too_late",
             [_turn_off(entity_id=BREAKER), *ASK_FIRST[:2]],
         ),
+        # Asks, but trips anyway once the question times out (Home Assistant's default).
+        _automation(
+            "asks_but_goes_on",
+            [ASK_FIRST[0], {**ASK_FIRST[1], "continue_on_timeout": True}, ASK_FIRST[2]],
+        ),
         # Not flagged: a person answers first, or starts it, or it is not a breaker.
         _automation("asks_first", ASK_FIRST),
+        _automation(
+            "asks_then_checks_the_answer",
+            [
+                ASK_FIRST[0],
+                {k: v for k, v in ASK_FIRST[1].items() if k != "continue_on_timeout"},
+                {"condition": "template", "value_template": "{{ wait.trigger is not none }}"},
+                ASK_FIRST[2],
+            ],
+        ),
+        _automation(
+            "waits_as_long_as_it_takes",
+            [ASK_FIRST[0], {"wait_for_trigger": ASK_FIRST[1]["wait_for_trigger"]}, ASK_FIRST[2]],
+        ),
         _automation(
             "person_starts_it",
             [_turn_off(entity_id=BREAKER)],
@@ -149,6 +167,7 @@ async def test_automations_that_trip_without_a_person_are_repair_issues(
         "device_action",
         "trip_in_a_branch",
         "asks_too_late",
+        "asks_but_goes_on",
     }
     expected = {f"automation.{name}" for name in flagged}
     await wait_until(
