@@ -268,7 +268,10 @@ def test_the_recorded_info_parses() -> None:
 def _stand_in_coordinator(data: BridgeData | None = None) -> ElectricalSafetyCoordinator:
     """What the integration's entity and error code read of a coordinator, and no more."""
     bridge_id = data.info.bridge_id if data is not None else "bridge"
-    return cast(ElectricalSafetyCoordinator, SimpleNamespace(bridge_id=bridge_id, data=data))
+    return cast(
+        ElectricalSafetyCoordinator,
+        SimpleNamespace(bridge_id=bridge_id, data=data, early_warnings=None),
+    )
 
 
 @pytest.mark.minimum_ha
