@@ -49,6 +49,7 @@ from electrical_safety_bridge.common.models import (
     Device,
     DeviceState,
 )
+from electrical_safety_bridge.common.trends import ChannelTrend
 from electrical_safety_bridge.common.workflow import (
     Hazard,
     HazardStatistics,
@@ -220,6 +221,13 @@ def _lockout(raw: Any) -> None:
     assert lockout.why and lockout.until is not None
 
 
+def _early_warnings(raw: Any) -> None:
+    channels = [ChannelTrend.from_dict(c) for c in raw["channels"]]
+    assert [c.to_dict() for c in channels] == raw["channels"]
+    assert {c.kind for c in channels} == {"residual_current", "temperature"}
+    assert all(c.setpoint is not None and not c.warning for c in channels)
+
+
 PARSERS: dict[str, Callable[[Any], None]] = {
     "info": _info,
     "devices": _devices,
@@ -239,6 +247,7 @@ PARSERS: dict[str, Callable[[Any], None]] = {
     "statistics": _statistics,
     "ws_hazard": _ws_hazard,
     "lockout": _lockout,
+    "early_warnings": _early_warnings,
 }
 
 

@@ -80,6 +80,7 @@ NAMES = frozenset(
         "refusal_locked_out",
         "refusal_condition_persists",
         "refusal_unknown_hazard",
+        "early_warnings",
     }
 )
 
@@ -254,6 +255,7 @@ async def produce(api: Running) -> dict[str, Any]:
         ("device", "/devices/arcm"),
         ("alarms", "/alarms"),
         ("health", "/health"),
+        ("early_warnings", "/early-warnings"),
     ):
         answer = await _answer(api, "GET", path)
         assert answer["status"] == 200, (path, answer)
