@@ -757,20 +757,28 @@ class Bridge:
                 count = min(int((now - last) / step), MAX_STAMPS)
                 stamps = [now - step * k for k in range(count, 0, -1)] + [now]
             last = now
-            for bus in self.buses.values():
-                for device_id, unit in bus.units.items():
-                    if unit.online is not True:
-                        continue
-                    values = {k: r.value for k, r in unit.readings.items()}
-                    setpoints = {k: r.value for k, r in unit.setpoints.items()}
-                    for at in stamps:
-                        for event in self.trends.observe(
-                            at, device_id, values, setpoints, event_at=wall
-                        ):
-                            self._emit(event)
+            try:
+                self._feed_trends(stamps, wall)
+            except Exception:  # a bug here must not end early warning, nor the bridge
+                _LOGGER.exception("early warning: a sample could not be taken")
             if time.monotonic() - saved_at >= TREND_SAVE_S:
                 saved_at = time.monotonic()
                 await self._save_trends()
+
+    def _feed_trends(self, stamps: list[float], wall: float) -> None:
+        """Each online device's values and setpoints as read last, at each stamp."""
+        assert self.trends is not None
+        for bus in self.buses.values():
+            for device_id, unit in bus.units.items():
+                if unit.online is not True:
+                    continue
+                values = {k: r.value for k, r in unit.readings.items()}
+                setpoints = {k: r.value for k, r in unit.setpoints.items()}
+                for at in stamps:
+                    for event in self.trends.observe(
+                        at, device_id, values, setpoints, event_at=wall
+                    ):
+                        self._emit(event)
 
     def early_warnings(self, *, warning_only: bool = False) -> list[dict[str, Any]]:
         """Every watched channel's baseline, or only those warning (GET /early-warnings)."""

@@ -57,6 +57,7 @@ from electrical_safety_bridge.common.models import (
     DeviceState,
 )
 from electrical_safety_bridge.common.site import Installation, Site
+from electrical_safety_bridge.common.trends import ChannelTrend
 from electrical_safety_bridge.common.workflow import (
     Hazard,
     HazardStatistics,
@@ -237,6 +238,13 @@ def _lockout(raw: Any) -> None:
     assert lockout.why and lockout.until is not None
 
 
+def _early_warnings(raw: Any) -> None:
+    channels = [ChannelTrend.from_dict(c) for c in raw["channels"]]
+    assert [c.to_dict() for c in channels] == raw["channels"]
+    assert {c.kind for c in channels} == {"residual_current", "temperature"}
+    assert all(c.setpoint is not None and not c.warning for c in channels)
+
+
 PARSERS: dict[str, Callable[[Any], None]] = {
     "info": _info,
     "devices": _devices,
@@ -257,6 +265,7 @@ PARSERS: dict[str, Callable[[Any], None]] = {
     "ws_hazard": _ws_hazard,
     "lockout": _lockout,
     "site": _site,
+    "early_warnings": _early_warnings,
 }
 
 
@@ -286,7 +295,10 @@ def test_the_recorded_info_parses() -> None:
 def _stand_in_coordinator(data: BridgeData | None = None) -> ElectricalSafetyCoordinator:
     """What the integration's entity and error code read of a coordinator, and no more."""
     bridge_id = data.info.bridge_id if data is not None else "bridge"
-    return cast(ElectricalSafetyCoordinator, SimpleNamespace(bridge_id=bridge_id, data=data))
+    return cast(
+        ElectricalSafetyCoordinator,
+        SimpleNamespace(bridge_id=bridge_id, data=data, early_warnings=None),
+    )
 
 
 @pytest.mark.minimum_ha

@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.electrical_safety import logbook
 from custom_components.electrical_safety.const import DOMAIN, EVENT_ELECTRICAL_SAFETY
+from electrical_safety_bridge.common.models import BridgeEvent
 
 from .conftest import wait_for_state, wait_until
 from .rig import Rig
@@ -167,3 +168,23 @@ def test_the_logbook_says_an_early_warning_in_words() -> None:
     assert logbook.describe_message(strings, cleared) == (
         "Early warning over: Temperature 2 (the level fell back)"
     )
+
+
+async def test_the_baselines_shown_last_stay_while_the_bridge_is_away(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    rig: Rig,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    warnings = loaded_entry.runtime_data.early_warnings
+    assert warnings is not None
+    shown = dict(warnings.trends)
+    assert shown, "read at set-up"
+    rig.stop_bridge()
+    await warnings.async_refresh()  # what the ten-minute timer does
+    assert warnings.trends == shown
+    # An early-warning event whose data names no channel is skipped, with a word in the log.
+    unreadable = BridgeEvent.from_dict({"seq": 1, "type": "early_warning", "data": {}})
+    warnings._on_event(unreadable)
+    assert warnings.trends == shown
+    assert "early-warning event that could not be read" in caplog.text

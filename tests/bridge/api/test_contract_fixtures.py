@@ -81,6 +81,7 @@ NAMES = frozenset(
         "refusal_condition_persists",
         "refusal_unknown_hazard",
         "site",
+        "early_warnings",
     }
 )
 
@@ -256,6 +257,7 @@ async def produce(api: Running) -> dict[str, Any]:
         ("alarms", "/alarms"),
         ("health", "/health"),
         ("site", "/site"),
+        ("early_warnings", "/early-warnings"),
     ):
         answer = await _answer(api, "GET", path)
         assert answer["status"] == 200, (path, answer)
