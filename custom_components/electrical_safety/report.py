@@ -44,8 +44,8 @@ def report_language(ha_language: str) -> str:
 def media_folder(hass: HomeAssistant) -> tuple[str, Path]:
     """The media source key and folder the reports go to (``local`` by default)."""
     dirs = hass.config.media_dirs
-    key = "local" if "local" in dirs else next(iter(dirs), "local")
-    return key, Path(dirs.get(key) or hass.config.path("media"))
+    source = next((name for name in dirs if name == "local"), next(iter(dirs), "local"))
+    return source, Path(dirs.get(source) or hass.config.path("media"))
 
 
 def _write(folder: Path, files: dict[str, bytes]) -> None:
