@@ -43,9 +43,13 @@ from .common.enums import (
     RefusalReason,
 )
 from .common.errors import CommandRefused, UnknownDevice
+from .common.proof import SelfTestRecord
 from .common.schema import API_VERSION, MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VERSION
-from .common.site import Site
+from .common.site import Finding, Site
 from .common.workflow import Actor, Hazard, Lockout
+from .compliance.checker import ComplianceChecker
+from .compliance.checklists import JP_INSTALLATION
+from .compliance.explanations import explain
 from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
 from .profiles.metadata import device_model
@@ -56,6 +60,7 @@ from .safety.alarms import Alarm, AlarmBook, UnknownAlarm
 from .safety.early_warning import BUCKET_S
 from .safety.events import BridgeEvent
 from .safety.hazards import HazardBook, hazard_statistics
+from .safety.inspections import register_checklist
 from .safety.trend_book import TrendBook, watched_channels
 from .storage.event_store import (
     AsyncEventStore,
@@ -161,7 +166,19 @@ class Bridge:
         # the records other parts keep (findings, scheduled tests, early warnings).
         self._telemetry: AsyncTelemetryStats | None = None
         self._sampler: TelemetrySampler | None = None
-        self.report_extras = ReportExtras()
+        # The Japanese installation checklist is recorded like the periodic inspections.
+        register_checklist(JP_INSTALLATION)
+        # The compliance rules over the site, the detectors and the self-test log; the
+        # report takes the latest findings and their explanations.
+        self.compliance_checker = ComplianceChecker(
+            self.site_model, self._devices, self._self_tests_since, time.time
+        )
+        self.report_extras = ReportExtras(
+            site=self.site_model,
+            findings=lambda: self.compliance_checker.last,
+            explain=lambda finding, language: _explained(finding, language),
+            refresh=self.compliance_checker.check,
+        )
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self._pending: asyncio.Queue[BridgeEvent] = asyncio.Queue()
@@ -1017,6 +1034,25 @@ class Bridge:
         """The site this bridge serves (``GET /site``)."""
         return self.site_model().to_dict()
 
+    def _devices(self) -> list[wire.Device]:
+        return [self._device(device_id) for device_id in sorted(self.device_bus)]
+
+    async def _self_tests_since(self, since: float) -> list[SelfTestRecord]:
+        return [] if self.proof is None else await self.proof.self_tests(since=since)
+
+    async def compliance(self, device_id: str | None = None) -> dict[str, Any]:
+        """The site and every finding of the compliance rules, worked out now; only one
+        device's when ``device_id`` is given (``GET /compliance``)."""
+        if device_id is not None and device_id not in self.device_bus:
+            raise UnknownDevice(device_id)
+        findings = await self.compliance_checker.check()
+        return {
+            "site": self.site(),
+            "findings": [
+                f.to_dict() for f in findings if device_id is None or f.device_id == device_id
+            ],
+        }
+
     def devices(self) -> list[dict[str, Any]]:
         """Every device."""
         return [self.device(device_id) for device_id in sorted(self.device_bus)]
@@ -1052,3 +1088,9 @@ async def run_until_stopped(bridge: Bridge, ready: Callable[[Bridge], None] | No
     finally:
         await bridge.stop()
     return 0
+
+
+def _explained(finding: Finding, language: str) -> str:
+    """A finding's explanation for the report: its title, then what to do."""
+    text = explain(finding, language)
+    return f"{text.title}: {text.description}"

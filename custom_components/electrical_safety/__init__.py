@@ -18,6 +18,7 @@ from electrical_safety_bridge.client import BridgeClient
 
 from .bus_event import async_fire_bus_events
 from .compliance import async_watch_auto_trips
+from .compliance_tracker import ComplianceTracker
 from .const import CONF_TOKEN, DOMAIN, MANUFACTURER, PLATFORMS
 from .coordinator import (
     ElectricalSafetyConfigEntry,
@@ -80,6 +81,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEn
     entry.async_on_unload(coordinator.async_add_event_listener(proof.async_on_event))
     entry.async_on_unload(proof.async_start())
     coordinator.early_warnings = await async_setup_early_warnings(entry)
+    # The compliance findings, as repair issues and the site's sensor.
+    compliance = ComplianceTracker(hass, entry, client)
+    coordinator.compliance = compliance
+    await compliance.async_refresh()
+    entry.async_on_unload(coordinator.async_add_event_listener(compliance.async_on_event))
+    entry.async_on_unload(compliance.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     async_fire_bus_events(entry)
     # Listen only once every platform is there to hear it.

@@ -79,6 +79,7 @@ from .hazards import hazard_placeholders, is_wiring_fault
 from .proof import ProofTracker
 
 if TYPE_CHECKING:
+    from .compliance_tracker import ComplianceTracker
     from .early_warning import EarlyWarnings
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
@@ -214,6 +215,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self.proof: ProofTracker | None = None
         #: The bridge's early-warning baselines (early_warning.py), read at set-up.
         self.early_warnings: EarlyWarnings | None = None
+        #: The compliance rules' findings (compliance_tracker.py), set up with the entry.
+        self.compliance: ComplianceTracker | None = None
 
     @property
     def bridge_id(self) -> str:

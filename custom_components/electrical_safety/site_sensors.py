@@ -22,8 +22,9 @@ from homeassistant.helpers.typing import StateType
 
 from electrical_safety_bridge.common.enums import CtLocation, Region, SupplySystem
 from electrical_safety_bridge.common.models import Device
-from electrical_safety_bridge.common.site import Installation, Site
+from electrical_safety_bridge.common.site import Finding, Installation, Site
 
+from .compliance_tracker import ACTIONABLE
 from .coordinator import ElectricalSafetyCoordinator, shown_site
 from .entity import ElectricalSafetyEntity, SiteEntity
 
@@ -154,6 +155,8 @@ def site_sensors(coordinator: ElectricalSafetyCoordinator) -> Iterable[SensorEnt
         return
     for description in (REGION, SUPPLY_SYSTEM, contract_description(site)):
         yield SiteSensor(coordinator, description)
+    if coordinator.compliance is not None:
+        yield ComplianceSensor(coordinator, COMPLIANCE_FINDINGS)
 
 
 def installation_sensors(
@@ -222,3 +225,60 @@ class InstallationSensor(ElectricalSafetyEntity, SensorEntity):
         if device is None or device.installation is None:
             return None
         return self.entity_description.attributes_fn(device.installation)
+
+
+COMPLIANCE_FINDINGS = SensorEntityDescription(
+    key="compliance_findings",
+    translation_key="compliance_findings",
+)
+
+
+class ComplianceSensor(SiteEntity, SensorEntity):
+    """How many compliance findings ask for action (warnings and errors), each listed in
+    the attributes; the repair issues explain them. A count of problems, not a
+    measurement: no state class."""
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the tracker's refreshes too."""
+        await super().async_added_to_hass()
+        compliance = self.coordinator.compliance
+        if compliance is not None:
+            self.async_on_remove(compliance.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def available(self) -> bool:
+        """Available while the bridge is connected and has answered with its findings."""
+        compliance = self.coordinator.compliance
+        return super().available and compliance is not None and compliance.findings is not None
+
+    @property
+    def native_value(self) -> int | None:
+        """The findings that ask for action."""
+        findings = self._findings()
+        return None if findings is None else sum(f.severity in ACTIONABLE for f in findings)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Every finding, information included."""
+        findings = self._findings()
+        if findings is None:
+            return None
+        return {
+            "findings": [
+                {
+                    "rule": f.rule_id,
+                    "severity": str(f.severity),
+                    "device_id": f.device_id,
+                    "channel": f.channel,
+                    "value": f.value,
+                    "limit": f.limit,
+                    "unit": f.unit,
+                    "source": f.source,
+                }
+                for f in findings
+            ]
+        }
+
+    def _findings(self) -> tuple[Finding, ...] | None:
+        compliance = self.coordinator.compliance
+        return None if compliance is None else compliance.findings

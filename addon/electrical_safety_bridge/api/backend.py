@@ -111,6 +111,10 @@ class BridgeBackend(Protocol):
         """The site the bridge serves (GET /site)."""
         ...
 
+    async def compliance(self, device_id: str | None = None) -> dict[str, Any]:
+        """The site and the compliance rules' findings, or one device's (GET /compliance)."""
+        ...
+
     def snapshot(self) -> dict[str, Any]:
         """What a new WebSocket client gets first."""
         ...

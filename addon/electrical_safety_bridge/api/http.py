@@ -518,6 +518,11 @@ async def _early_warnings(request: web.Request) -> web.Response:
     return _json({"channels": channels})
 
 
+async def _compliance(request: web.Request) -> web.Response:
+    device_id = request.query.get("device_id")
+    return _json(await request.app[_BRIDGE].compliance(device_id))
+
+
 async def _lock_out(request: web.Request) -> web.Response:
     bridge = request.app[_BRIDGE]
     device_id = _known_device(request)
@@ -775,6 +780,7 @@ def create_app(bridge: BridgeBackend) -> web.Application:
     app.router.add_get("/api/v1/statistics", _statistics)
     app.router.add_get("/api/v1/site", _site)
     app.router.add_get("/api/v1/early-warnings", _early_warnings)
+    app.router.add_get("/api/v1/compliance", _compliance)
     app.router.add_post("/api/v1/devices/{device_id}/lockout", _lock_out)
     app.router.add_post("/api/v1/devices/{device_id}/lockout/lift", _lift_lock_out)
     app.router.add_get("/api/v1/events", _events)

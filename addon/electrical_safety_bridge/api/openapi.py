@@ -420,6 +420,37 @@ OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/compliance": {
+            "get": {
+                "summary": (
+                    "The compliance rules' findings for the site and its detectors (the"
+                    " site's region picks the rules), worked out now; they warn, never block"
+                ),
+                "parameters": [
+                    {
+                        "name": "device_id",
+                        "in": "query",
+                        "description": "only this device's findings",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "site": ref("Site"),
+                                "findings": {"type": "array", "items": ref("Finding")},
+                            },
+                            "required": ["site", "findings"],
+                        },
+                        "the site and its findings, the site's own first, most severe first",
+                    ),
+                    "401": _ERRORS["401"],
+                    "404": _ERRORS["404"],
+                },
+            }
+        },
         "/api/v1/early-warnings": {
             "get": {
                 "summary": (

@@ -33,7 +33,7 @@ from ..common.schema import (
     SCHEMA_VERSION,
     schema_problem,
 )
-from ..common.site import Site
+from ..common.site import Finding, Site
 from ..common.trends import ChannelTrend
 from ..common.workflow import Hazard, HazardStatistics, Lockout, hazards_from
 
@@ -151,6 +151,17 @@ class BridgeClient:
             return Site.from_dict(data)
         except ValueError as err:
             raise BridgeResponseError(f"site: {err}") from err
+
+    async def compliance(self) -> tuple[Finding, ...]:
+        """The compliance rules' findings for the site and its detectors."""
+        data = await self._request("GET", "/compliance")
+        findings = data.get("findings") if isinstance(data, dict) else None
+        if not isinstance(findings, list):
+            raise BridgeResponseError("compliance has no list of findings")
+        try:
+            return tuple(Finding.from_dict(raw) for raw in findings)
+        except (ValueError, AttributeError) as err:
+            raise BridgeResponseError(f"a compliance finding cannot be read: {err}") from err
 
     async def command(self, device_id: str, command: str, who: str) -> dict[str, Any]:
         """Run a command; the bridge's result (``outcome``: confirmed, unconfirmed, failed)."""

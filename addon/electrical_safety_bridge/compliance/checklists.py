@@ -11,25 +11,9 @@ inspection can show the computed result beside the tick.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
-from ..common.enums import ComplianceRule
+from ..common.enums import ComplianceRule, InspectionKind
+from ..safety.inspections import Checklist, ChecklistItem
 from .sources import JP_SOURCE
-
-
-@dataclass(frozen=True, slots=True)
-class ChecklistItem:
-    """One thing an inspector checks and ticks."""
-
-    #: Stable: ``jp-`` and the clause (``jp-5-10`` is 5(10)); an inspection record keeps it.
-    id: str
-    #: The clause, as findings cite it.
-    source: str
-    #: Language → the item's text.
-    texts: Mapping[str, str]
-    #: The rule that computes the same check from the configuration, if one does.
-    rule_id: str | None = None
 
 
 def _item(
@@ -42,8 +26,8 @@ def _item(
 ) -> ChecklistItem:
     return ChecklistItem(
         id=item_id,
+        text={"en": en, "zh-Hans": zh, "ja": ja},
         source=f"{JP_SOURCE} {clause}",
-        texts={"en": en, "zh-Hans": zh, "ja": ja},
         rule_id=None if rule_id is None else str(rule_id),
     )
 
@@ -353,4 +337,10 @@ JP_INSTALLATION_CHECKLIST: tuple[ChecklistItem, ...] = (
         "配线穿过墙体等处时，采取绝缘套管等防护措施。",
         "配線が壁体等を貫通する場合は、がい管等の防護措置が施されている。",
     ),
+)
+
+#: Ticked once, as an inspection record of its own kind (the bridge registers it with the
+#: periodic inspections' checklists, safety/inspections.py).
+JP_INSTALLATION = Checklist(
+    InspectionKind.JP_INSTALLATION, None, JP_INSTALLATION_CHECKLIST, JP_SOURCE
 )

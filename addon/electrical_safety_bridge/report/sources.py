@@ -14,7 +14,7 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
@@ -68,6 +68,9 @@ class ReportExtras:
     warning_records: Callable[[], Sequence[Mapping[str, Any]]] = _none
     #: The translated explanation of a finding in a language, when there is one.
     explain: Callable[[Finding, str], str | None] | None = None
+    #: Brings the providers up to date before a report is gathered (the findings are
+    #: worked out afresh: setpoints and the self-test log move).
+    refresh: Callable[[], Awaitable[object]] | None = None
 
 
 #: The longest a page may take (a month of many detectors on a small board).
@@ -189,6 +192,8 @@ async def gather_report(
     if period.start > now:
         raise InvalidPeriod(f"'period' {period.label} has not begun yet")
     extras = source.report_extras
+    if extras.refresh is not None:
+        await extras.refresh()
     explain = extras.explain
     site = extras.site()
     inputs = ReportInputs(

@@ -48,15 +48,23 @@ CN_ROUTINE_PATROL_DAYS = 30.0
 
 @dataclass(frozen=True, slots=True)
 class ChecklistItem:
-    """One thing an inspector looks at."""
+    """One thing an inspector looks at: a stable id (an inspection record keeps it), its
+    text by language, the clause it restates, and the compliance rule that computes the
+    same check from the configuration, if one does."""
 
     id: str
     text: Mapping[str, str]
     source: str
+    rule_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """What ``GET /inspections`` lists as the checklist."""
-        return {"id": self.id, "text": dict(self.text), "source": self.source}
+        return {
+            "id": self.id,
+            "text": dict(self.text),
+            "source": self.source,
+            "rule_id": self.rule_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,8 @@ def test_ids_are_unique_and_stable() -> None:
 
 def test_every_item_is_in_every_language() -> None:
     for item in JP_INSTALLATION_CHECKLIST:
-        assert set(item.texts) == set(LANGUAGES), item.id
-        assert all(text.strip() for text in item.texts.values()), item.id
+        assert set(item.text) == set(LANGUAGES), item.id
+        assert all(text.strip() for text in item.text.values()), item.id
 
 
 def test_items_the_rules_compute_name_their_rule() -> None:
@@ -59,6 +59,6 @@ def test_items_the_rules_compute_name_their_rule() -> None:
 def test_the_operating_power_item_states_the_seeds_figures() -> None:
     """7(1): a 15 A fused switch or a breaker of at most 20 A; 7(2): marked red."""
     by_id = {item.id: item for item in JP_INSTALLATION_CHECKLIST}
-    assert "15A" in by_id["jp-7-1"].texts["ja"] and "20A 以下" in by_id["jp-7-1"].texts["ja"]
-    assert "15 A" in by_id["jp-7-1"].texts["en"] and "20 A" in by_id["jp-7-1"].texts["en"]
-    assert "赤色" in by_id["jp-7-2"].texts["ja"] and "red" in by_id["jp-7-2"].texts["en"]
+    assert "15A" in by_id["jp-7-1"].text["ja"] and "20A 以下" in by_id["jp-7-1"].text["ja"]
+    assert "15 A" in by_id["jp-7-1"].text["en"] and "20 A" in by_id["jp-7-1"].text["en"]
+    assert "赤色" in by_id["jp-7-2"].text["ja"] and "red" in by_id["jp-7-2"].text["en"]

@@ -1,0 +1,86 @@
+"""The bridge's compliance findings in Home Assistant: read at set-up, when a setpoint or
+the self-test log moves, and every few minutes; each finding a repair issue
+(``compliance.async_sync_compliance_issues``), and their count the site's "Compliance
+findings" sensor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
+
+from electrical_safety_bridge.client import BridgeClient
+from electrical_safety_bridge.common.enums import EventType, FindingSeverity
+from electrical_safety_bridge.common.errors import BridgeError
+from electrical_safety_bridge.common.models import BridgeEvent
+from electrical_safety_bridge.common.site import Finding
+
+from .compliance import async_sync_compliance_issues
+from .coordinator import ElectricalSafetyConfigEntry
+
+#: The findings move with setpoints read from the devices and with the self-test log.
+REFRESH_EVERY = timedelta(minutes=10)
+_MOVING_EVENTS = frozenset(
+    {
+        EventType.SETPOINT_CHANGED,
+        EventType.SELF_TEST,
+        EventType.SELF_TEST_RESULT,
+        EventType.DEVICE_ONLINE,
+    }
+)
+#: What a person has to act on; information (a fact to add) is counted apart.
+ACTIONABLE = frozenset({FindingSeverity.WARNING, FindingSeverity.ERROR})
+
+
+class ComplianceTracker:
+    """One bridge's findings, kept as repair issues and for the site's sensor."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ElectricalSafetyConfigEntry, client: BridgeClient
+    ) -> None:
+        self.hass = hass
+        self._entry = entry
+        self._client = client
+        #: None until the bridge has answered once (a bridge before compliance never does).
+        self.findings: tuple[Finding, ...] | None = None
+        self._listeners: list[CALLBACK_TYPE] = []
+
+    @callback
+    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call ``listener`` after each refresh; returns the remover."""
+        self._listeners.append(listener)
+
+        @callback
+        def remove() -> None:
+            self._listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Refresh every few minutes; returns the stopper."""
+
+        async def refresh(_now: datetime) -> None:
+            await self.async_refresh()
+
+        return async_track_time_interval(self.hass, refresh, REFRESH_EVERY)
+
+    @callback
+    def async_on_event(self, event: BridgeEvent) -> None:
+        """A setpoint or self-test event: the findings may have moved."""
+        if event.type in _MOVING_EVENTS:
+            self.hass.async_create_task(self.async_refresh(), eager_start=False)
+
+    async def async_refresh(self) -> None:
+        """Read the findings; keep the last ones (and their issues) while the bridge is
+        away, rather than clear issues nobody fixed."""
+        try:
+            findings = await self._client.compliance()
+        except BridgeError:
+            return
+        self.findings = findings
+        async_sync_compliance_issues(self.hass, self._entry, findings)
+        for listener in list(self._listeners):
+            listener()
