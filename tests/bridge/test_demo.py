@@ -70,3 +70,11 @@ async def test_the_story_starts_when_a_client_listens_and_ends_with_the_breaker_
     assert missing == [], text
     order = [text.index(step) for step in steps]
     assert order == sorted(order), text
+
+
+def test_the_pace_comes_from_the_environment_and_a_bad_one_is_named() -> None:
+    assert demo.story_pace({}) == demo.STORY_PACE
+    assert demo.story_pace({demo.STORY_PACE_VARIABLE: "0.5"}) == 0.5
+    for bad in ("fast", "0", "-1", "nan"):
+        with pytest.raises(ValueError, match=f"{demo.STORY_PACE_VARIABLE}='{bad}'"):
+            demo.story_pace({demo.STORY_PACE_VARIABLE: bad})
