@@ -43,7 +43,7 @@ READY = re.compile(r"open (?P<url>http://\S+) and log in as '(?P<user>[^']+)' wi
 #: Where the screenshots go (CI keeps .artifacts/).
 SCREENSHOTS = ROOT / ".artifacts" / "browser"
 #: The browser's window: the dashboard's four columns side by side, and the rooms below.
-WINDOW = (1600, 1500)
+WINDOW = (1920, 1700)
 
 
 @dataclass(frozen=True)

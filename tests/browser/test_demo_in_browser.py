@@ -135,9 +135,10 @@ async def test_the_dashboard_shows_alarms_first_and_acknowledge_names_the_owner(
     )
     acknowledge_name = _entity_name("en", "button", "acknowledge")
     assert acknowledge_name in page_text(driver, row)
-    # What is wrong comes first: the open alarm is listed above the rooms.
-    alerts = find(driver, "hui-entity-filter-card", text=BEDROOM_NAME)
-    assert alerts is not None
+    # What is wrong comes first: the alarm's tile, named with its detector (the rooms'
+    # tiles name the entity alone, under the detector's heading).
+    alarm = find(driver, "hui-tile-card", text=BEDROOM_NAME)
+    assert alarm is not None, page_text(driver)
     _screenshot(driver, "dashboard-en-alarm")
 
     (hazard,) = demo.bridge_get(f"hazards?device_id={BEDROOM}")["hazards"]
