@@ -38,6 +38,8 @@ PACE = "0.5"
 #: Bound on Home Assistant starting, onboarding, the integration and the dashboard.
 START_S = 240.0
 STOP_S = 60.0
+#: Bound on one script in the page that waits on Home Assistant.
+SCRIPT_S = 90.0
 #: The line the demo prints once everything is set up.
 READY = re.compile(r"open (?P<url>http://\S+) and log in as '(?P<user>[^']+)' with password")
 #: Where the screenshots go (CI keeps .artifacts/).
@@ -162,4 +164,6 @@ def browser() -> Iterator[WebDriver]:
     """One headless Chromium for the module (a fresh profile: nobody is logged in)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with chromium(WINDOW) as driver:
+        # Scripts that wait on Home Assistant (a config entry's reload) may take a while.
+        driver.set_script_timeout(SCRIPT_S)
         yield driver
