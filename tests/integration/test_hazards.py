@@ -207,6 +207,9 @@ async def test_the_todo_list_shows_the_hazards_of_a_snapshot(
     assert "State: open" in items[1]["description"]
     assert "acknowledged by Home Assistant (Alice)" in items[0]["description"]
     assert "Detail: sensor open" in items[0]["description"]
+    # Markdown hard breaks: the card shows each line on its own, not one run-on sentence.
+    lines = items[0]["description"].split("\n")
+    assert len(lines) == 4 and all(line.endswith("  ") for line in lines[:-1]), lines
     state = hass.states.get(TODO)
     assert state is not None and state.state == "2"
 
