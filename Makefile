@@ -40,7 +40,7 @@ NEWEST_PYTHON ?= python3.14
 NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 
 .PHONY: test lint typecheck typecheck-bridge typecheck-integration test-bridge \
-	test-integration test-minimum test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench \
+	test-integration test-minimum test-browser test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench \
 	bench-latency clean
 
 $(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
@@ -105,8 +105,15 @@ snapshot-update: $(HA_STAMP) $(BRIDGE_STAMP)
 contract-update: $(BRIDGE_STAMP)
 	UPDATE_CONTRACT_FIXTURES=1 $(BRIDGE_VENV)/bin/python -m pytest -q tests/bridge/api/test_contract_fixtures.py
 
+# `make demo`'s Home Assistant in Debian's headless Chromium (tests/browser): log in through
+# the login page, acknowledge an alarm from the dashboard, screenshots in en, zh-Hans and ja
+# into .artifacts/browser/. The test runs from .venv-bridge (Selenium), hass from .venv.
+test-browser: $(DEMO_STAMP) $(BRIDGE_STAMP)
+	$(BRIDGE_VENV)/bin/python -m pytest -q -rA tests/browser
+	@echo "screenshots: $(abspath .artifacts/browser)"
+
 # The bridge suite and the integration suite run one after the other (two cores).
-test: lint typecheck test-bridge test-integration test-minimum
+test: lint typecheck test-bridge test-integration test-minimum test-browser
 
 $(DEMO_STAMP): $(HA_STAMP) demo/requirements.txt
 	$(HA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r demo/requirements.txt

@@ -7,7 +7,7 @@ language (cards show each entity's translated name). ``make demo`` saves it as t
 
 1. **Now**: the alarms, warnings and wiring faults that are on; the Acknowledge buttons of
    detectors that have something to acknowledge; the hazards to-do list; and the bridge's
-   counts (open hazards, alarms not handled, alarms this month).
+   counts (open hazards, alarms not handled, alarms this month) under the bridge's name.
 2. **One section per room** (the device's area, else "Other detectors"), detectors and
    their entities in natural order (loop 2 before loop 10): the breaker, the measurements,
    and each alarm's state.
@@ -118,12 +118,27 @@ def _ordered(entities: Iterable[Entity]) -> list[Entity]:
     return sorted(entities, key=lambda e: natural_key(e.name))
 
 
+#: A tile names its entity alone (Home Assistant translates it): the heading above it names
+#: the device, so "Kitchen circuit" is not repeated on every tile, and a long device name
+#: ("Electrical Safety bridge (192.168.1.20)") leaves room for "Mean time to acknowledge".
+ENTITY_NAME_ONLY = {"type": "entity"}
+
+
 def _tiles(entities: Sequence[Entity]) -> list[dict[str, Any]]:
-    # The whole width of the section: a name such as "Kitchen circuit Temperature 2
-    # alarm" is then read in full, in every language.
+    # The whole width of the section: a name is then read in full, in every language.
     return [
-        {"type": "tile", "entity": e.entity_id, "grid_options": {"columns": 12}} for e in entities
+        {
+            "type": "tile",
+            "entity": e.entity_id,
+            "name": ENTITY_NAME_ONLY,
+            "grid_options": {"columns": 12},
+        }
+        for e in entities
     ]
+
+
+def _device_heading(detector: Detector) -> dict[str, Any]:
+    return {"type": "heading", "heading": detector.name, "heading_style": "subtitle"}
 
 
 def dashboard_config(
@@ -138,24 +153,23 @@ def dashboard_config(
     acknowledge = _ordered(
         e for e in entities if e.domain == "button" and e.translation_key == "acknowledge"
     )
-    bridges = {d.device_id for d in detectors if d.is_bridge}
-    counts = _ordered(
-        e for e in entities if e.device_id in bridges and e.domain == "sensor" and not e.diagnostic
-    )
+    bridges = sorted((d for d in detectors if d.is_bridge), key=lambda d: natural_key(d.name))
     todo = [e for e in entities if e.domain == "todo"]
 
     now: list[dict[str, Any]] = [{"type": "heading", "heading": "⚠"}]
-    if alerts:  # an entity-filter card without entities is a configuration error
-        now.append(
-            {
-                "type": "entity-filter",
-                "entities": [e.entity_id for e in alerts],
-                "state_filter": ["on"],
-                "show_empty": False,
-                "card": {"type": "entities", "state_color": True},
-            }
-        )
-    if acknowledge:
+    # One tile per alarm, shown while it is on: a tile gives the name a line of its own
+    # ("Landlord's supply Residual current sensor fault" and its state side by side in a
+    # list row would be cut short, in Japanese too).
+    now.extend(
+        {
+            "type": "tile",
+            "entity": e.entity_id,
+            "grid_options": {"columns": 12},
+            "visibility": [{"condition": "state", "entity": e.entity_id, "state": "on"}],
+        }
+        for e in alerts
+    )
+    if acknowledge:  # an entity-filter card without entities is a configuration error
         now.append(
             {
                 "type": "entity-filter",
@@ -166,7 +180,15 @@ def dashboard_config(
             }
         )
     now.extend({"type": "todo-list", "entity": e.entity_id} for e in todo)
-    now.extend(_tiles(counts))
+    for bridge in bridges:
+        counts = _ordered(
+            e
+            for e in entities
+            if e.device_id == bridge.device_id and e.domain == "sensor" and not e.diagnostic
+        )
+        if counts:
+            now.append(_device_heading(bridge))
+            now.extend(_tiles(counts))
 
     sections: list[dict[str, Any]] = [{"type": "grid", "cards": now}]
     rooms: dict[str, list[Detector]] = {}
@@ -183,7 +205,7 @@ def dashboard_config(
                 for e in _ordered(x for x in own if x.domain == domain)
                 if not (domain == "button" and e.translation_key == "acknowledge")
             ]
-            cards.append({"type": "heading", "heading": detector.name, "heading_style": "subtitle"})
+            cards.append(_device_heading(detector))
             cards.extend(_tiles(shown))
         sections.append({"type": "grid", "cards": cards})
     return {

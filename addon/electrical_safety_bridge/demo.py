@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
+import os
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -192,6 +194,9 @@ STORY_PACE = 1.0
 #: The early-warning baselines' clock in the demo: a day passes every three seconds, so
 #: the landlord's supply ages eight weeks in under three minutes of the story.
 DEMO_DAY_S = 3.0
+#: The environment variable that sets the pace for one run (tests/browser: 0.5 plays the
+#: story twice as fast), passed down by demo/home_assistant_demo.py.
+STORY_PACE_VARIABLE = "ELECTRICAL_SAFETY_DEMO_PACE"
 #: How the demo's electrician and landlord sign their steps.
 ELECTRICIAN = "electrician (demo)"
 LANDLORD = "landlord (demo)"
@@ -203,15 +208,34 @@ async def _wait_for_a_listener(bridge: Bridge, say: Callable[[str], None]) -> No
         say("story: Home Assistant is listening; the story begins")
 
 
-async def _story(bridge: Bridge, sim: SimulatedBus, bus: Bus, say: Callable[[str], None]) -> None:
+def story_pace(environ: Mapping[str, str]) -> float:
+    """The pace ``STORY_PACE_VARIABLE`` sets, else ``STORY_PACE``."""
+    text = environ.get(STORY_PACE_VARIABLE)
+    if text is None:
+        return STORY_PACE
+    try:
+        pace = float(text)
+    except ValueError:
+        pace = math.nan
+    if not 0.05 <= pace <= 10:  # also false for nan
+        raise ValueError(
+            f"{STORY_PACE_VARIABLE}={text!r}: give the story's pace as a number from 0.05"
+            " to 10 (1: as written, 0.5: twice as fast)"
+        )
+    return pace
+
+
+async def _story(
+    bridge: Bridge, sim: SimulatedBus, bus: Bus, say: Callable[[str], None], pace: float
+) -> None:
     """The scripted events of the demo, once Home Assistant listens, every STORY_PERIOD."""
     await _wait_for_a_listener(bridge, say)
     cycle = 0
     while True:
         start = time.monotonic()
-        await _one_story(bridge, sim, bus, say, start, first=cycle == 0)
+        await _one_story(bridge, sim, bus, say, start, pace=pace, first=cycle == 0)
         cycle += 1
-        await asyncio.sleep(max(0.0, start + STORY_PERIOD * STORY_PACE - time.monotonic()))
+        await asyncio.sleep(max(0.0, start + STORY_PERIOD * pace - time.monotonic()))
         say(f"story: again (round {cycle + 1}, every {STORY_PERIOD / 60:.0f} minutes)")
 
 
@@ -222,6 +246,7 @@ async def _one_story(
     say: Callable[[str], None],
     start: float,
     *,
+    pace: float,
     first: bool,
 ) -> None:
     """Leak → trip → refused close → acknowledge → eliminate → close on the kitchen
@@ -229,14 +254,14 @@ async def _one_story(
     acknowledge and eliminate from Home Assistant."""
 
     async def at(seconds: float) -> None:
-        await asyncio.sleep(max(0.0, start + seconds * STORY_PACE - time.monotonic()))
+        await asyncio.sleep(max(0.0, start + seconds * pace - time.monotonic()))
 
     async def user(action: Awaitable[Any]) -> None:
         with contextlib.suppress(Exception):
             await action
 
     def lasting(seconds: float) -> float:
-        return seconds * STORY_PACE
+        return seconds * pace
 
     def kitchen_hazard() -> str | None:
         return next(
@@ -418,6 +443,7 @@ async def run_demo(
     out: TextIO = sys.stdout,
 ) -> int:
     """The whole bridge on the demo bus, with its story, until Ctrl-C, SIGTERM or duration."""
+    pace = story_pace(os.environ)
     printer = Printer(out, time.monotonic())
     simulation = DemoSimulation(data_dir / "demo-line")
     config = demo_config(data_dir, simulation.bridge_port, api_host, api_port)
@@ -442,7 +468,7 @@ async def run_demo(
                 printer.table(bus)
 
         tasks = [
-            asyncio.create_task(_story(bridge, simulation.sim, bus, printer.say)),
+            asyncio.create_task(_story(bridge, simulation.sim, bus, printer.say, pace)),
             asyncio.create_task(tables()),
         ]
         with contextlib.suppress(TimeoutError):

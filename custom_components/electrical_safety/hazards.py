@@ -17,6 +17,8 @@ from electrical_safety_bridge.common.workflow import Hazard
 
 #: Between the detector and what it is about, in a to-do item's summary.
 SEPARATOR = " · "
+#: A line break in Markdown (the to-do item's description).
+MARKDOWN_LINE_BREAK = "  \n"
 
 
 def is_wiring_fault(hazard: Hazard) -> bool:
@@ -97,7 +99,9 @@ def description(hazard: Hazard, text: ItemText = _english) -> str:
     else:
         lines.append(text("open", {}))
     lines.append(text("present" if hazard.active else "gone", {}))
-    return "\n".join(lines)
+    # The to-do card shows the description as Markdown, where a bare newline joins two lines
+    # into one run-on sentence; two spaces before it keep each on a line of its own.
+    return MARKDOWN_LINE_BREAK.join(lines)
 
 
 def note_from(written: str | None, generated: str) -> str | None:

@@ -39,6 +39,9 @@ from .helpers import async_who, channel_name
 PARALLEL_UPDATES = 0
 
 HAZARDS = EntityDescription(key="hazards", translation_key="hazards")
+#: The sensor whose translated states name the profiles' states (``broken_line``,
+#: ``open_circuit``…), the words a wiring fault's detail is given in.
+STATE_NAMES = "alarm_status"
 
 
 async def async_setup_entry(
@@ -69,7 +72,17 @@ class HazardList(BridgeEntity, TodoListEntity):
             self.hass, self.hass.config.language, "exceptions", DOMAIN
         )
         template = strings.get(f"component.{DOMAIN}.exceptions.hazard_item_{key}.message")
+        if "detail" in placeholders:
+            placeholders = {**placeholders, "detail": self._state_name(placeholders["detail"])}
         return (template or ITEM_TEXT[key]).format(**placeholders)
+
+    def _state_name(self, detail: str) -> str:
+        """A fault the profile names by a state (``broken_line``), as the sensors show that
+        state in Home Assistant's language; other details as the bridge wrote them."""
+        strings = translation.async_get_cached_translations(
+            self.hass, self.hass.config.language, "entity", DOMAIN
+        )
+        return strings.get(f"component.{DOMAIN}.entity.sensor.{STATE_NAMES}.state.{detail}", detail)
 
     def _summary(self, hazard: Hazard) -> str:
         """``Kitchen · Residual current 512 mA``, the channel named as its entity is."""

@@ -78,14 +78,26 @@ def _entities_of(cards: list[dict[str, Any]]) -> list[str]:
 def test_what_is_wrong_comes_first() -> None:
     (view,) = _build()["views"]
     now = view["sections"][0]["cards"]
-    alerts = next(c for c in now if c["type"] == "entity-filter" and c["state_filter"] == ["on"])
-    assert alerts["entities"] == ["binary_sensor.kitchen_alarm", "binary_sensor.board_fault"]
-    buttons = next(
-        c for c in now if c.get("card", {}).get("type") == "entities" and c is not alerts
-    )
+    # Each alarm's tile, shown while it is on, under its full name (device and entity).
+    alerts = [c for c in now if "visibility" in c]
+    assert _entities_of(alerts) == ["binary_sensor.kitchen_alarm", "binary_sensor.board_fault"]
+    for tile in alerts:
+        assert tile["type"] == "tile" and "name" not in tile
+        assert tile["visibility"] == [
+            {"condition": "state", "entity": tile["entity"], "state": "on"}
+        ]
+    (buttons,) = [c for c in now if c["type"] == "entity-filter"]
     assert buttons["entities"] == ["button.kitchen_acknowledge"]
     assert {"type": "todo-list", "entity": "todo.bridge_hazards"} in now
-    assert _entities_of(now) == ["todo.bridge_hazards", "sensor.bridge_open_hazards"]
+    assert _entities_of(now) == [
+        *_entities_of(alerts),
+        "todo.bridge_hazards",
+        "sensor.bridge_open_hazards",
+    ]
+    # The counts under the bridge's name, each tile naming its entity alone.
+    heading = now.index({"type": "heading", "heading": "Bridge", "heading_style": "subtitle"})
+    assert now[heading + 1]["entity"] == "sensor.bridge_open_hazards"
+    assert now[heading + 1]["name"] == {"type": "entity"}
 
 
 def test_one_section_per_room_in_natural_order() -> None:
@@ -98,6 +110,7 @@ def test_one_section_per_room_in_natural_order() -> None:
         "binary_sensor.kitchen_alarm",
     ]  # buttons are in "now" or on the device page; diagnostics, disabled, others: out
     assert [c["heading"] for c in others["cards"] if c["type"] == "heading"] == ["…", "Main board"]
+    assert all(c["name"] == {"type": "entity"} for c in others["cards"] if c["type"] == "tile")
     assert _entities_of(others["cards"]) == [
         "sensor.board_loop_2",
         "sensor.board_loop_10",

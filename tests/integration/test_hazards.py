@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock, patch
 
@@ -56,6 +57,7 @@ from .conftest import find_device, snapshot_entities
 from .rig import BRIDGE_ID
 
 TODO = "todo.electrical_safety_bridge_127_0_0_1_hazards"
+PACKAGE = Path(__file__).resolve().parents[2] / "custom_components" / DOMAIN
 BRIDGE_SENSOR = "sensor.electrical_safety_bridge_127_0_0_1_"
 KITCHEN_LEAK = "Kitchen · Residual current 512 mA"
 
@@ -207,8 +209,43 @@ async def test_the_todo_list_shows_the_hazards_of_a_snapshot(
     assert "State: open" in items[1]["description"]
     assert "acknowledged by Home Assistant (Alice)" in items[0]["description"]
     assert "Detail: sensor open" in items[0]["description"]
+    # Markdown hard breaks: the card shows each line on its own, not one run-on sentence.
+    lines = items[0]["description"].split("\n")
+    assert len(lines) == 4 and all(line.endswith("  ") for line in lines[:-1]), lines
     state = hass.states.get(TODO)
     assert state is not None and state.state == "2"
+
+
+@pytest.fixture
+def language() -> str:
+    return "en"
+
+
+@pytest.fixture
+def configured_language(hass: HomeAssistant, language: str) -> str:
+    """Home Assistant's language, set before the entry loads."""
+    hass.config.language = language
+    return language
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hans", "ja"])
+async def test_a_wiring_fault_is_named_in_the_persons_language(
+    hass: HomeAssistant, configured_language: str, loaded_entry: MockConfigEntry
+) -> None:
+    """A fault the profile names by a state (the ASJ's ``broken_line``) reads as its
+    sensor's state does in that language, not as the wire's word (seen in the browser)."""
+    fault = hazard(
+        kind=AlarmKind.WIRING_FAULT,
+        value_at_alarm="broken_line",
+        detail="broken_line",
+    )
+    await feed_snapshot(hass, loaded_entry, (fault,))
+    (item,) = await todo_items(hass)
+    path = PACKAGE / f"translations/{configured_language}.json"
+    strings = json.loads(path.read_text(encoding="utf-8"))
+    broken_line = strings["entity"]["sensor"]["alarm_status"]["state"]["broken_line"]
+    assert broken_line in item["summary"] and broken_line in item["description"]
+    assert "broken_line" not in item["summary"] + item["description"]
 
 
 @pytest.mark.minimum_ha
