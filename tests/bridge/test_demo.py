@@ -86,6 +86,8 @@ def test_the_demo_site_is_located_and_every_detector_installed(tmp_path: Path) -
         assert spec.installation is not None, spec.id
         # The room the installation names is the one Home Assistant is given as the area.
         assert spec.installation.room == spec.area, spec.id
+
+
 def test_the_pace_comes_from_the_environment_and_a_bad_one_is_named() -> None:
     assert demo.story_pace({}) == demo.STORY_PACE
     assert demo.story_pace({demo.STORY_PACE_VARIABLE: "0.5"}) == 0.5

@@ -28,7 +28,9 @@ def setpoint_findings(findings: tuple[Finding, ...] | None, value: float) -> lis
     return [
         f
         for f in findings or ()
-        if f.rule_id == ComplianceRule.JP_RC_SETPOINT and f.device_id == "aim-3" and f.value == value
+        if f.rule_id == ComplianceRule.JP_RC_SETPOINT
+        and f.device_id == "aim-3"
+        and f.value == value
     ]
 
 
