@@ -64,7 +64,8 @@ function deepText(root) {
     if (node.nodeType === Node.TEXT_NODE) { parts.push(node.data); return; }
     if (node.nodeType !== Node.ELEMENT_NODE && node.nodeType !== Node.DOCUMENT_FRAGMENT_NODE
         && node.nodeType !== Node.DOCUMENT_NODE) return;
-    if (node.nodeType === Node.ELEMENT_NODE && ['STYLE', 'SCRIPT', 'TEMPLATE'].includes(node.tagName)) return;
+    if (node.nodeType === Node.ELEMENT_NODE
+        && ['STYLE', 'SCRIPT', 'TEMPLATE'].includes(node.tagName)) return;
     if (node.shadowRoot) visit(node.shadowRoot);
     for (const child of node.childNodes) visit(child);
     if (node.nodeType === Node.ELEMENT_NODE && ['INPUT', 'TEXTAREA'].includes(node.tagName)) {
@@ -98,7 +99,9 @@ class ChromiumMissing(RuntimeError):
 
 
 @contextlib.contextmanager
-def chromium(window: tuple[int, int] = (1280, 1024), *, language: str = "en-US") -> Iterator[WebDriver]:
+def chromium(
+    window: tuple[int, int] = (1280, 1024), *, language: str = "en-US"
+) -> Iterator[WebDriver]:
     """A headless Chromium with a fresh profile, closed on leaving.
 
     ``window`` is the size of the window in CSS pixels (screenshots are that size);
@@ -179,9 +182,7 @@ def wait_for_element(
     return found
 
 
-def wait_for_text(
-    driver: WebDriver, *texts: str, timeout: float = 30.0, what: str = ""
-) -> None:
+def wait_for_text(driver: WebDriver, *texts: str, timeout: float = 30.0, what: str = "") -> None:
     """Until the page shows every one of ``texts``; fail after ``timeout`` seconds."""
     script = _PAGE_TEXT.replace(
         "return deepText(arguments[0] || document);",

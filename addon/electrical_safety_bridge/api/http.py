@@ -35,11 +35,11 @@ from ..common.schema import (
 from ..errors import BridgeError, BusError, CommandRefused, RefusalReason, StorageFailing
 from ..log_filters import AIOHTTP_LOG_GUARD, RateLimitedReport, guard_aiohttp_logs
 from ..safety.alarms import UnknownAlarm
+from ..webui import SUPERVISOR_ADDRESS
+from ..webui import mount as mount_web_ui
 from .auth import bearer, token_matches
 from .backend import BridgeBackend
 from .openapi import OPENAPI
-from ..webui import SUPERVISOR_ADDRESS
-from ..webui import mount as mount_web_ui
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -739,7 +739,9 @@ async def _guarded_logs(app: web.Application) -> AsyncIterator[None]:
         forget_token()
 
 
-def create_app(bridge: BridgeBackend, *, ingress_proxy: str = SUPERVISOR_ADDRESS) -> web.Application:
+def create_app(
+    bridge: BridgeBackend, *, ingress_proxy: str = SUPERVISOR_ADDRESS
+) -> web.Application:
     """The aiohttp application of API v1, and the web UI at ``/``."""
     app = web.Application(middlewares=[_errors, _auth], client_max_size=64 * 1024)
     app[_BRIDGE] = bridge
@@ -764,5 +766,7 @@ def create_app(bridge: BridgeBackend, *, ingress_proxy: str = SUPERVISOR_ADDRESS
     app.router.add_get("/api/v1/events", _events)
     app.router.add_get("/api/v1/events.csv", _events_csv)
     app.router.add_get("/api/v1/ws", _websocket)
-    mount_web_ui(app, bridge, websocket=_websocket, events_csv=_events_csv, ingress_proxy=ingress_proxy)
+    mount_web_ui(
+        app, bridge, websocket=_websocket, events_csv=_events_csv, ingress_proxy=ingress_proxy
+    )
     return app

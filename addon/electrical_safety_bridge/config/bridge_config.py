@@ -158,7 +158,9 @@ CONFIG_SCHEMA = vol.Schema(
             # The add-on's ingress port (its web UI through Home Assistant), and the one
             # address whose ingress headers are believed (tests put 127.0.0.1 here).
             vol.Optional("ingress_port"): vol.Any(None, _PORT),
-            vol.Optional("ingress_proxy", default=SUPERVISOR_ADDRESS): vol.All(str, vol.Length(min=1)),
+            vol.Optional("ingress_proxy", default=SUPERVISOR_ADDRESS): vol.All(
+                str, vol.Length(min=1)
+            ),
         },
         vol.Optional("retention_days", default=3650.0): vol.All(finite, vol.Range(min=1)),
         vol.Optional("gateway", default=dict): {

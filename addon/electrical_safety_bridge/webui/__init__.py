@@ -9,11 +9,16 @@ server-rendered (:mod:`.views`) and kept live by one small script over the WebSo
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
+from ..announce.supervisor import SUPERVISOR_ADDRESS
 from ..api.backend import BridgeBackend
 from . import views
-from .access import SUPERVISOR_ADDRESS, Access
+from .access import Access
 
 __all__ = ["SUPERVISOR_ADDRESS", "mount"]
 
@@ -35,13 +40,16 @@ def mount(
     ``ingress_proxy`` is the one address whose ingress headers are believed.
     """
     ui = views.WebUi(bridge, Access(lambda: bridge.token, ingress_proxy=ingress_proxy))
-    ui.templates.globals.update(
-        iso_time=views.iso_time,
-        channel_label=views.channel_label,
-        setpoint_label=views.setpoint_label,
-        shown=views.shown_value,
-    )
     app[views.WEB_UI] = ui
+
+    async def looking(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(ui.keep_looking(), name="web UI bus rates")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    app.cleanup_ctx.append(looking)
     router = app.router
     router.add_get("/", views.overview)
     router.add_get("/devices", views.devices)

@@ -104,9 +104,12 @@ class Access:
         prefix = headers.get(INGRESS_PATH, "").rstrip("/")
         user_id = headers.get(REMOTE_USER_ID, "").strip()
         if request.remote != self.ingress_proxy or not user_id:
-            self.note_refusal(request, "ingress headers from an address that is not Supervisor's"
-                              if request.remote != self.ingress_proxy
-                              else "an ingress request without a user")
+            self.note_refusal(
+                request,
+                "ingress headers from an address that is not Supervisor's"
+                if request.remote != self.ingress_proxy
+                else "an ingress request without a user",
+            )
             return Refusal.UNTRUSTED_INGRESS
         if prefix and _PREFIX.fullmatch(prefix) is None:
             self.note_refusal(request, "an ingress path that is not a plain path")
@@ -124,7 +127,10 @@ class Access:
         held_back = self.refusals.note(peer)
         if held_back is not None:
             _LOGGER.warning(
-                "web UI refused %s from %s%s", what, peer, f" (and {held_back})" if held_back else ""
+                "web UI refused %s from %s%s",
+                what,
+                peer,
+                f" (and {held_back})" if held_back else "",
             )
 
     # ------------------------------------------------------------------ sessions

@@ -43,8 +43,10 @@ class BusRates:
         """Record the counters seen ``at``; the rates since the oldest look in the window."""
         looks = self._looks.setdefault(bus_id, deque())
         now = _Look(at, float(stats.get("transactions", 0)), float(stats.get("wire_seconds", 0)))
-        while looks and (at - looks[0].at > WINDOW_S or looks[0].transactions > now.transactions):
-            looks.popleft()  # too old, or from before a restart of the counters
+        if looks and looks[-1].transactions > now.transactions:
+            looks.clear()  # the counters started again: the looks before say nothing now
+        while looks and at - looks[0].at > WINDOW_S:
+            looks.popleft()
         looks.append(now)
         first = looks[0]
         span = now.at - first.at

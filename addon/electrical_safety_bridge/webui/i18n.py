@@ -22,8 +22,10 @@ NATIVE_NAMES = {"en": "English", "zh-Hans": "简体中文", "ja": "日本語"}
 @cache
 def catalogue(language: str) -> Mapping[str, str]:
     """The texts of one language (``LANGUAGES``)."""
-    text = resources.files(__package__).joinpath("translations", f"{language}.json").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files(__package__)
+        .joinpath("translations", f"{language}.json")
+        .read_text(encoding="utf-8")
     )
     loaded = json.loads(text)
     if not isinstance(loaded, dict):

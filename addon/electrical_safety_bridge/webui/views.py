@@ -11,6 +11,7 @@ same interlocks; the answer is a translated sentence for the page to show.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -25,9 +26,9 @@ from aiohttp import web
 from .. import __version__
 from ..api.backend import BridgeBackend
 from ..common.enums import CommandName, CommandOutcome, EventType, HazardState, RefusalReason
+from ..common.errors import UnknownHazard
 from ..errors import BusError, CommandRefused, StorageFailing
 from ..safety.alarms import UnknownAlarm
-from ..common.errors import UnknownHazard
 from .access import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -48,6 +49,8 @@ LANGUAGE_COOKIE = "esb_language"
 #: page follows a later change there; one the person picked here stays.
 _FROM_HA = "ha:"
 EVENTS_PER_PAGE = 50
+#: How often the bus counters are looked at for the overview's rates.
+LOOK_EVERY_S = 1.0
 #: The event log's periods, in seconds (None: all of it).
 PERIODS: dict[str, float | None] = {
     "1h": 3600.0,
@@ -92,6 +95,27 @@ class WebUi:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.templates.globals.update(
+            iso_time=iso_time,
+            channel_label=channel_label,
+            channel_name=channel_name,
+            setpoint_label=setpoint_label,
+            shown=shown_value,
+        )
+        # The macros as globals: a live part is rendered alone, without its page's imports.
+        macros = self.templates.get_template("macros.html").module
+        self.templates.globals.update(when=macros.when, action=macros.action)  # type: ignore[attr-defined]
+
+    def look_at_buses(self) -> None:
+        """Note each bus's counters now (the overview's rates are measured across looks)."""
+        for bus in self.bridge.info()["buses"]:
+            self.rates.look(bus["id"], time.monotonic(), bus.get("stats") or {})
+
+    async def keep_looking(self) -> None:
+        """Look at the buses every second, so that rates are there when a page asks."""
+        while True:
+            self.look_at_buses()
+            await asyncio.sleep(LOOK_EVERY_S)
 
 
 WEB_UI: web.AppKey[WebUi] = web.AppKey("web_ui")
@@ -113,8 +137,9 @@ def language_of(request: web.Request) -> tuple[str, bool]:
     return from_accept_language(request.headers.get("Accept-Language")) or LANGUAGES[0], False
 
 
-def guarded(handler: Callable[[web.Request, Visitor], Awaitable[web.StreamResponse]], *,
-            page: bool = False) -> Handler:
+def guarded(
+    handler: Callable[[web.Request, Visitor], Awaitable[web.StreamResponse]], *, page: bool = False
+) -> Handler:
     """``handler`` for a person let in; a page sends others to the login, the rest get 401."""
 
     async def entry(request: web.Request) -> web.StreamResponse:
@@ -123,7 +148,7 @@ def guarded(handler: Callable[[web.Request, Visitor], Awaitable[web.StreamRespon
         if visitor is Refusal.UNTRUSTED_INGRESS:
             raise web.HTTPForbidden(text="forbidden")
         if not isinstance(visitor, Visitor):
-            if page:
+            if page and "part" not in request.query:  # a live part's script reloads on 401
                 raise web.HTTPSeeOther("/login")
             ui.access.note_refusal(request, "a request without a session")
             raise web.HTTPUnauthorized(text="log in first")
@@ -179,6 +204,11 @@ def _render(
     return response
 
 
+def _see_other(location: str) -> web.Response:
+    """A 303 to ``location`` (answered, not raised, so that cookies can be set on it)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
 def _language_switch(request: web.Request, visitor: Visitor | None) -> web.Response | None:
     """``?lang=xx`` remembers the language and sends the person back to the page without it."""
     asked = request.query.get("lang")
@@ -188,7 +218,7 @@ def _language_switch(request: web.Request, visitor: Visitor | None) -> web.Respo
     query = {k: v for k, v in request.query.items() if k not in ("lang", "from")}
     prefix = visitor.prefix if visitor is not None else ""
     target = prefix + request.path + ("?" + urllib.parse.urlencode(query) if query else "")
-    response = web.HTTPSeeOther(target)
+    response = _see_other(target)
     if language is not None:
         from_ha = request.query.get("from") == "ha"
         response.set_cookie(
@@ -203,7 +233,9 @@ def _language_switch(request: web.Request, visitor: Visitor | None) -> web.Respo
     return response
 
 
-def page(template: str, gather: Callable[[web.Request, Visitor], Awaitable[dict[str, Any]]]) -> Handler:
+def page(
+    template: str, gather: Callable[[web.Request, Visitor], Awaitable[dict[str, Any]]]
+) -> Handler:
     """A page route: the language switch, then ``gather``'s values rendered."""
 
     async def show(request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -236,7 +268,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
         response = _render(request, None, "login.html", page_name="login", failed=True)
         response.set_status(401)
         return response
-    answer = web.HTTPSeeOther("/")
+    answer = _see_other("/")
     answer.set_cookie(
         SESSION_COOKIE,
         session,
@@ -251,7 +283,7 @@ async def log_in(request: web.Request) -> web.StreamResponse:
 
 async def _log_out(request: web.Request, visitor: Visitor) -> web.StreamResponse:
     request.app[WEB_UI].access.log_out(visitor.session)
-    answer = web.HTTPSeeOther(visitor.prefix + "/login" if not visitor.ingress else visitor.prefix + "/")
+    answer = _see_other(visitor.prefix + ("/" if visitor.ingress else "/login"))
     answer.del_cookie(SESSION_COOKIE, path="/")
     return answer
 
@@ -264,6 +296,22 @@ log_out = guarded(_log_out)
 
 def _names(devices: list[dict[str, Any]]) -> dict[str, str]:
     return {d["id"]: str(d.get("name") or d["id"]) for d in devices}
+
+
+def _channels(devices: list[dict[str, Any]]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Each device's channels: key → (kind, profile name), for naming them in a page."""
+    return {
+        d["id"]: {c["key"]: (c["kind"], c["name"]) for c in d.get("channels") or []}
+        for d in devices
+    }
+
+
+def channel_name(
+    t: Translator, channels: Mapping[str, Mapping[str, tuple[str, str]]], device: str, key: str
+) -> str:
+    """The name of a device's channel in the page's language (its key if unknown)."""
+    kind, name = channels.get(device, {}).get(key, ("", key))
+    return channel_label(t, key, kind, name)
 
 
 async def _overview(request: web.Request, visitor: Visitor) -> dict[str, Any]:
@@ -295,6 +343,7 @@ async def _overview(request: web.Request, visitor: Visitor) -> dict[str, Any]:
         "status": status,
         "buses": buses,
         "names": _names(devices),
+        "channels": _channels(devices),
         "alarms": [a.as_dict() for a in bridge.alarms.open_alarms()],
         "hazards": bridge.hazard_list(),
         "relay": relay_status,
@@ -393,10 +442,12 @@ async def _events(request: web.Request, visitor: Visitor) -> dict[str, Any]:
         )
         if value
     }
+    devices = bridge.devices()
     return {
         "page_name": "events",
+        "channels": _channels(devices),
         "events": [e.as_dict() for e in events],
-        "names": _names(bridge.devices()),
+        "names": _names(devices),
         "event_types": [str(e) for e in EventType],
         "periods": list(PERIODS),
         "period": period,

@@ -147,9 +147,18 @@ document.addEventListener("submit", async (submitted) => {
   }
 });
 
-// The language switcher applies on change; its button stays for pages without the script.
+// The language switcher applies on change (its button is for pages without the script).
 const switcher = document.getElementById("language-switch");
-if (switcher) switcher.addEventListener("change", () => switcher.form.submit());
+if (switcher) {
+  switcher.addEventListener("change", () => switcher.form.submit());
+  const apply = switcher.form.querySelector("button");
+  if (apply) apply.hidden = true;
+}
+
+// Parts of measured figures (rates) that no message announces come again every few seconds.
+for (const element of document.querySelectorAll("[data-part][data-every]")) {
+  window.setInterval(() => refresh(element), 1000 * Number(element.dataset.every));
+}
 
 // ------------------------------------------------------------------ language under ingress
 
