@@ -132,6 +132,7 @@ class Bridge:
         self.device_bus: dict[str, Bus] = {}
         self.running = False
         self.api_port: int | None = None
+        self.ingress_port: int | None = None
         self.last_seq = 0
         self.gateway: Any = None
         self.advertiser: Advertiser | None = None
@@ -226,7 +227,10 @@ class Bridge:
         await site.start()
         if self.config.ingress_port is not None:
             # The add-on's ingress port: Supervisor proxies the web UI (at /) to it.
-            await web.TCPSite(self._runner, self.config.api_host, self.config.ingress_port).start()
+            ingress = web.TCPSite(self._runner, self.config.api_host, self.config.ingress_port)
+            await ingress.start()
+            bound = getattr(ingress._server, "sockets", None) or []
+            self.ingress_port = bound[0].getsockname()[1] if bound else self.config.ingress_port
         server = site._server  # aiohttp keeps the bound sockets here; needed for port 0
         sockets = getattr(server, "sockets", None) or []
         self.api_port = sockets[0].getsockname()[1] if sockets else self.config.api_port

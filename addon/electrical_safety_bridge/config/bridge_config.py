@@ -157,7 +157,9 @@ CONFIG_SCHEMA = vol.Schema(
             vol.Optional("advertise"): vol.Any(None, bool),
             # The add-on's ingress port (its web UI through Home Assistant), and the one
             # address whose ingress headers are believed (tests put 127.0.0.1 here).
-            vol.Optional("ingress_port"): vol.Any(None, _PORT),
+            vol.Optional("ingress_port"): vol.Any(
+                None, vol.All(integer, vol.Range(min=0, max=65535))
+            ),
             vol.Optional("ingress_proxy", default=SUPERVISOR_ADDRESS): vol.All(
                 str, vol.Length(min=1)
             ),

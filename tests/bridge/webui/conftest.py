@@ -89,6 +89,7 @@ class LiveBridge:
             data_dir=self.tmp_path / "data",
             buses=(BusConfig(settings, devices),),
             api_port=0,
+            ingress_port=0,
             ingress_proxy=self.ingress_proxy_address,
         )
         self.bridge = Bridge(config)
@@ -96,7 +97,12 @@ class LiveBridge:
         self._stack.push_async_callback(self.bridge.stop)
         units = self.bridge.buses["line"].units
         await wait_for(lambda: all(u.online for u in units.values()), what="every unit online")
-        self.ingress = await self._stack.enter_async_context(ingress_proxy(self.url))
+        # The stand-in forwards to the ingress port, as Supervisor does in the add-on.
+        ingress_port = self.bridge.ingress_port
+        assert ingress_port is not None and ingress_port != self.bridge.api_port
+        self.ingress = await self._stack.enter_async_context(
+            ingress_proxy(f"http://127.0.0.1:{ingress_port}")
+        )
 
     def __enter__(self) -> LiveBridge:
         self.thread.start()

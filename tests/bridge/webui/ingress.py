@@ -37,6 +37,7 @@ _HOP_BY_HOP = {
 @dataclass
 class Ingress:
     url: str  # the panel's address, prefix included, without a trailing slash
+    frontend: str  # a page embedding the panel as Home Assistant's frontend does (``?lang=``)
 
 
 @contextlib.asynccontextmanager
@@ -58,7 +59,18 @@ async def ingress_proxy(target: str) -> AsyncIterator[Ingress]:
             kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
             return web.Response(status=answer.status, body=body, headers=kept)
 
+    async def frontend(request: web.Request) -> web.Response:
+        # Home Assistant's frontend around the panel: its <html lang> is the person's language.
+        language = request.query.get("lang", "en")
+        page = (
+            f'<!doctype html><html lang="{language}"><body style="margin:0">'
+            f'<iframe id="panel" src="{PREFIX}/" style="border:0;width:100vw;height:100vh">'
+            "</iframe></body></html>"
+        )
+        return web.Response(text=page, content_type="text/html")
+
     app = web.Application()
+    app.router.add_get("/", frontend)
     app.router.add_route("*", PREFIX + "/{tail:.*}", forward)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -66,7 +78,7 @@ async def ingress_proxy(target: str) -> AsyncIterator[Ingress]:
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield Ingress(f"http://127.0.0.1:{port}{PREFIX}")
+        yield Ingress(f"http://127.0.0.1:{port}{PREFIX}", f"http://127.0.0.1:{port}/")
     finally:
         await runner.cleanup()
         await session.close()

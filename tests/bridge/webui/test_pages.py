@@ -89,6 +89,20 @@ def test_pages_under_the_ingress_prefix_load_every_asset_and_record_the_ingress_
     screenshot(browser, "overview-ingress-acknowledged-en")
 
 
+@pytest.mark.parametrize(("language", "text"), [("zh-Hans", "当前报警"), ("ja", "発生中の警報")])
+def test_under_ingress_the_panel_follows_home_assistants_language(
+    live: LiveBridge, browser: WebDriver, language: str, text: str
+) -> None:
+    assert live.ingress is not None
+    browser.get(f"{live.ingress.frontend}?lang={language}")
+    browser.switch_to.frame(browser.find_element(By.ID, "panel"))
+    wait_for(browser, f"return document.documentElement.lang === '{language}'")
+    _wait_live(browser)
+    wait_for_text(browser, text)
+    browser.switch_to.default_content()
+    screenshot(browser, f"overview-ingress-{language}")
+
+
 def test_a_value_changed_on_the_device_shows_without_a_reload(
     live: LiveBridge, browser: WebDriver
 ) -> None:
