@@ -99,6 +99,7 @@ class WebUi:
             iso_time=iso_time,
             channel_label=channel_label,
             channel_name=channel_name,
+            channel_value=channel_value,
             setpoint_label=setpoint_label,
             shown=shown_value,
         )
@@ -298,20 +299,32 @@ def _names(devices: list[dict[str, Any]]) -> dict[str, str]:
     return {d["id"]: str(d.get("name") or d["id"]) for d in devices}
 
 
-def _channels(devices: list[dict[str, Any]]) -> dict[str, dict[str, tuple[str, str]]]:
-    """Each device's channels: key → (kind, profile name), for naming them in a page."""
-    return {
-        d["id"]: {c["key"]: (c["kind"], c["name"]) for c in d.get("channels") or []}
-        for d in devices
-    }
+def _channels(devices: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each device's channels by key (kind, profile name, unit), for naming them in a page."""
+    return {d["id"]: {c["key"]: c for c in d.get("channels") or []} for d in devices}
 
 
 def channel_name(
-    t: Translator, channels: Mapping[str, Mapping[str, tuple[str, str]]], device: str, key: str
+    t: Translator, channels: Mapping[str, Mapping[str, Mapping[str, Any]]], device: str, key: str
 ) -> str:
     """The name of a device's channel in the page's language (its key if unknown)."""
-    kind, name = channels.get(device, {}).get(key, ("", key))
-    return channel_label(t, key, kind, name)
+    channel = channels.get(device, {}).get(key)
+    if channel is None:
+        return key
+    return channel_label(t, key, str(channel["kind"]), str(channel["name"]))
+
+
+def channel_value(
+    t: Translator,
+    channels: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    device: str,
+    key: str,
+    value: Any,
+) -> str:
+    """A value of a device's channel with the channel's unit."""
+    unit = channels.get(device, {}).get(key, {}).get("unit")
+    shown = shown_value(t, value)
+    return f"{shown} {unit}" if unit and value is not None else shown
 
 
 async def _overview(request: web.Request, visitor: Visitor) -> dict[str, Any]:
