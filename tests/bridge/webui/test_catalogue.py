@@ -9,6 +9,7 @@ import pytest
 from electrical_safety_bridge.common.enums import (
     ChannelKind,
     CommandName,
+    CommandOutcome,
     EventType,
     HazardState,
     HealthStatus,
@@ -43,6 +44,9 @@ def test_every_language_has_every_key_with_the_same_placeholders() -> None:
     [
         ("event.", EventType),
         ("refusal.", RefusalReason),
+        ("reason.", RefusalReason),
+        ("outcome.", CommandOutcome),
+        ("outcome_short.", CommandOutcome),
         ("command.", CommandName),
         ("kind.", ChannelKind),
         ("setpoint.", SetpointKind),

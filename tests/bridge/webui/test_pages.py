@@ -135,15 +135,15 @@ def test_an_alarm_is_acknowledged_from_the_overview_with_a_token_login(
 
 
 @pytest.mark.parametrize(
-    ("language", "refusal"),
+    ("language", "refusal", "reason"),
     [
-        ("en", "ARCM: the breaker stays open because an alarm is still active."),
-        ("zh-Hans", "ARCM：报警仍处于激活状态，断路器保持分闸。"),
-        ("ja", "ARCM：警報がまだ発生中のため、ブレーカーは開いたままです。"),
+        ("en", "ARCM: the breaker stays open because an alarm is still active.", "alarm active"),
+        ("zh-Hans", "ARCM：报警仍处于激活状态，断路器保持分闸。", "报警仍激活"),
+        ("ja", "ARCM：警報がまだ発生中のため、ブレーカーは開いたままです。", "警報発生中"),
     ],
 )
 def test_a_refused_close_shows_the_reason_in_the_pages_language(
-    live: LiveBridge, browser: WebDriver, language: str, refusal: str
+    live: LiveBridge, browser: WebDriver, language: str, refusal: str, reason: str
 ) -> None:
     _log_in(browser, live, "/devices")
     Select(browser.find_element(By.ID, "language-switch")).select_by_value(language)
@@ -169,6 +169,10 @@ def test_a_refused_close_shows_the_reason_in_the_pages_language(
     assert answer["ok"] is False and answer["message"].startswith("UNVERIFIED ")
     assert answer["message"] != explained
     assert live.run(lambda: live.sim.unit(3).command_log) == []
+    # The event log shows the refused close, its reason in the same language.
+    browser.get(live.url + "/events?type=command")
+    wait_for_element(browser, 'tr[data-event-type="command"]', text=reason, what="the close")
+    screenshot(browser, f"events-refused-close-{language}")
 
 
 @pytest.mark.parametrize(
