@@ -495,30 +495,44 @@ def refusal_text(t: Translator, reason: str | None, device: str) -> str:
     return t(key, device=device) if reason and t.has(key) else t("refusal.other", device=device)
 
 
+async def _acknowledge(
+    request: web.Request,
+    acknowledge: Callable[[str], Awaitable[object]],
+    target: str,
+    unknown: type[Exception],
+    unknown_text: str,
+) -> web.Response:
+    """Acknowledge ``target`` through the service (the API's own path) and say how it went."""
+    t = Translator(language_of(request)[0])
+    try:
+        await acknowledge(target)
+    except unknown:
+        return _said(False, t(unknown_text))
+    except StorageFailing:
+        return _said(False, refusal_text(t, RefusalReason.STORAGE_FAILING, target))
+    return _said(True, t("action.acknowledged"))
+
+
 async def _acknowledge_alarm(request: web.Request, visitor: Visitor) -> web.StreamResponse:
     bridge = request.app[WEB_UI].bridge
-    t = Translator(language_of(request)[0])
-    alarm_id = request.match_info["alarm_id"]
-    try:
-        await bridge.acknowledge(alarm_id, visitor.who, WEB_UI_SOURCE)
-    except UnknownAlarm:
-        return _said(False, t("action.unknown_alarm"))
-    except StorageFailing:
-        return _said(False, refusal_text(t, RefusalReason.STORAGE_FAILING, alarm_id))
-    return _said(True, t("action.acknowledged"))
+    return await _acknowledge(
+        request,
+        lambda alarm_id: bridge.acknowledge(alarm_id, visitor.who, WEB_UI_SOURCE),
+        request.match_info["alarm_id"],
+        UnknownAlarm,
+        "action.unknown_alarm",
+    )
 
 
 async def _acknowledge_hazard(request: web.Request, visitor: Visitor) -> web.StreamResponse:
     bridge = request.app[WEB_UI].bridge
-    t = Translator(language_of(request)[0])
-    hazard_id = request.match_info["hazard_id"]
-    try:
-        await bridge.acknowledge_hazard(hazard_id, visitor.who, WEB_UI_SOURCE)
-    except UnknownHazard:
-        return _said(False, t("action.unknown_hazard"))
-    except StorageFailing:
-        return _said(False, refusal_text(t, RefusalReason.STORAGE_FAILING, hazard_id))
-    return _said(True, t("action.acknowledged"))
+    return await _acknowledge(
+        request,
+        lambda hazard_id: bridge.acknowledge_hazard(hazard_id, visitor.who, WEB_UI_SOURCE),
+        request.match_info["hazard_id"],
+        UnknownHazard,
+        "action.unknown_hazard",
+    )
 
 
 async def _command(request: web.Request, visitor: Visitor) -> web.StreamResponse:

@@ -45,7 +45,8 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running_bridge(tmp_path: Path) -> AsyncIterator[Running]:
+async def running_bridge(tmp_path: Path, **overrides: Any) -> AsyncIterator[Running]:
+    """The bridge on a simulated line of three units; ``overrides`` are BridgeConfig fields."""
     unverified = load_profile_text(
         SIM_ARCM.read_text(encoding="utf-8").replace("verified: true", "verified: false"),
         "unverified-arcm",
@@ -63,7 +64,7 @@ async def running_bridge(tmp_path: Path) -> AsyncIterator[Running]:
     )
     devices = tuple(DeviceSpec(i, u, p, i.upper()) for i, u, p in models)
     config = BridgeConfig(
-        data_dir=tmp_path / "data", buses=(BusConfig(settings_, devices),), api_port=0
+        data_dir=tmp_path / "data", buses=(BusConfig(settings_, devices),), api_port=0, **overrides
     )
     bridge = Bridge(config)
     await bridge.start()

@@ -17,16 +17,12 @@ from typing import Any, TypeVar
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
-from electrical_safety_bridge.config.bridge_config import BridgeConfig, BusConfig
-from electrical_safety_bridge.modbus.lines import TcpLine
-from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
 from electrical_safety_bridge.service import Bridge
-from electrical_safety_bridge.simulator import SimulatedBus, SimulatedUnit
+from electrical_safety_bridge.simulator import SimulatedBus
 from tests.chromium import chromium
 from tests.waiting import wait_for
 
-from ..api.conftest import SIM_ARCM
+from ..api.conftest import running_bridge
 from .ingress import Ingress, ingress_proxy
 
 T = TypeVar("T")
@@ -68,33 +64,10 @@ class LiveBridge:
         return f"http://127.0.0.1:{self.bridge.api_port}"
 
     async def _start(self) -> None:
-        unverified = load_profile_text(
-            SIM_ARCM.read_text(encoding="utf-8").replace("verified: true", "verified: false"),
-            "unverified-arcm",
+        running = await self._stack.enter_async_context(
+            running_bridge(self.tmp_path, ingress_port=0, ingress_proxy=self.ingress_proxy_address)
         )
-        models = [("arcm", 1, find_profile("SIM-ARCM")), ("asj", 2, find_profile("ASJ"))]
-        models.append(("unverified", 3, unverified))
-        self.sim = SimulatedBus([SimulatedUnit(p, u) for _, u, p in models])
-        self._stack.push_async_callback(self.sim.stop)
-        server = await self.sim.serve_tcp("127.0.0.1", 0)
-        assert server.port is not None
-        settings = BusSettings(
-            "line",
-            TcpLine("127.0.0.1", server.port),
-            intervals=PollIntervals(alarm=0.05, telemetry=0.2, slow=1.0),
-            tcp_timeout=0.25,
-        )
-        devices = tuple(DeviceSpec(i, u, p, i.upper()) for i, u, p in models)
-        config = BridgeConfig(
-            data_dir=self.tmp_path / "data",
-            buses=(BusConfig(settings, devices),),
-            api_port=0,
-            ingress_port=0,
-            ingress_proxy=self.ingress_proxy_address,
-        )
-        self.bridge = Bridge(config)
-        await self.bridge.start()
-        self._stack.push_async_callback(self.bridge.stop)
+        self.bridge, self.sim = running.bridge, running.sim
         units = self.bridge.buses["line"].units
         await wait_for(lambda: all(u.online for u in units.values()), what="every unit online")
         # The stand-in forwards to the ingress port, as Supervisor does in the add-on.
