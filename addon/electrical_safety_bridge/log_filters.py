@@ -42,12 +42,16 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+\S+")
 # An Authorization header's value runs to the end of its line or to a closing quote: this
 # covers raw header lines, "Authorization: …" in a message and {'Authorization': '…'}.
 _AUTHORIZATION = re.compile(r"(?i)\b((?:proxy-)?authorization\b['\"]?\s*[:=]?\s*['\"]?)[^\r\n'\"]+")
+# A cookie header carries the web UI's session id: its whole value, the same way.
+_COOKIE = re.compile(r"(?i)\b((?:set-)?cookie\b['\"]?\s*[:=]?\s*['\"]?)[^\r\n'\"]+")
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with bearer credentials, Authorization values and ``secrets`` replaced."""
+    """``text`` with bearer credentials, Authorization and Cookie values and ``secrets``
+    replaced."""
     text = redact(text, *secrets)  # first, so that no part of a secret is left
     text = _AUTHORIZATION.sub(rf"\g<1>{REDACTED}", text)
+    text = _COOKIE.sub(rf"\g<1>{REDACTED}", text)
     return _BEARER.sub(rf"\g<1> {REDACTED}", text)
 
 

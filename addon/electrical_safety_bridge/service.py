@@ -155,6 +155,7 @@ class Bridge:
         self.device_bus: dict[str, Bus] = {}
         self.running = False
         self.api_port: int | None = None
+        self.ingress_port: int | None = None
         self.last_seq = 0
         self.gateway: Any = None
         self.advertiser: Advertiser | None = None
@@ -285,12 +286,18 @@ class Bridge:
             asyncio.create_task(bus.run(), name=f"bus {bus_id}")
             for bus_id, bus in self.buses.items()
         ]
-        self._app = create_app(self)
+        self._app = create_app(self, ingress_proxy=self.config.ingress_proxy)
         add_proof_routes(self._app)  # self-tests and inspections (api/proof_routes.py)
         self._runner = web.AppRunner(self._app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.api_host, self.config.api_port)
         await site.start()
+        if self.config.ingress_port is not None:
+            # The add-on's ingress port: Supervisor proxies the web UI (at /) to it.
+            ingress = web.TCPSite(self._runner, self.config.api_host, self.config.ingress_port)
+            await ingress.start()
+            bound = getattr(ingress._server, "sockets", None) or []
+            self.ingress_port = bound[0].getsockname()[1] if bound else self.config.ingress_port
         server = site._server  # aiohttp keeps the bound sockets here; needed for port 0
         sockets = getattr(server, "sockets", None) or []
         self.api_port = sockets[0].getsockname()[1] if sockets else self.config.api_port

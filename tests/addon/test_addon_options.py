@@ -66,6 +66,11 @@ def test_a_serial_bus_becomes_a_valid_bridge_config() -> None:
     assert config.retention_days == 3650
     # Home Assistant Core reaches the API over Supervisor's network, not the loopback.
     assert (config.api_host, config.api_port) == ("0.0.0.0", API_PORT)
+    # The web UI also listens on the ingress port config.yaml declares, and believes ingress
+    # headers from Supervisor's address alone.
+    declared = yaml.safe_load((ROOT / "addon" / "config.yaml").read_text(encoding="utf-8"))
+    assert config.ingress_port == declared["ingress_port"] != API_PORT
+    assert config.ingress_proxy == "172.30.32.2"
     assert config.gateway.tcp_port is None
     assert config.gateway.rtu_over_tcp_port is None
 

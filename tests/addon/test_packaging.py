@@ -475,7 +475,11 @@ def package_data() -> set[str]:
     package = ADDON / "electrical_safety_bridge"
     found = {p for p in package.rglob("*.yaml") if p.parent.parent.name == "profiles"}
     assert {p.parent.name for p in found} == {"builtin", "simulated", "templates"}
-    return {p.relative_to(ADDON).as_posix() for p in [*found, package / "py.typed"]}
+    # The web UI's templates, script, style, icon and texts.
+    web = {p for p in (package / "webui").rglob("*") if p.is_file() and p.suffix != ".py"}
+    web = {p for p in web if "__pycache__" not in p.parts}
+    assert {p.parent.name for p in web} == {"templates", "static", "translations"}
+    return {p.relative_to(ADDON).as_posix() for p in [*found, *web, package / "py.typed"]}
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,8 @@ import aiohttp
 
 SERVICE = "electrical_safety"
 SUPERVISOR_URL = "http://supervisor"
+#: Supervisor's address on the add-ons' network: ingress requests come from here only.
+SUPERVISOR_ADDRESS = "172.30.32.2"
 REDACTED = "**REDACTED**"
 
 _LOGGER = logging.getLogger(__name__)

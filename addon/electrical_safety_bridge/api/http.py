@@ -35,6 +35,8 @@ from ..common.schema import (
 from ..errors import BridgeError, BusError, CommandRefused, RefusalReason, StorageFailing
 from ..log_filters import AIOHTTP_LOG_GUARD, RateLimitedReport, guard_aiohttp_logs
 from ..safety.alarms import UnknownAlarm
+from ..webui import SUPERVISOR_ADDRESS
+from ..webui import mount as mount_web_ui
 from .auth import bearer, token_matches
 from .backend import BridgeBackend
 from .openapi import OPENAPI
@@ -44,6 +46,7 @@ _LOGGER = logging.getLogger(__name__)
 
 WS_QUEUE_LIMIT = 256
 _PUBLIC = frozenset({"/api/v1/health", "/api/v1/openapi.json"})
+_API_PREFIX = "/api/"
 _BRIDGE: web.AppKey[BridgeBackend] = web.AppKey("bridge")
 _HUB: web.AppKey[Hub] = web.AppKey("hub")
 _REFUSALS: web.AppKey[RateLimitedReport] = web.AppKey("refusals")
@@ -70,8 +73,8 @@ def _json(value: Any, status: int = 200) -> web.Response:
 
 @web.middleware
 async def _auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path in _PUBLIC:
-        return await handler(request)
+    if request.path in _PUBLIC or not request.path.startswith(_API_PREFIX):
+        return await handler(request)  # the web UI (webui/) guards its own routes
     bridge = request.app[_BRIDGE]
     if not token_matches(bridge.token, bearer(request.headers.get("Authorization"))):
         _log_refusal(request)
@@ -758,8 +761,10 @@ async def _guarded_logs(app: web.Application) -> AsyncIterator[None]:
         forget_token()
 
 
-def create_app(bridge: BridgeBackend) -> web.Application:
-    """The aiohttp application of API v1."""
+def create_app(
+    bridge: BridgeBackend, *, ingress_proxy: str = SUPERVISOR_ADDRESS
+) -> web.Application:
+    """The aiohttp application of API v1, and the web UI at ``/``."""
     app = web.Application(middlewares=[_errors, _auth], client_max_size=64 * 1024)
     app[_BRIDGE] = bridge
     app[_HUB] = Hub()
@@ -787,4 +792,7 @@ def create_app(bridge: BridgeBackend) -> web.Application:
     app.router.add_get("/api/v1/events.csv", _events_csv)
     app.router.add_get("/api/v1/ws", _websocket)
     add_report_route(app, bridge)
+    mount_web_ui(
+        app, bridge, websocket=_websocket, events_csv=_events_csv, ingress_proxy=ingress_proxy
+    )
     return app

@@ -53,6 +53,8 @@ from .bridge_config import ConfigError, parse_config
 
 # The ports inside the container; config.yaml maps none of them to the host by default.
 API_PORT = 8765
+#: The web UI through Home Assistant's ingress (config.yaml's ingress_port).
+INGRESS_PORT = 8099
 GATEWAY_TCP_PORT = 502
 GATEWAY_RTU_OVER_TCP_PORT = 503
 # The bridge listens on every interface of the container: Home Assistant Core reaches it
@@ -332,7 +334,7 @@ def options_to_config(
     config: dict[str, Any] = {
         "data_dir": data_dir,
         "profile_dir": profile_dir,
-        "api": {"host": LISTEN_ALL, "port": api_port},
+        "api": {"host": LISTEN_ALL, "port": api_port, "ingress_port": INGRESS_PORT},
         "retention_days": valid["retention_days"],
         "gateway": gateway,
         "buses": buses,

@@ -13,6 +13,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from ..announce.supervisor import SUPERVISOR_ADDRESS
 from ..bus.bus_settings import MAX_OFFLINE_AFTER, BusSettings, DeviceSpec, PollIntervals
 from ..errors import FileProblems, ProfileError, ProfileIncomplete
 from ..gateway.gateway_settings import DEFAULT_IDLE_TIMEOUT
@@ -91,6 +92,10 @@ class BridgeConfig:
     gateway: GatewayConfig = GatewayConfig()
     bridge_id: str | None = None
     advertise: bool | None = None
+    #: A second port serving the same API and web UI: the add-on's ingress port.
+    ingress_port: int | None = None
+    #: The only address whose ingress headers the web UI believes (Supervisor's).
+    ingress_proxy: str = SUPERVISOR_ADDRESS
     relay: RelayConfig | None = None  # off-site relay (relay/); None: off
     #: The site the bridge serves (its profile, when the configuration has a ``site:``).
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -180,6 +185,14 @@ CONFIG_SCHEMA = vol.Schema(
             ),
             # mDNS advertisement; unset: only when standalone and reachable from other hosts.
             vol.Optional("advertise"): vol.Any(None, bool),
+            # The add-on's ingress port (its web UI through Home Assistant), and the one
+            # address whose ingress headers are believed (tests put 127.0.0.1 here).
+            vol.Optional("ingress_port"): vol.Any(
+                None, vol.All(integer, vol.Range(min=0, max=65535))
+            ),
+            vol.Optional("ingress_proxy", default=SUPERVISOR_ADDRESS): vol.All(
+                str, vol.Length(min=1)
+            ),
         },
         vol.Optional("retention_days", default=3650.0): vol.All(finite, vol.Range(min=1)),
         vol.Optional("gateway", default=dict): {
@@ -380,6 +393,8 @@ def parse_config(data: Any, source: str) -> BridgeConfig:
         ),
         bridge_id=valid.get("bridge_id"),
         advertise=valid["api"].get("advertise"),
+        ingress_port=valid["api"].get("ingress_port"),
+        ingress_proxy=valid["api"]["ingress_proxy"],
         relay=relay,
         site=site,
         proof=proof,

@@ -67,7 +67,8 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running_bridge(tmp_path: Path) -> AsyncIterator[Running]:
+async def running_bridge(tmp_path: Path, **overrides: Any) -> AsyncIterator[Running]:
+    """The bridge on a simulated line of three units; ``overrides`` are BridgeConfig fields."""
     unverified = load_profile_text(
         SIM_ARCM.read_text(encoding="utf-8").replace("verified: true", "verified: false"),
         "unverified-arcm",
@@ -91,7 +92,7 @@ async def running_bridge(tmp_path: Path) -> AsyncIterator[Running]:
         data_dir=tmp_path / "data",
         buses=(BusConfig(settings_, devices),),
         api_port=0,
-        site=SITE,
+        **({"site": SITE} | overrides),
     )
     bridge = Bridge(config)
     await bridge.start()

@@ -403,6 +403,13 @@ def test_redaction_covers_bearer_credentials_authorization_values_and_secrets() 
         redacted = redact_text(text, [secret])
         assert hidden not in redacted and REDACTED in redacted, (text, redacted)
     assert redact_text("nothing to hide here") == "nothing to hide here"
+    # The web UI's session id is no configured secret: a cookie's whole value goes.
+    for text in (
+        f"Cookie: esb_session={secret}; esb_language=ja",
+        f"{{'Set-Cookie': 'esb_session={secret}; HttpOnly'}}",
+    ):
+        redacted = redact_text(text)
+        assert secret not in redacted and REDACTED in redacted, (text, redacted)
 
 
 class FakeClock:

@@ -129,6 +129,8 @@ def test_defaults() -> None:
     loaded = parse_config(config(tcp_bus()), "bridge.yaml")
     assert loaded.api_host == "127.0.0.1"
     assert loaded.api_port == DEFAULT_API_PORT
+    # No ingress port unless asked; ingress headers believed from Supervisor's address only.
+    assert (loaded.ingress_port, loaded.ingress_proxy) == (None, "172.30.32.2")
     assert loaded.profile_dir is None
     assert loaded.bridge_id is None
     assert loaded.gateway.tcp_port is None

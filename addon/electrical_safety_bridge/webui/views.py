@@ -1,0 +1,571 @@
+"""The web UI's routes: server-rendered pages, their live parts, and the person's actions.
+
+Pages are rendered with Jinja2 from ``templates/``. A page marks its live parts
+(``data-part``); ``static/app.js`` listens on the bridge's WebSocket and, when a message
+touches a part, fetches the same page with ``?part=NAME`` and swaps that part in. So every
+text is rendered (and translated) in one place, here, and the script knows no wording.
+
+Actions (acknowledge, commands) go through the same service methods as the API, with the
+same interlocks; the answer is a translated sentence for the page to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+import jinja2
+from aiohttp import web
+
+from .. import __version__
+from ..api.backend import BridgeBackend
+from ..common.enums import CommandName, CommandOutcome, EventType, HazardState, RefusalReason
+from ..common.errors import UnknownHazard
+from ..errors import BusError, CommandRefused, StorageFailing
+from ..safety.alarms import UnknownAlarm
+from .access import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    SESSION_LIFETIME_S,
+    WEB_UI_SOURCE,
+    Access,
+    Refusal,
+    Visitor,
+)
+from .health import BusRates
+from .i18n import LANGUAGES, NATIVE_NAMES, Translator, from_accept_language, supported
+
+_LOGGER = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+LANGUAGE_COOKIE = "esb_language"
+#: A language taken from Home Assistant's frontend is remembered as ``ha:<language>``, so the
+#: page follows a later change there; one the person picked here stays.
+_FROM_HA = "ha:"
+EVENTS_PER_PAGE = 50
+#: How often the bus counters are looked at for the overview's rates.
+LOOK_EVERY_S = 1.0
+#: The event log's periods, in seconds (None: all of it).
+PERIODS: dict[str, float | None] = {
+    "1h": 3600.0,
+    "24h": 86400.0,
+    "7d": 7 * 86400.0,
+    "30d": 30 * 86400.0,
+    "all": None,
+}
+DEFAULT_PERIOD = "24h"
+#: The commands a page offers, in the order shown (each only where the device has it).
+COMMAND_ORDER = (
+    CommandName.TRIP,
+    CommandName.CLOSE,
+    CommandName.RESET,
+    CommandName.SELF_TEST,
+    CommandName.MUTE,
+)
+#: Channel kinds the devices page lists as values (the rest are diagnostics of a channel).
+_HIDDEN_KINDS = frozenset({"alarm_status", "fault_status", "value_at_alarm", "identity"})
+
+
+@runtime_checkable
+class RelayStatus(Protocol):
+    """The relay, as the overview reads it (absent when the relay is off)."""
+
+    async def status(self) -> dict[str, Any]:
+        """Queue depth, last delivery and errors per sink."""
+        ...
+
+
+class WebUi:
+    """The routes' shared state: the bridge, who may enter, templates, rates."""
+
+    def __init__(self, bridge: BridgeBackend, access: Access) -> None:
+        self.bridge = bridge
+        self.access = access
+        self.rates = BusRates()
+        self.templates = jinja2.Environment(
+            loader=jinja2.PackageLoader(__package__, "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.globals.update(
+            iso_time=iso_time,
+            channel_label=channel_label,
+            channel_name=channel_name,
+            channel_value=channel_value,
+            setpoint_label=setpoint_label,
+            shown=shown_value,
+        )
+        # The macros as globals: a live part is rendered alone, without its page's imports.
+        macros = self.templates.get_template("macros.html").module
+        self.templates.globals.update(when=macros.when, action=macros.action)  # type: ignore[attr-defined]
+
+    def look_at_buses(self) -> None:
+        """Note each bus's counters now (the overview's rates are measured across looks)."""
+        for bus in self.bridge.info()["buses"]:
+            self.rates.look(bus["id"], time.monotonic(), bus.get("stats") or {})
+
+    async def keep_looking(self) -> None:
+        """Look at the buses every second, so that rates are there when a page asks."""
+        while True:
+            self.look_at_buses()
+            await asyncio.sleep(LOOK_EVERY_S)
+
+
+WEB_UI: web.AppKey[WebUi] = web.AppKey("web_ui")
+
+
+# --------------------------------------------------------------------------- entry
+
+
+def language_of(request: web.Request) -> tuple[str, bool]:
+    """The page's language, and whether it came from Home Assistant's frontend or the person.
+
+    A choice made in the switcher (cookie) first, then the browser's ``Accept-Language``
+    (Supervisor forwards it under ingress), then English.
+    """
+    cookie = request.cookies.get(LANGUAGE_COOKIE, "")
+    chosen = supported(cookie.removeprefix(_FROM_HA)) if cookie else None
+    if chosen is not None:
+        return chosen, not cookie.startswith(_FROM_HA)
+    return from_accept_language(request.headers.get("Accept-Language")) or LANGUAGES[0], False
+
+
+def guarded(
+    handler: Callable[[web.Request, Visitor], Awaitable[web.StreamResponse]], *, page: bool = False
+) -> Handler:
+    """``handler`` for a person let in; a page sends others to the login, the rest get 401."""
+
+    async def entry(request: web.Request) -> web.StreamResponse:
+        ui = request.app[WEB_UI]
+        visitor = ui.access.visitor(request)
+        if visitor is Refusal.UNTRUSTED_INGRESS:
+            raise web.HTTPForbidden(text="forbidden")
+        if not isinstance(visitor, Visitor):
+            if page and "part" not in request.query:  # a live part's script reloads on 401
+                raise web.HTTPSeeOther("/login")
+            ui.access.note_refusal(request, "a request without a session")
+            raise web.HTTPUnauthorized(text="log in first")
+        if request.method == "POST" and not ui.access.csrf_matches(
+            visitor, request.headers.get(CSRF_HEADER) or await _form_field(request, "csrf")
+        ):
+            ui.access.note_refusal(request, "a POST without its CSRF token")
+            raise web.HTTPForbidden(text="forbidden")
+        return await handler(request, visitor)
+
+    return entry
+
+
+async def _form_field(request: web.Request, name: str) -> str | None:
+    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return None
+    value = (await request.post()).get(name)
+    return value if isinstance(value, str) else None
+
+
+def _render(
+    request: web.Request, visitor: Visitor | None, template: str, **values: Any
+) -> web.Response:
+    """The page, or only its live part ``?part=NAME``, in the visitor's language."""
+    ui = request.app[WEB_UI]
+    language, chosen = language_of(request)
+    t = Translator(language)
+    prefix = visitor.prefix if visitor is not None else ""
+    context = {
+        "t": t,
+        "language": language,
+        "language_chosen": chosen,
+        "languages": [(code, NATIVE_NAMES[code]) for code in LANGUAGES],
+        "prefix": prefix,
+        "visitor": visitor,
+        "version": __version__,
+        "path": request.path,
+        "query": request.query,
+        **values,
+    }
+    page = ui.templates.get_template(template)
+    part = request.query.get("part")
+    if part is not None:
+        block = page.blocks.get(part)
+        if block is None:
+            raise web.HTTPNotFound(text="no such part")
+        html = "".join(block(page.new_context(context)))
+    else:
+        html = page.render(context)
+    response = web.Response(text=html, content_type="text/html", charset="utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = language
+    return response
+
+
+def _see_other(location: str) -> web.Response:
+    """A 303 to ``location`` (answered, not raised, so that cookies can be set on it)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _language_switch(request: web.Request, visitor: Visitor | None) -> web.Response | None:
+    """``?lang=xx`` remembers the language and sends the person back to the page without it."""
+    asked = request.query.get("lang")
+    if asked is None:
+        return None
+    language = supported(asked)
+    query = {k: v for k, v in request.query.items() if k not in ("lang", "from")}
+    prefix = visitor.prefix if visitor is not None else ""
+    target = prefix + request.path + ("?" + urllib.parse.urlencode(query) if query else "")
+    response = _see_other(target)
+    if language is not None:
+        from_ha = request.query.get("from") == "ha"
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            (_FROM_HA if from_ha else "") + language,
+            path=(prefix or "") + "/",
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure,
+        )
+    return response
+
+
+def page(
+    template: str, gather: Callable[[web.Request, Visitor], Awaitable[dict[str, Any]]]
+) -> Handler:
+    """A page route: the language switch, then ``gather``'s values rendered."""
+
+    async def show(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+        switched = _language_switch(request, visitor)
+        if switched is not None:
+            return switched
+        return _render(request, visitor, template, **await gather(request, visitor))
+
+    return guarded(show, page=True)
+
+
+# --------------------------------------------------------------------------- login
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    """The standalone login: one field, the bridge's token."""
+    switched = _language_switch(request, None)
+    if switched is not None:
+        return switched
+    return _render(request, None, "login.html", page_name="login", failed=False)
+
+
+async def log_in(request: web.Request) -> web.StreamResponse:
+    ui = request.app[WEB_UI]
+    form = await request.post()
+    presented = form.get("token")
+    session = ui.access.log_in(presented) if isinstance(presented, str) else None
+    if session is None:
+        ui.access.note_refusal(request, "a login with a wrong token")
+        response = _render(request, None, "login.html", page_name="login", failed=True)
+        response.set_status(401)
+        return response
+    answer = _see_other("/")
+    answer.set_cookie(
+        SESSION_COOKIE,
+        session,
+        path="/",
+        max_age=int(SESSION_LIFETIME_S),
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+    return answer
+
+
+async def _log_out(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    request.app[WEB_UI].access.log_out(visitor.session)
+    answer = _see_other(visitor.prefix + ("/" if visitor.ingress else "/login"))
+    answer.del_cookie(SESSION_COOKIE, path="/")
+    return answer
+
+
+log_out = guarded(_log_out)
+
+
+# --------------------------------------------------------------------------- overview
+
+
+def _names(devices: list[dict[str, Any]]) -> dict[str, str]:
+    return {d["id"]: str(d.get("name") or d["id"]) for d in devices}
+
+
+def _channels(devices: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each device's channels by key (kind, profile name, unit), for naming them in a page."""
+    return {d["id"]: {c["key"]: c for c in d.get("channels") or []} for d in devices}
+
+
+def channel_name(
+    t: Translator, channels: Mapping[str, Mapping[str, Mapping[str, Any]]], device: str, key: str
+) -> str:
+    """The name of a device's channel in the page's language (its key if unknown)."""
+    channel = channels.get(device, {}).get(key)
+    if channel is None:
+        return key
+    return channel_label(t, key, str(channel["kind"]), str(channel["name"]))
+
+
+def channel_value(
+    t: Translator,
+    channels: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    device: str,
+    key: str,
+    value: Any,
+) -> str:
+    """A value of a device's channel with the channel's unit."""
+    unit = channels.get(device, {}).get(key, {}).get("unit")
+    shown = shown_value(t, value)
+    return f"{shown} {unit}" if unit and value is not None else shown
+
+
+async def _overview(request: web.Request, visitor: Visitor) -> dict[str, Any]:
+    ui = request.app[WEB_UI]
+    bridge = ui.bridge
+    info = bridge.info()
+    status = bridge.status()
+    devices = bridge.devices()
+    now = time.time()
+    online = {d["id"]: bool(d.get("online")) for d in devices}
+    buses = []
+    for bus in info["buses"]:
+        rates = ui.rates.look(bus["id"], time.monotonic(), bus.get("stats") or {})
+        members = list(bus.get("devices") or [])
+        buses.append(
+            {
+                **bus,
+                "rates": rates,
+                "offline": [d for d in members if not online.get(d, False)],
+                "stats": bus.get("stats") or {},
+                "schedule": bus.get("schedule") or {},
+            }
+        )
+    relay = getattr(bridge, "relay", None)
+    relay_status = await relay.status() if isinstance(relay, RelayStatus) else None
+    return {
+        "page_name": "overview",
+        "info": info,
+        "status": status,
+        "buses": buses,
+        "names": _names(devices),
+        "channels": _channels(devices),
+        "alarms": [a.as_dict() for a in bridge.alarms.open_alarms()],
+        "hazards": bridge.hazard_list(),
+        "relay": relay_status,
+        "gateway": info.get("gateway") or {},
+        "now": now,
+    }
+
+
+overview = page("overview.html", _overview)
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def channel_label(t: Translator, key: str, kind: str, fallback: str) -> str:
+    """A channel's name in the page's language: its kind, and its number if it has one."""
+    if not t.has(f"kind.{kind}"):
+        return fallback
+    name = t(f"kind.{kind}")
+    number = key.rsplit("_", 1)[-1]
+    return f"{name} {number}" if number.isdigit() and key != number else name
+
+
+def setpoint_label(t: Translator, key: str, kind: str, fallback: str) -> str:
+    """A setpoint's name: its kind, and the number of the channel it belongs to."""
+    if not t.has(f"setpoint.{kind}"):
+        return fallback
+    numbers = [part for part in key.split("_") if part.isdigit()]
+    name = t(f"setpoint.{kind}")
+    return f"{name} ({numbers[0]})" if numbers else name
+
+
+def shown_value(t: Translator, value: Any) -> str:
+    """A value as the page shows it: numbers as read, states translated."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}" if math.isfinite(value) else str(value)
+    if isinstance(value, str) and t.has(f"state.{value}"):
+        return t(f"state.{value}")
+    return str(value)
+
+
+async def _devices(request: web.Request, visitor: Visitor) -> dict[str, Any]:
+    bridge = request.app[WEB_UI].bridge
+    devices = bridge.devices()
+    only = request.query.get("device")
+    shown = [d for d in devices if only is None or d["id"] == only]
+    return {
+        "page_name": "devices",
+        "devices": shown,
+        # The one device a live part (``?part=device&device=ID``) renders.
+        "device": shown[0] if len(shown) == 1 else None,
+        "hidden_kinds": _HIDDEN_KINDS,
+        "command_order": [str(c) for c in COMMAND_ORDER],
+    }
+
+
+devices = page("devices.html", _devices)
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _event_filters(query: Mapping[str, str], now: float) -> dict[str, Any]:
+    period = query.get("period", DEFAULT_PERIOD)
+    if period not in PERIODS:
+        period = DEFAULT_PERIOD
+    span = PERIODS[period]
+    event_type = query.get("type") or None
+    types = [EventType(event_type)] if event_type in set(EventType) else None
+    after = query.get("after", "")
+    return {
+        "device_id": query.get("device") or None,
+        "types": types,
+        "since": None if span is None else now - span,
+        "after_seq": int(after) if after.isdigit() and len(after) < 19 else None,
+        "period": period,
+    }
+
+
+async def _events(request: web.Request, visitor: Visitor) -> dict[str, Any]:
+    bridge = request.app[WEB_UI].bridge
+    filters = _event_filters(request.query, time.time())
+    period = filters.pop("period")
+    events = await bridge.store.query(**filters, limit=EVENTS_PER_PAGE + 1)
+    more = len(events) > EVENTS_PER_PAGE
+    events = events[:EVENTS_PER_PAGE]
+    keep = {k: v for k, v in request.query.items() if k in ("device", "type", "period") and v}
+    csv_query = {
+        key: value
+        for key, value in (
+            ("device_id", filters["device_id"]),
+            ("type", request.query.get("type") if filters["types"] else None),
+            ("since", None if filters["since"] is None else f"{filters['since']:.0f}"),
+        )
+        if value
+    }
+    devices = bridge.devices()
+    return {
+        "page_name": "events",
+        "channels": _channels(devices),
+        "events": [e.as_dict() for e in events],
+        "names": _names(devices),
+        "event_types": [str(e) for e in EventType],
+        "periods": list(PERIODS),
+        "period": period,
+        "device": filters["device_id"] or "",
+        "type": request.query.get("type", "") if filters["types"] else "",
+        "next_query": urllib.parse.urlencode({**keep, "after": events[-1].seq}) if more else None,
+        "first_query": urllib.parse.urlencode(keep) if filters["after_seq"] is not None else None,
+        "csv_query": urllib.parse.urlencode(csv_query),
+    }
+
+
+events = page("events.html", _events)
+
+
+def iso_time(at: float | None) -> str:
+    """A time as ISO 8601 in UTC (the page shows it in the browser's own zone)."""
+    if at is None:
+        return ""
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def _said(ok: bool, message: str) -> web.Response:
+    return web.json_response({"ok": ok, "message": message})
+
+
+def refusal_text(t: Translator, reason: str | None, device: str) -> str:
+    """A refusal in the person's words (``refusal.<reason>``), naming the device."""
+    key = f"refusal.{reason}"
+    return t(key, device=device) if reason and t.has(key) else t("refusal.other", device=device)
+
+
+async def _acknowledge(
+    request: web.Request,
+    acknowledge: Callable[[str], Awaitable[object]],
+    target: str,
+    unknown: type[Exception],
+    unknown_text: str,
+) -> web.Response:
+    """Acknowledge ``target`` through the service (the API's own path) and say how it went."""
+    t = Translator(language_of(request)[0])
+    try:
+        await acknowledge(target)
+    except unknown:
+        return _said(False, t(unknown_text))
+    except StorageFailing:
+        return _said(False, refusal_text(t, RefusalReason.STORAGE_FAILING, target))
+    return _said(True, t("action.acknowledged"))
+
+
+async def _acknowledge_alarm(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    bridge = request.app[WEB_UI].bridge
+    return await _acknowledge(
+        request,
+        lambda alarm_id: bridge.acknowledge(alarm_id, visitor.who, WEB_UI_SOURCE),
+        request.match_info["alarm_id"],
+        UnknownAlarm,
+        "action.unknown_alarm",
+    )
+
+
+async def _acknowledge_hazard(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    bridge = request.app[WEB_UI].bridge
+    return await _acknowledge(
+        request,
+        lambda hazard_id: bridge.acknowledge_hazard(hazard_id, visitor.who, WEB_UI_SOURCE),
+        request.match_info["hazard_id"],
+        UnknownHazard,
+        "action.unknown_hazard",
+    )
+
+
+async def _command(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    bridge = request.app[WEB_UI].bridge
+    t = Translator(language_of(request)[0])
+    device_id = request.match_info["device_id"]
+    bus = bridge.device_bus.get(device_id)
+    if bus is None:
+        raise web.HTTPNotFound(text="no such device")
+    name = str(bridge.device(device_id).get("name") or device_id)
+    command = (await request.post()).get("command")
+    if not isinstance(command, str) or command not in set(CommandName):
+        return _said(False, refusal_text(t, RefusalReason.COMMAND_UNSUPPORTED, name))
+    what = t(f"command.{command}")
+    try:
+        result = await bus.command(device_id, command, who=visitor.who)
+    except CommandRefused as exc:
+        return _said(False, refusal_text(t, str(exc.reason), name))
+    except BusError:
+        return _said(False, t("action.bus_unavailable", device=name))
+    if result.outcome == CommandOutcome.REFUSED:
+        return _said(False, refusal_text(t, result.reason, name))
+    return _said(
+        result.outcome == CommandOutcome.CONFIRMED,
+        t(f"outcome.{result.outcome.value}", command=what, device=name),
+    )
+
+
+acknowledge_alarm = guarded(_acknowledge_alarm)
+acknowledge_hazard = guarded(_acknowledge_hazard)
+command = guarded(_command)
+
+
+def hazard_states() -> list[str]:
+    """The hazard states, for the templates."""
+    return [str(s) for s in HazardState]
