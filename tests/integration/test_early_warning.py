@@ -54,6 +54,7 @@ def _strings(language: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+@pytest.mark.minimum_ha
 async def test_a_sensor_for_each_channel_with_a_baseline(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
