@@ -89,6 +89,12 @@ def _shown_numbers(expected: Expected) -> list[str]:
     return ["412 mA", "500 mA", "61.5 °C", "3.00", "Alice", "Bob", "CN-RC-SETPOINT"]
 
 
+def _keep(body: bytes, path: Path) -> None:
+    """Keep a rendering for a person to look at (``REPORT_PAGES_DIR``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+
+
 def _check_pdf(pdf: bytes, language: str, tmp_path: Path, expected: Expected) -> None:
     """The PDF's text shows the numbers, its fonts are the language's, its pages print."""
     texts = CATALOGUE[language]
@@ -164,8 +170,7 @@ async def test_a_simulated_month_in_every_language(
         for number in _shown_numbers(expected):
             assert number in text, number
         if keep := os.environ.get("REPORT_PAGES_DIR"):
-            (tmp_path / f"report-{language}.html").write_bytes(html)
-            shutil.copy(tmp_path / f"report-{language}.html", keep)
+            _keep(html, Path(keep) / f"report-{language}.html")
         # Leakage and temperature 1: the channels with readings have a chart each.
         assert text.count('src="data:image/svg+xml;base64,') == 2
 
