@@ -74,8 +74,12 @@ ITEM_TEXT = {
     "acknowledged": "State: acknowledged by {who}, {time}",
     "present": "Still present",
     "gone": "No longer present",
+    "unknown": "Not read since the bridge restarted",
     "wiring_fault": "wiring fault ({detail})",
 }
+
+#: Whether the condition is still there: as last read, or unknown since the bridge restarted.
+_PRESENCE: dict[bool | None, str] = {True: "present", False: "gone", None: "unknown"}
 
 type ItemText = Callable[[str, Mapping[str, str]], str]
 
@@ -96,7 +100,7 @@ def description(hazard: Hazard, text: ItemText = _english) -> str:
         lines.append(text("acknowledged", {"who": actor.who, "time": local_time(actor.at)}))
     else:
         lines.append(text("open", {}))
-    lines.append(text("present" if hazard.active else "gone", {}))
+    lines.append(text(_PRESENCE[hazard.active], {}))
     return "\n".join(lines)
 
 
