@@ -25,7 +25,9 @@ from electrical_safety_bridge.common.models import (
     Channel,
     Device,
     DeviceState,
+    Setpoint,
     StorageStatus,
+    numeric,
 )
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
@@ -35,7 +37,14 @@ from .entity import (
     async_add_entities_as_devices_appear,
     timestamp,
 )
-from .kinds import CONDITION_ROLES, channel_naming, channel_spec, platform_of
+from .kinds import (
+    CONDITION_ROLES,
+    channel_naming,
+    channel_spec,
+    platform_of,
+    setpoint_naming,
+    setpoint_platform,
+)
 
 PARALLEL_UPDATES = 0
 
@@ -48,6 +57,8 @@ class ElectricalSafetyBinarySensorEntityDescription(BinarySensorEntityDescriptio
     attributes_fn: Callable[[Device], dict[str, Any] | None] = lambda _: None
     #: Available while the detector is silent (the communication sensor says it is).
     needs_online: bool = True
+    #: The setpoint it shows; unavailable while the device reports it unsupported.
+    source: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +151,25 @@ def flag_description(channel: Channel) -> ElectricalSafetyBinarySensorEntityDesc
     )
 
 
+def setpoint_flag_description(setpoint: Setpoint) -> ElectricalSafetyBinarySensorEntityDescription:
+    """A flag setpoint Home Assistant may not write (an unverified profile): on or off,
+    shown read-only, never a sensor holding 0 or 1."""
+    translation_key, _ = setpoint_naming(setpoint)
+    key = setpoint.key
+    return ElectricalSafetyBinarySensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda d: _setpoint_flag(d.state, key),
+        source=key,
+    )
+
+
+def _setpoint_flag(state: DeviceState, key: str) -> bool | None:
+    value = numeric(state.setpoint_values.get(key))
+    return None if value is None else value != 0
+
+
 def _datetime(value: float | None) -> datetime | None:
     return None if value is None else dt_util.utc_from_timestamp(value)
 
@@ -202,6 +232,16 @@ def _device_binary_sensors(
             _, placeholders = channel_naming(channel)
             yield ChannelBinarySensor(
                 coordinator, device, flag_description(channel), "channel", placeholders=placeholders
+            )
+    for setpoint in device.setpoints:
+        if setpoint_platform(setpoint) is Platform.BINARY_SENSOR:
+            _, placeholders = setpoint_naming(setpoint)
+            yield ChannelBinarySensor(
+                coordinator,
+                device,
+                setpoint_flag_description(setpoint),
+                "setpoint",
+                placeholders=placeholders,
             )
     yield ChannelBinarySensor(coordinator, device, COMMUNICATION, "device")
     yield ChannelBinarySensor(coordinator, device, LOCKOUT, "device")
@@ -292,10 +332,17 @@ class ChannelBinarySensor(ElectricalSafetyEntity, BinarySensorEntity):
 
     @property
     def available(self) -> bool:
-        """The communication sensor stays available while the detector is silent."""
-        if self.entity_description.needs_online:
-            return super().available
-        return self.coordinator.last_update_success and self.device is not None
+        """The communication sensor stays available while the detector is silent; a
+        setpoint's flag is unavailable while the device reports it unsupported."""
+        description = self.entity_description
+        device = self.device
+        if not description.needs_online:
+            return self.coordinator.last_update_success and device is not None
+        return (
+            super().available
+            and device is not None
+            and (description.source is None or description.source not in device.state.unsupported)
+        )
 
     @property
     def is_on(self) -> bool | None:

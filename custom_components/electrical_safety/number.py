@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -13,7 +13,7 @@ from electrical_safety_bridge.common.models import Device, Setpoint
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import async_add_entities_as_devices_appear
-from .kinds import number_device_class, setpoint_naming, setpoint_spec
+from .kinds import number_device_class, setpoint_naming, setpoint_platform, setpoint_spec
 from .setpoint_entity import SetpointEntity
 
 #: Writes to one bus go one at a time.
@@ -39,8 +39,8 @@ def setpoint_description(setpoint: Setpoint) -> NumberEntityDescription:
 
 def _numbers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[NumberEntity]:
     for setpoint in device.setpoints:
-        # A flag ("… enable") is a switch (switch.py), not a number box holding 1.0.
-        if setpoint.writable and not setpoint_spec(setpoint).flag:
+        # A flag ("… enable") is a switch and a mode a select, not a number box holding 1.0.
+        if setpoint_platform(setpoint) is Platform.NUMBER:
             _, placeholders = setpoint_naming(setpoint)
             yield SetpointNumber(
                 coordinator,

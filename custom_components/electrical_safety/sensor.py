@@ -54,6 +54,7 @@ from .kinds import (
     platform_of,
     sensor_device_class,
     setpoint_naming,
+    setpoint_platform,
     setpoint_spec,
 )
 
@@ -141,19 +142,29 @@ def channel_description(channel: Channel) -> ElectricalSafetySensorEntityDescrip
 
 
 def setpoint_description(setpoint: Setpoint) -> ElectricalSafetySensorEntityDescription:
-    """A setpoint Home Assistant may not write (an unverified profile): shown read-only."""
-    spec = setpoint_spec(setpoint)
+    """A setpoint Home Assistant may not write (an unverified profile): shown read-only,
+    an enumeration by its options' names."""
     translation_key, _ = setpoint_naming(setpoint)
     key = setpoint.key
-    device_class = number_device_class(spec, setpoint.unit)
+    common: dict[str, Any] = {
+        "key": key,
+        "translation_key": translation_key,
+        "entity_category": EntityCategory.DIAGNOSTIC,
+        "source": key,
+    }
+    if setpoint.options:
+        return ElectricalSafetySensorEntityDescription(
+            **common,
+            device_class=SensorDeviceClass.ENUM,
+            options=list(setpoint.options),
+            value_fn=lambda d: setpoint.option_of(d.state.setpoint_values.get(key)),
+        )
+    device_class = number_device_class(setpoint_spec(setpoint), setpoint.unit)
     return ElectricalSafetySensorEntityDescription(
-        key=key,
-        translation_key=translation_key,
-        entity_category=EntityCategory.DIAGNOSTIC,
+        **common,
         device_class=SensorDeviceClass(device_class.value) if device_class else None,
         native_unit_of_measurement=setpoint.unit,
         value_fn=lambda d: numeric(d.state.setpoint_values.get(key)),
-        source=key,
     )
 
 
@@ -324,7 +335,7 @@ def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) ->
                 placeholders=placeholders,
             )
     for setpoint in device.setpoints:
-        if not setpoint.writable:
+        if setpoint_platform(setpoint) is Platform.SENSOR:
             _, placeholders = setpoint_naming(setpoint)
             yield ChannelSensor(
                 coordinator,

@@ -25,7 +25,7 @@ from electrical_safety_bridge.common.models import Device, Value
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .helpers import async_run_command
-from .kinds import channel_naming, platform_of, setpoint_naming, setpoint_spec
+from .kinds import channel_naming, platform_of, setpoint_naming, setpoint_platform
 from .setpoint_entity import SetpointEntity
 
 #: Writes to a breaker go one at a time.
@@ -51,7 +51,7 @@ def _breakers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Itera
 
 def _flags(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[SwitchEntity]:
     for setpoint in device.setpoints:
-        if setpoint.writable and setpoint_spec(setpoint).flag:
+        if setpoint_platform(setpoint) is Platform.SWITCH:
             translation_key, placeholders = setpoint_naming(setpoint)
             description = SwitchEntityDescription(
                 key=setpoint.key,
