@@ -43,8 +43,8 @@ from .kinds import (
     channel_spec,
     platform_of,
     setpoint_naming,
-    setpoint_platform,
 )
+from .setpoint_entity import setpoint_entities
 
 PARALLEL_UPDATES = 0
 
@@ -233,16 +233,13 @@ def _device_binary_sensors(
             yield ChannelBinarySensor(
                 coordinator, device, flag_description(channel), "channel", placeholders=placeholders
             )
-    for setpoint in device.setpoints:
-        if setpoint_platform(setpoint) is Platform.BINARY_SENSOR:
-            _, placeholders = setpoint_naming(setpoint)
-            yield ChannelBinarySensor(
-                coordinator,
-                device,
-                setpoint_flag_description(setpoint),
-                "setpoint",
-                placeholders=placeholders,
-            )
+    yield from setpoint_entities(
+        coordinator,
+        device,
+        Platform.BINARY_SENSOR,
+        setpoint_flag_description,
+        ChannelBinarySensor,
+    )
     yield ChannelBinarySensor(coordinator, device, COMMUNICATION, "device")
     yield ChannelBinarySensor(coordinator, device, LOCKOUT, "device")
 

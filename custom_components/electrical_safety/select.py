@@ -15,8 +15,8 @@ from electrical_safety_bridge.common.models import Device, Setpoint
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import async_add_entities_as_devices_appear
-from .kinds import setpoint_naming, setpoint_platform
-from .setpoint_entity import SetpointEntity
+from .kinds import setpoint_naming
+from .setpoint_entity import SetpointEntity, setpoint_entities
 
 #: Writes to one bus go one at a time.
 PARALLEL_UPDATES = 1
@@ -42,16 +42,9 @@ def setpoint_description(setpoint: Setpoint) -> SetpointSelectEntityDescription:
 
 
 def _selects(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[SelectEntity]:
-    for setpoint in device.setpoints:
-        if setpoint_platform(setpoint) is Platform.SELECT:
-            _, placeholders = setpoint_naming(setpoint)
-            yield SetpointSelect(
-                coordinator,
-                device,
-                setpoint_description(setpoint),
-                "setpoint",
-                placeholders=placeholders,
-            )
+    return setpoint_entities(
+        coordinator, device, Platform.SELECT, setpoint_description, SetpointSelect
+    )
 
 
 async def async_setup_entry(

@@ -54,9 +54,9 @@ from .kinds import (
     platform_of,
     sensor_device_class,
     setpoint_naming,
-    setpoint_platform,
     setpoint_spec,
 )
+from .setpoint_entity import setpoint_entities
 
 PARALLEL_UPDATES = 0
 
@@ -334,16 +334,9 @@ def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) ->
                 "channel",
                 placeholders=placeholders,
             )
-    for setpoint in device.setpoints:
-        if setpoint_platform(setpoint) is Platform.SENSOR:
-            _, placeholders = setpoint_naming(setpoint)
-            yield ChannelSensor(
-                coordinator,
-                device,
-                setpoint_description(setpoint),
-                "setpoint",
-                placeholders=placeholders,
-            )
+    yield from setpoint_entities(
+        coordinator, device, Platform.SENSOR, setpoint_description, ChannelSensor
+    )
     yield ChannelSensor(coordinator, device, OPEN_ALARMS, "device")
     yield ChannelSensor(coordinator, device, OPEN_WIRING_FAULTS, "device")
 
