@@ -63,6 +63,7 @@ async def test_selects(
     await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
 
 
+@pytest.mark.minimum_ha
 async def test_a_mode_is_a_select_written_and_read_back(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
 ) -> None:
