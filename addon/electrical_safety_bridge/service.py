@@ -592,12 +592,21 @@ class Bridge:
     async def _prune(self) -> None:
         while True:
             with contextlib.suppress(Exception):
-                removed = await self.store.prune(time.time())
-                if removed:
-                    _LOGGER.info("retention: removed %d events", removed)
+                await self.prune(time.time())
             with contextlib.suppress(Exception):
                 await self.telemetry.prune(time.time() - self.config.retention_days * 86400.0)
             await asyncio.sleep(PRUNE_EVERY_S)
+
+    async def prune(self, now: float) -> None:
+        """Apply the store's retention: old events, and the hazards eliminated before it
+        (their events stay in the log until its retention takes them too)."""
+        removed = await self.store.prune(now)
+        if removed:
+            _LOGGER.info("retention: removed %d events", removed)
+        forgotten = await self.store.prune_hazards(now)
+        if forgotten:
+            self.hazards.forget(forgotten)
+            _LOGGER.info("retention: forgot %d eliminated hazards", len(forgotten))
 
     # ------------------------------------------------------------------ hazards
 

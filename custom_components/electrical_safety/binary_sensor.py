@@ -25,7 +25,9 @@ from electrical_safety_bridge.common.models import (
     Channel,
     Device,
     DeviceState,
+    Setpoint,
     StorageStatus,
+    numeric,
 )
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
@@ -36,7 +38,14 @@ from .entity import (
     async_add_entities_as_devices_appear,
     timestamp,
 )
-from .kinds import CONDITION_ROLES, channel_naming, channel_spec, platform_of
+from .kinds import (
+    CONDITION_ROLES,
+    channel_naming,
+    channel_spec,
+    platform_of,
+    setpoint_naming,
+)
+from .setpoint_entity import setpoint_entities
 
 PARALLEL_UPDATES = 0
 
@@ -49,6 +58,8 @@ class ElectricalSafetyBinarySensorEntityDescription(BinarySensorEntityDescriptio
     attributes_fn: Callable[[Device], dict[str, Any] | None] = lambda _: None
     #: Available while the detector is silent (the communication sensor says it is).
     needs_online: bool = True
+    #: The setpoint it shows; unavailable while the device reports it unsupported.
+    source: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,6 +152,25 @@ def flag_description(channel: Channel) -> ElectricalSafetyBinarySensorEntityDesc
     )
 
 
+def setpoint_flag_description(setpoint: Setpoint) -> ElectricalSafetyBinarySensorEntityDescription:
+    """A flag setpoint Home Assistant may not write (an unverified profile): on or off,
+    shown read-only, never a sensor holding 0 or 1."""
+    translation_key, _ = setpoint_naming(setpoint)
+    key = setpoint.key
+    return ElectricalSafetyBinarySensorEntityDescription(
+        key=key,
+        translation_key=translation_key,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        is_on_fn=lambda d: _setpoint_flag(d.state, key),
+        source=key,
+    )
+
+
+def _setpoint_flag(state: DeviceState, key: str) -> bool | None:
+    value = numeric(state.setpoint_values.get(key))
+    return None if value is None else value != 0
+
+
 def _datetime(value: float | None) -> datetime | None:
     return None if value is None else dt_util.utc_from_timestamp(value)
 
@@ -204,6 +234,13 @@ def _device_binary_sensors(
             yield ChannelBinarySensor(
                 coordinator, device, flag_description(channel), "channel", placeholders=placeholders
             )
+    yield from setpoint_entities(
+        coordinator,
+        device,
+        Platform.BINARY_SENSOR,
+        setpoint_flag_description,
+        ChannelBinarySensor,
+    )
     yield ChannelBinarySensor(coordinator, device, COMMUNICATION, "device")
     yield ChannelBinarySensor(coordinator, device, LOCKOUT, "device")
     yield from rising_sensors(coordinator, device)
@@ -294,10 +331,17 @@ class ChannelBinarySensor(ElectricalSafetyEntity, BinarySensorEntity):
 
     @property
     def available(self) -> bool:
-        """The communication sensor stays available while the detector is silent."""
-        if self.entity_description.needs_online:
-            return super().available
-        return self.coordinator.last_update_success and self.device is not None
+        """The communication sensor stays available while the detector is silent; a
+        setpoint's flag is unavailable while the device reports it unsupported."""
+        description = self.entity_description
+        device = self.device
+        if not description.needs_online:
+            return self.coordinator.last_update_success and device is not None
+        return (
+            super().available
+            and device is not None
+            and (description.source is None or description.source not in device.state.unsupported)
+        )
 
     @property
     def is_on(self) -> bool | None:

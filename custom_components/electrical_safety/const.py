@@ -17,6 +17,7 @@ PLATFORMS: Final = [
     Platform.BUTTON,
     Platform.EVENT,
     Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
     Platform.TODO,

@@ -76,8 +76,12 @@ ITEM_TEXT = {
     "acknowledged": "State: acknowledged by {who}, {time}",
     "present": "Still present",
     "gone": "No longer present",
+    "unknown": "Not read since the bridge restarted",
     "wiring_fault": "wiring fault ({detail})",
 }
+
+#: Whether the condition is still there: as last read, or unknown since the bridge restarted.
+_PRESENCE: dict[bool | None, str] = {True: "present", False: "gone", None: "unknown"}
 
 type ItemText = Callable[[str, Mapping[str, str]], str]
 
@@ -98,7 +102,7 @@ def description(hazard: Hazard, text: ItemText = _english) -> str:
         lines.append(text("acknowledged", {"who": actor.who, "time": local_time(actor.at)}))
     else:
         lines.append(text("open", {}))
-    lines.append(text("present" if hazard.active else "gone", {}))
+    lines.append(text(_PRESENCE[hazard.active], {}))
     # The to-do card shows the description as Markdown, where a bare newline joins two lines
     # into one run-on sentence; two spaces before it keep each on a line of its own.
     return MARKDOWN_LINE_BREAK.join(lines)

@@ -336,8 +336,8 @@ async def async_write_setpoint(
     value: float,
     context: Context | None,
 ) -> None:
-    """Write a setpoint (a number, or a flag switch's 1 or 0); the bridge reads it back,
-    and a refusal or an unconfirmed write raises the translated error."""
+    """Write a setpoint (a number, a flag switch's 1 or 0, a select's option's value); the
+    bridge reads it back, and a refusal or an unconfirmed write raises the translated error."""
     target = device_name(coordinator, device_id)
     who = await async_who(coordinator.hass, context)
     result = await async_bridge_call(

@@ -198,8 +198,9 @@ UNKNOWN_KIND = KindSpec(
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SetpointSpec:
-    """What one kind of setpoint becomes: a number entity (a sensor when read-only), or a
-    switch for a flag."""
+    """What one kind of setpoint becomes: a number entity, or a switch for a flag (a
+    sensor or a binary sensor when read-only); a select wherever the profile lists the
+    register's options."""
 
     translation_key: str
     named: bool = False
@@ -235,6 +236,41 @@ SETPOINT_KINDS: dict[str, SetpointSpec] = {
     SetpointKind.ENABLE: SetpointSpec(translation_key="enable", named=True, flag=True),
 }
 UNKNOWN_SETPOINT = SetpointSpec(translation_key="setpoint", named=True)
+
+
+class SetpointShape(StrEnum):
+    """What a setpoint's value is, which decides its platform."""
+
+    #: A number within bounds: a number entity (a sensor when read-only).
+    VALUE = "value"
+    #: On or off: a switch (a binary sensor when read-only).
+    FLAG = "flag"
+    #: One of the options its profile lists: a select (an enum sensor when read-only).
+    CHOICE = "choice"
+
+
+#: The platform of each shape: where Home Assistant may write it, and where it may not.
+SETPOINT_PLATFORMS: dict[SetpointShape, tuple[Platform, Platform]] = {
+    SetpointShape.VALUE: (Platform.NUMBER, Platform.SENSOR),
+    SetpointShape.FLAG: (Platform.SWITCH, Platform.BINARY_SENSOR),
+    SetpointShape.CHOICE: (Platform.SELECT, Platform.SENSOR),
+}
+
+#: The translation keys profiles give their setpoints (``translation_key:``), each with the
+#: shape it is translated for: short names, distinct on one device, in every language.
+#: A key not here (a user profile's own, a newer bridge's) falls back to the kind's row.
+SETPOINT_NAMES: dict[str, SetpointShape] = {
+    "residual_current_limit": SetpointShape.VALUE,
+    "temperature_limit": SetpointShape.VALUE,
+    "loop_alarm_limit": SetpointShape.VALUE,
+    "rated_residual_operating_current": SetpointShape.VALUE,
+    "prewarning_current": SetpointShape.VALUE,
+    "trip_delay": SetpointShape.VALUE,
+    "alarm_delay": SetpointShape.VALUE,
+    "action_delay": SetpointShape.VALUE,
+    "ct_break_alarm": SetpointShape.FLAG,
+    "protection_mode": SetpointShape.CHOICE,
+}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -299,8 +335,26 @@ def channel_naming(channel: Channel, role: str | None = None) -> tuple[str, dict
     return f"channel_{role}", {"name": channel.name}
 
 
+def setpoint_shape(setpoint: Setpoint) -> SetpointShape:
+    """A choice where the profile lists options, a flag where the kind's row says so."""
+    if setpoint.options:
+        return SetpointShape.CHOICE
+    return SetpointShape.FLAG if setpoint_spec(setpoint).flag else SetpointShape.VALUE
+
+
+def setpoint_platform(setpoint: Setpoint) -> Platform:
+    """The platform that shows a setpoint: writable, or read-only (a diagnostic)."""
+    writable, read_only = SETPOINT_PLATFORMS[setpoint_shape(setpoint)]
+    return writable if setpoint.writable else read_only
+
+
 def setpoint_naming(setpoint: Setpoint) -> tuple[str, dict[str, str]]:
-    """Translation key and placeholders of a setpoint's entity."""
+    """Translation key and placeholders of a setpoint's entity: the profile's translation
+    key where it has one translated for this shape, else the kind's row (which names the
+    kinds that mean something different on each model after the profile's name)."""
+    key = setpoint.translation_key
+    if key is not None and SETPOINT_NAMES.get(key) is setpoint_shape(setpoint):
+        return _naming(setpoint.key, key, False, setpoint.name)
     spec = setpoint_spec(setpoint)
     return _naming(setpoint.key, spec.translation_key, spec.named, setpoint.name)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -14,7 +14,7 @@ from electrical_safety_bridge.common.models import Device, Setpoint
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import async_add_entities_as_devices_appear
 from .kinds import number_device_class, setpoint_naming, setpoint_spec
-from .setpoint_entity import SetpointEntity
+from .setpoint_entity import SetpointEntity, setpoint_entities
 
 #: Writes to one bus go one at a time.
 PARALLEL_UPDATES = 1
@@ -38,17 +38,10 @@ def setpoint_description(setpoint: Setpoint) -> NumberEntityDescription:
 
 
 def _numbers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[NumberEntity]:
-    for setpoint in device.setpoints:
-        # A flag ("… enable") is a switch (switch.py), not a number box holding 1.0.
-        if setpoint.writable and not setpoint_spec(setpoint).flag:
-            _, placeholders = setpoint_naming(setpoint)
-            yield SetpointNumber(
-                coordinator,
-                device,
-                setpoint_description(setpoint),
-                "setpoint",
-                placeholders=placeholders,
-            )
+    # A flag ("… enable") is a switch and a mode a select, not a number box holding 1.0.
+    return setpoint_entities(
+        coordinator, device, Platform.NUMBER, setpoint_description, SetpointNumber
+    )
 
 
 async def async_setup_entry(

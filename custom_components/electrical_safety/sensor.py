@@ -57,6 +57,7 @@ from .kinds import (
     setpoint_spec,
 )
 from .proof_sensor import bridge_proof_sensors, device_proof_sensors
+from .setpoint_entity import setpoint_entities
 from .site_sensors import installation_sensors, site_sensors
 
 PARALLEL_UPDATES = 0
@@ -143,19 +144,29 @@ def channel_description(channel: Channel) -> ElectricalSafetySensorEntityDescrip
 
 
 def setpoint_description(setpoint: Setpoint) -> ElectricalSafetySensorEntityDescription:
-    """A setpoint Home Assistant may not write (an unverified profile): shown read-only."""
-    spec = setpoint_spec(setpoint)
+    """A setpoint Home Assistant may not write (an unverified profile): shown read-only,
+    an enumeration by its options' names."""
     translation_key, _ = setpoint_naming(setpoint)
     key = setpoint.key
-    device_class = number_device_class(spec, setpoint.unit)
+    common: dict[str, Any] = {
+        "key": key,
+        "translation_key": translation_key,
+        "entity_category": EntityCategory.DIAGNOSTIC,
+        "source": key,
+    }
+    if setpoint.options:
+        return ElectricalSafetySensorEntityDescription(
+            **common,
+            device_class=SensorDeviceClass.ENUM,
+            options=list(setpoint.options),
+            value_fn=lambda d: setpoint.option_of(d.state.setpoint_values.get(key)),
+        )
+    device_class = number_device_class(setpoint_spec(setpoint), setpoint.unit)
     return ElectricalSafetySensorEntityDescription(
-        key=key,
-        translation_key=translation_key,
-        entity_category=EntityCategory.DIAGNOSTIC,
+        **common,
         device_class=SensorDeviceClass(device_class.value) if device_class else None,
         native_unit_of_measurement=setpoint.unit,
         value_fn=lambda d: numeric(d.state.setpoint_values.get(key)),
-        source=key,
     )
 
 
@@ -327,16 +338,9 @@ def _device_sensors(coordinator: ElectricalSafetyCoordinator, device: Device) ->
                 "channel",
                 placeholders=placeholders,
             )
-    for setpoint in device.setpoints:
-        if not setpoint.writable:
-            _, placeholders = setpoint_naming(setpoint)
-            yield ChannelSensor(
-                coordinator,
-                device,
-                setpoint_description(setpoint),
-                "setpoint",
-                placeholders=placeholders,
-            )
+    yield from setpoint_entities(
+        coordinator, device, Platform.SENSOR, setpoint_description, ChannelSensor
+    )
     yield ChannelSensor(coordinator, device, OPEN_ALARMS, "device")
     yield from device_proof_sensors(coordinator, device)
     yield ChannelSensor(coordinator, device, OPEN_WIRING_FAULTS, "device")

@@ -3,10 +3,46 @@ device last reported it and written through the bridge, which reads it back."""
 
 from __future__ import annotations
 
-from electrical_safety_bridge.common.models import numeric
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
+from homeassistant.const import Platform
+from homeassistant.helpers.entity import EntityDescription
+
+from electrical_safety_bridge.common.models import Device, Setpoint, numeric
+
+from .coordinator import ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity
 from .helpers import async_write_setpoint
+from .kinds import setpoint_naming, setpoint_platform
+
+
+class _EntityOfDevice[E](Protocol):
+    def __call__(
+        self,
+        coordinator: ElectricalSafetyCoordinator,
+        device: Device,
+        description: EntityDescription,
+        role: str,
+        *,
+        placeholders: dict[str, str] | None = None,
+    ) -> E: ...
+
+
+def setpoint_entities[E, D: EntityDescription](
+    coordinator: ElectricalSafetyCoordinator,
+    device: Device,
+    platform: Platform,
+    describe: Callable[[Setpoint], D],
+    entity: _EntityOfDevice[E],
+) -> Iterable[E]:
+    """The entities of a platform for the setpoints whose shape it shows (kinds.py)."""
+    for setpoint in device.setpoints:
+        if setpoint_platform(setpoint) is platform:
+            _, placeholders = setpoint_naming(setpoint)
+            yield entity(
+                coordinator, device, describe(setpoint), "setpoint", placeholders=placeholders
+            )
 
 
 class SetpointEntity(ElectricalSafetyEntity):

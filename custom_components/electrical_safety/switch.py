@@ -20,13 +20,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from electrical_safety_bridge.common.enums import CommandName
-from electrical_safety_bridge.common.models import Device, Value
+from electrical_safety_bridge.common.models import Device, Setpoint, Value
 
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, async_add_entities_as_devices_appear
 from .helpers import async_run_command
-from .kinds import channel_naming, platform_of, setpoint_naming, setpoint_spec
-from .setpoint_entity import SetpointEntity
+from .kinds import channel_naming, platform_of, setpoint_naming
+from .setpoint_entity import SetpointEntity, setpoint_entities
 
 #: Writes to a breaker go one at a time.
 PARALLEL_UPDATES = 1
@@ -49,18 +49,17 @@ def _breakers(coordinator: ElectricalSafetyCoordinator, device: Device) -> Itera
             )
 
 
+def flag_description(setpoint: Setpoint) -> SwitchEntityDescription:
+    """A writable flag setpoint: a configuration switch."""
+    return SwitchEntityDescription(
+        key=setpoint.key,
+        translation_key=setpoint_naming(setpoint)[0],
+        entity_category=EntityCategory.CONFIG,
+    )
+
+
 def _flags(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[SwitchEntity]:
-    for setpoint in device.setpoints:
-        if setpoint.writable and setpoint_spec(setpoint).flag:
-            translation_key, placeholders = setpoint_naming(setpoint)
-            description = SwitchEntityDescription(
-                key=setpoint.key,
-                translation_key=translation_key,
-                entity_category=EntityCategory.CONFIG,
-            )
-            yield FlagSwitch(
-                coordinator, device, description, "setpoint", placeholders=placeholders
-            )
+    return setpoint_entities(coordinator, device, Platform.SWITCH, flag_description, FlagSwitch)
 
 
 def _switches(coordinator: ElectricalSafetyCoordinator, device: Device) -> Iterable[SwitchEntity]:

@@ -99,6 +99,8 @@ DEVICE: dict[str, Any] = {
             "max": 1000.0,
             "step": 1.0,
             "writable": True,
+            "options": None,
+            "translation_key": None,
         }
     ],
     "commands": ["reset", "self_test"],
@@ -286,3 +288,35 @@ def test_an_alarm_kind_it_does_not_know_is_not_an_alarm() -> None:
 def test_enum_or_str() -> None:
     assert enum_or_str(EventType, "bus_down") is EventType.BUS_DOWN
     assert enum_or_str(EventType, "bus_melted") == "bus_melted"
+
+
+MODE_SETPOINT = {
+    "key": "protection_mode",
+    "name": "Protection mode",
+    "kind": "mode",
+    "unit": None,
+    "min": 0.0,
+    "max": 2.0,
+    "step": 1.0,
+    "writable": True,
+    "options": {"off": 0, "alarm": 1, "trip": 2},
+    "translation_key": "protection_mode",
+}
+
+
+def test_a_mode_setpoint_carries_its_options_and_its_translation_key() -> None:
+    mode = Setpoint.from_dict(MODE_SETPOINT)
+    assert mode.to_dict() == MODE_SETPOINT
+    assert list(mode.options) == ["off", "alarm", "trip"]
+    assert mode.translation_key == "protection_mode"
+    assert (mode.option_of(2), mode.option_of(2.0), mode.option_of(7)) == ("trip", "trip", None)
+    assert (mode.option_of(None), mode.option_of("trip"), mode.option_of(True)) == (None,) * 3
+
+
+def test_a_setpoint_of_a_bridge_before_options_still_parses() -> None:
+    old = {k: v for k, v in MODE_SETPOINT.items() if k not in ("options", "translation_key")}
+    setpoint = Setpoint.from_dict(old)
+    assert (setpoint.options, setpoint.translation_key) == ({}, None)
+    # Options that are not register values are dropped, never guessed.
+    odd = Setpoint.from_dict({**MODE_SETPOINT, "options": {"off": 0, "on": True, "x": "1"}})
+    assert odd.options == {"off": 0}

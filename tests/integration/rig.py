@@ -79,6 +79,11 @@ UNVERIFIED_MODEL = "SIM-UNVERIFIED"
 #: open or shorted (as its "last event value" register does), so that a loop's alarm,
 #: derived from that current, cannot be decided while the sensor is faulty.
 SENTINEL_MODEL = "SIM-AIM-SENTINEL"
+#: A test profile: the simulator's ARCM map with enumerated and flag setpoints, writable
+#: and read-only. No built-in profile has a documented enumerated register (the ARCM300's
+#: protection mode codes are not public, the ASJ's mode values were not retrieved): these
+#: registers are the simulator's own, past the ARCM map's last one.
+MODES_MODEL = "SIM-MODES"
 #: Seconds between two alarm polls. The rig's line (four units over TCP) needs a few
 #: milliseconds a round: well under the 75 % of it that would make the bridge call the line
 #: overloaded, even on a busy machine.
@@ -167,6 +172,36 @@ def sentinel_profile() -> str:
     return text.replace(loop, loop + sentinels, 1)
 
 
+def modes_profile() -> str:
+    """The simulator's ARCM profile with a mode (a select), a read-only mode (an enum
+    sensor) and a read-only flag (a binary sensor), as a user profile."""
+    source = ROOT / "addon/electrical_safety_bridge/profiles/simulated/sim_arcm.yaml"
+    text = source.read_text(encoding="utf-8")
+    text = text.replace("model: SIM-ARCM", f"model: {MODES_MODEL}", 1)
+    extra = """  - key: protection_mode
+    translation_key: protection_mode
+    address: 0x0038
+    kind: mode
+    options: {0: "off", 1: alarm, 2: trip}
+  - key: output_mode
+    name: Output mode
+    address: 0x0039
+    kind: mode
+    options: {0: "off", 2: trip}
+    writable: false
+  - key: ct_break_alarm_enable
+    translation_key: ct_break_alarm
+    address: 0x003A
+    kind: enable
+    min: 0
+    max: 1
+    writable: false
+commands:
+"""
+    assert text.count("\ncommands:\n") == 1, "sim_arcm changed: update the rig's modes profile"
+    return text.replace("commands:\n", extra, 1)
+
+
 @dataclass
 class Rig:
     """The simulator and the bridge of one test."""
@@ -218,6 +253,7 @@ class Rig:
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         (self.profile_dir / "sim_unverified.yaml").write_text(unverified_profile())
         (self.profile_dir / "sim_aim_sentinel.yaml").write_text(sentinel_profile())
+        (self.profile_dir / "sim_modes.yaml").write_text(modes_profile())
         self.sim_port = free_port()
         args = [bridge_python(), "-m", "electrical_safety_bridge", "simulate"]
         for _, unit, model in self.units:

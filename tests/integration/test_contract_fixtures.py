@@ -24,6 +24,7 @@ from custom_components.electrical_safety import (
     binary_sensor,
     button,
     number,
+    select,
     sensor,
     site_sensors,
     switch,
@@ -35,6 +36,7 @@ from custom_components.electrical_safety.kinds import (
     BUTTON_COMMANDS,
     CHANNEL_KINDS,
     SETPOINT_KINDS,
+    SETPOINT_NAMES,
     platform_of,
 )
 from electrical_safety_bridge.client import parse_snapshot
@@ -358,6 +360,7 @@ def _device_entities(coordinator: ElectricalSafetyCoordinator, device: Device) -
         binary_sensor._device_binary_sensors,
         switch._switches,
         number._numbers,
+        select._selects,
         button._buttons,
     ):
         entities.extend(cast(Iterable[Entity], derive(coordinator, device)))
@@ -372,6 +375,7 @@ def _platform(entity: Entity) -> Platform:
         (Platform.BINARY_SENSOR, binary_sensor),
         (Platform.SWITCH, switch),
         (Platform.NUMBER, number),
+        (Platform.SELECT, select),
         (Platform.BUTTON, button),
     ):
         if type(entity).__module__ == module.__name__:
@@ -414,15 +418,21 @@ def test_every_channel_setpoint_and_command_of_the_recorded_devices_has_an_entit
             assert setpoint.kind in SETPOINT_KINDS, (device.id, setpoint.key, setpoint.kind)
             shown = by_id.get(f"{prefix}:setpoint:{setpoint.key}")
             assert shown is not None, f"{device.id}: setpoint {setpoint.key} has no entity"
-            # A number where Home Assistant may write it (a switch for a flag), else a
-            # read-only sensor.
+            # A number where Home Assistant may write it, a switch for a flag, a select for
+            # a register with options; read-only: a sensor (enum for options), or a binary
+            # sensor for a flag.
             flag = setpoint.kind == SetpointKind.ENABLE
-            expected = (
-                (Platform.SWITCH if flag else Platform.NUMBER)
-                if setpoint.writable
-                else Platform.SENSOR
-            )
+            if setpoint.options:
+                expected = Platform.SELECT if setpoint.writable else Platform.SENSOR
+            elif flag:
+                expected = Platform.SWITCH if setpoint.writable else Platform.BINARY_SENSOR
+            else:
+                expected = Platform.NUMBER if setpoint.writable else Platform.SENSOR
             assert _platform(shown) is expected, (device.id, setpoint.key)
+            # Built-in profiles name every setpoint by a translation key of their own.
+            assert setpoint.translation_key in SETPOINT_NAMES, (device.id, setpoint.key)
+            named = shown.entity_description.translation_key
+            assert named is not None and named.removesuffix("_n") == setpoint.translation_key
         for command in device.commands:
             if command in BUTTON_COMMANDS:
                 assert f"{prefix}:command:{command}" in by_id, (device.id, command)

@@ -92,7 +92,16 @@ TIERS: dict[str, set[str]] = {
     },
     "platinum": {"async-dependency", "inject-websession", "strict-typing"},
 }
-PLATFORM_MODULES = ("sensor", "binary_sensor", "event", "switch", "button", "number", "todo")
+PLATFORM_MODULES = (
+    "sensor",
+    "binary_sensor",
+    "event",
+    "switch",
+    "button",
+    "number",
+    "select",
+    "todo",
+)
 
 
 def _json(name: str) -> Any:
@@ -181,7 +190,7 @@ def test_every_platform_sets_parallel_updates(module: str) -> None:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
         if node.targets[0].id == "PARALLEL_UPDATES"
     }
-    expected = 1 if module in ("switch", "button", "number") else 0
+    expected = 1 if module in ("switch", "button", "number", "select") else 0
     assert values == {"PARALLEL_UPDATES": expected}
 
 
@@ -400,3 +409,28 @@ def test_the_package_has_no_stray_files() -> None:
 
 def test_manifest_zeroconf_type_is_what_the_bridge_advertises(bridge: dict[str, Any]) -> None:
     assert _json("manifest.json")["zeroconf"] == [bridge["service_type"]]
+
+
+def test_every_setpoint_name_is_translated_where_its_shape_shows_it() -> None:
+    """A profile's setpoint translation key names the entity of each platform its shape
+    may take (writable and read-only), plain and numbered; each kind's row also names a
+    setpoint that lists options (a select, or an enum sensor), and a flag's row a read-only
+    flag (a binary sensor)."""
+    for language in LANGUAGES:
+        entities = _strings(language)["entity"]
+        for key, shape in kinds.SETPOINT_NAMES.items():
+            for platform in kinds.SETPOINT_PLATFORMS[shape]:
+                for variant in (key, f"{key}_n"):
+                    assert variant in entities[platform], (language, platform, variant)
+        rows = [*kinds.SETPOINT_KINDS.values(), kinds.UNKNOWN_SETPOINT]
+        for spec in rows:
+            keys = [spec.translation_key] + ([] if spec.named else [f"{spec.translation_key}_n"])
+            shapes = [kinds.SetpointShape.CHOICE, kinds.SetpointShape.VALUE]
+            if spec.flag:
+                shapes.append(kinds.SetpointShape.FLAG)
+            for shape in shapes:
+                for platform in kinds.SETPOINT_PLATFORMS[shape]:
+                    for key in keys:
+                        if shape is kinds.SetpointShape.VALUE and spec.flag:
+                            continue
+                        assert key in entities[platform], (language, platform, key)

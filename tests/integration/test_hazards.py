@@ -248,6 +248,22 @@ async def test_a_wiring_fault_is_named_in_the_persons_language(
     assert "broken_line" not in item["summary"] + item["description"]
 
 
+async def test_an_item_says_whether_its_condition_is_still_there_or_unknown(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """After a restart the bridge has not read the device yet: the item says so, never the
+    stored "still present" or a reassuring "no longer present"."""
+    await feed_snapshot(
+        hass,
+        loaded_entry,
+        (hazard(active=True), hazard(id="hz-2", alarm_id="al-2", active=None)),
+    )
+    descriptions = {i["uid"]: i["description"] for i in await todo_items(hass)}
+    assert "Still present" in descriptions["hz-1"]
+    assert "Not read since the bridge restarted" in descriptions["hz-2"]
+    assert "present" not in descriptions["hz-2"].lower()
+
+
 @pytest.mark.minimum_ha
 async def test_checking_off_eliminates_with_the_note(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_admin_user: MockUser

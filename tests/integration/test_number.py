@@ -14,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 from .conftest import wait_for_state
 from .rig import Rig
 
-THRESHOLD = "number.kitchen_residual_current_alarm_threshold"
+THRESHOLD = "number.kitchen_residual_current_limit"
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ async def test_an_unverified_profile_is_a_repair_issue_and_never_written(
     buttons = {entry.unique_id for entry in entries if entry.domain == "button"}
     assert buttons == {"test-bridge:unv-5:device:acknowledge"}
     assert {entry.domain for entry in entries} == {"binary_sensor", "button", "event", "sensor"}
-    threshold = hass.states.get("sensor.unv_5_residual_current_alarm_threshold")
+    threshold = hass.states.get("sensor.unv_5_residual_current_limit")
     assert threshold is not None and threshold.state == "300"
     assert hass.states.get("sensor.unv_5_breaker").state == "closed"
 

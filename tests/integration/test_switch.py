@@ -168,9 +168,10 @@ async def test_a_flag_setpoint_is_a_switch_written_and_read_back(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     """The ASJ's "CT disconnection alarm enable" register is a switch, not a number box
-    holding 1.0; switching it writes 0 or 1, and the switch shows what the device reads."""
-    flag = "switch.asj_4_ct_disconnection_alarm_enable"
-    assert hass.states.get("number.asj_4_ct_disconnection_alarm_enable") is None
+    holding 1.0, named by its profile's translation key; switching it writes 0 or 1, and the
+    switch shows what the device reads."""
+    flag = "switch.asj_4_ct_break_alarm"
+    assert hass.states.get("number.asj_4_ct_break_alarm") is None
     state = await wait_for_state(hass, flag, lambda s: s.state in (STATE_ON, STATE_OFF))
     before = state.state
     service = SERVICE_TURN_OFF if before == STATE_ON else SERVICE_TURN_ON

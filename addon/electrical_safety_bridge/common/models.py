@@ -149,7 +149,18 @@ class Setpoint:
     """A configuration value of a device, bounded by its profile."""
 
     _KNOWN: ClassVar[frozenset[str]] = frozenset(
-        {"key", "name", "kind", "unit", "min", "max", "step", "writable"}
+        {
+            "key",
+            "name",
+            "kind",
+            "unit",
+            "min",
+            "max",
+            "step",
+            "writable",
+            "options",
+            "translation_key",
+        }
     )
     #: Field → wire key, where they differ.
     _WIRE_NAMES: ClassVar[Mapping[str, str]] = {"minimum": "min", "maximum": "max"}
@@ -163,6 +174,12 @@ class Setpoint:
     maximum: float
     step: float
     writable: bool
+    #: A register that is an enumeration (a mode): option key → the value written for it,
+    #: in the profile's order. Written as null when there are none; absent from bridges
+    #: before it.
+    options: Mapping[str, int] = field(default_factory=dict, metadata=wire(nullable=True))
+    #: The profile's name for it in every language (``trip_delay``), where it gives one.
+    translation_key: str | None = None
     extra: Mapping[str, Any] = field(
         default_factory=dict, compare=False, metadata=wire(additional=True)
     )
@@ -185,6 +202,12 @@ class Setpoint:
             # Bridges before the "step" field: whole units.
             step=_number(raw, "step") or 1.0,
             writable=bool(raw.get("writable")),
+            options={
+                str(option): value
+                for option, value in _mapping(raw, "options").items()
+                if isinstance(value, int) and not isinstance(value, bool)
+            },
+            translation_key=_opt_str(raw, "translation_key"),
             extra=_extra(raw, cls._KNOWN),
         )
 
@@ -199,8 +222,16 @@ class Setpoint:
             "max": self.maximum,
             "step": self.step,
             "writable": self.writable,
+            "options": dict(self.options) or None,
+            "translation_key": self.translation_key,
             **self.extra,
         }
+
+    def option_of(self, value: Value) -> str | None:
+        """The option a value read from the device stands for; None for any other value."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return next((o for o, v in self.options.items() if v == value), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,8 +89,9 @@ class Hazard:
     opened_at: float
     value_at_alarm: Reading
     detail: str | None
-    #: Whether the condition is still there, as last read.
-    active: bool
+    #: Whether the condition is still there, as last read; None (unknown) while its device
+    #: has not been read since the bridge started.
+    active: bool | None
     acknowledged: Actor | None
     eliminated: Actor | None
     #: The cause and the fix, given when it was eliminated.
@@ -118,7 +119,7 @@ class Hazard:
             opened_at=opened_at,
             value_at_alarm=value if isinstance(value, (int, float, str)) else None,
             detail=_opt_str(raw, "detail"),
-            active=bool(raw.get("active")),
+            active=None if raw.get("active") is None else bool(raw.get("active")),
             acknowledged=Actor.from_dict(acknowledged)
             if isinstance(acknowledged, Mapping)
             else None,

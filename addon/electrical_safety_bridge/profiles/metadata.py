@@ -77,6 +77,8 @@ def setpoint_metadata(setpoint: Setpoint, profile: Profile) -> wire.Setpoint:
         # The register's scale is the smallest change the device can store.
         step=setpoint.register.scale,
         writable=setpoint.writable and profile.can_write,
+        options={option: value for value, option in setpoint.options.items()},
+        translation_key=setpoint.translation_key,
     )
 
 

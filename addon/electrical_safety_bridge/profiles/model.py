@@ -129,7 +129,12 @@ class Channel:
 
 @dataclass(frozen=True, slots=True)
 class Setpoint:
-    """A writable configuration value, bounded by what the device accepts."""
+    """A writable configuration value, bounded by what the device accepts.
+
+    A register that is an enumeration (a trip or operating mode) lists its ``options``
+    (register value → option key, from the manual): only those values are ever written,
+    and its bounds are the smallest and largest of them.
+    """
 
     key: str
     name: str
@@ -139,6 +144,10 @@ class Setpoint:
     maximum: float
     unit: str | None = None
     writable: bool = True
+    options: Mapping[int, str] = field(default_factory=dict)
+    #: How clients name it in each language (``trip_delay``); None: after its kind, or
+    #: ``name`` where the kind means something different on each model.
+    translation_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +285,35 @@ def _blank_or[T](validator: Callable[[Any], T]) -> Callable[[Any], T | None]:
 
 _STATE_MAP = vol.Schema({vol.All(_u16): vol.All(str, _key)})
 
+
+def _options(value: Any) -> dict[int, str]:
+    """A setpoint's options: register value → option key, at least two, each key once."""
+    if not isinstance(value, dict):
+        raise vol.Invalid("must be a mapping of register value to option key ({0: off, 1: trip})")
+    options: dict[int, str] = {}
+    for code, option in value.items():
+        if isinstance(code, bool) or not isinstance(code, int) or not 0 <= code <= 0xFFFF:
+            raise vol.Invalid(f"{code!r} is not a register value (an integer 0 to 0xFFFF)")
+        if isinstance(option, bool):
+            # YAML reads a bare off / on / yes / no as a boolean.
+            raise vol.Invalid(f'the option of {code} reads as {option!r}: quote it ("off", "on")')
+        if not isinstance(option, str) or not _KEY.match(option):
+            raise vol.Invalid(f"the option of {code}, {option!r}, must be lower_snake_case")
+        if option in options.values():
+            first = next(c for c, o in options.items() if o == option)
+            raise vol.Invalid(f"'{option}' is the option of both {first} and {code}")
+        options[code] = option
+    if len(options) < 2:
+        raise vol.Invalid("must list at least two options")
+    return options
+
+
+def _translation_key(value: Any) -> str:
+    if not isinstance(value, str) or not _KEY.match(value):
+        raise vol.Invalid("must be lower_snake_case (letters, digits, underscores)")
+    return value
+
+
 _REGISTER_FIELDS: dict[Any, Any] = {
     vol.Required("address"): _address,
     vol.Optional("type", default="u16"): vol.In([t.value for t in RegisterType]),
@@ -320,9 +358,12 @@ _SETPOINT = vol.Schema(
         vol.Optional("name"): str,
         vol.Required("kind"): vol.In([k.value for k in SetpointKind]),
         vol.Optional("unit"): vol.Any(None, str),
-        vol.Required("min"): _blank_or(_number),
-        vol.Required("max"): _blank_or(_number),
+        # Required unless the setpoint has options (checked in parse_profile).
+        vol.Optional("min"): _blank_or(_number),
+        vol.Optional("max"): _blank_or(_number),
         vol.Optional("writable", default=True): bool,
+        vol.Optional("options"): _blank_or(_options),
+        vol.Optional("translation_key"): _translation_key,
     }
 )
 
@@ -477,6 +518,43 @@ def _check_register(
         problems.append(f"{where}.states: only a bitfield has named states")
 
 
+def _check_setpoint(
+    where: str, entry: str, raw: Mapping[str, Any], problems: list[str], missing: list[str]
+) -> None:
+    """Bounds, or options: a setpoint whose register is an enumeration lists its values."""
+    if "options" not in raw:
+        for bound in ("min", "max"):
+            if bound not in raw:
+                problems.append(
+                    f"{where}.{bound}: required (or options, for a register that is an enumeration)"
+                )
+            elif raw[bound] is None:
+                missing.append(f"{entry}.{bound}")
+        return
+    if raw["options"] is None:
+        missing.append(f"{entry}.options")
+    for bound in ("min", "max"):
+        if bound in raw:
+            problems.append(
+                f"{where}.{bound}: a setpoint with options takes its values from them"
+                f" (got {raw[bound]!r}); remove min and max"
+            )
+    if raw["scale"] != 1.0 or RegisterType(raw["type"]) is RegisterType.F32:
+        problems.append(
+            f"{where}.scale: options are register values, written as they are"
+            f" (got type {raw['type']}, scale {raw['scale']:g})"
+        )
+
+
+def _bound(raw: Mapping[str, Any], name: str, pick: Callable[[Iterable[int]], int]) -> float:
+    """A setpoint's bound: as given, or the smallest (largest) option; NaN while empty."""
+    options = raw.get("options")
+    if options:
+        return float(pick(options))
+    value = raw.get(name)
+    return math.nan if value is None else float(value)
+
+
 _ENTRY = re.compile(r"^(channels|setpoints)\[(\d+)\]")
 
 
@@ -516,9 +594,7 @@ def parse_profile(data: Any, origin: str) -> Profile:
             entry_of.setdefault(raw["key"], f"{section}{entry}")
             _check_register(path, f"{section}{entry}", raw, problems, missing)
             if section == "setpoints":
-                for bound in ("min", "max"):
-                    if raw[bound] is None:
-                        missing.append(f"{section}{entry}.{bound}")
+                _check_setpoint(path, f"{section}{entry}", raw, problems, missing)
 
     channels = tuple(
         Channel(
@@ -543,10 +619,12 @@ def parse_profile(data: Any, origin: str) -> Profile:
             kind=SetpointKind(raw["kind"]),
             register=_register(raw, word_order),
             # A missing bound (a template) never escapes: ProfileIncomplete is raised below.
-            minimum=math.nan if raw["min"] is None else raw["min"],
-            maximum=math.nan if raw["max"] is None else raw["max"],
+            minimum=_bound(raw, "min", min),
+            maximum=_bound(raw, "max", max),
             unit=raw.get("unit"),
             writable=raw["writable"],
+            options=dict(raw.get("options") or {}),
+            translation_key=raw.get("translation_key"),
         )
         for _, _, raw in setpoint_entries
     )

@@ -167,6 +167,13 @@ def authorise_setpoint(profile: Profile, key: str, value: float) -> Setpoint:
         )
     if not setpoint.writable:
         raise CommandRefused(RefusalReason.COMMAND_UNSUPPORTED, f"'{key}' is read-only")
+    if setpoint.options and value not in setpoint.options:
+        # Only a value the manual documents is ever written to an enumeration.
+        listed = ", ".join(f"{code} ({option})" for code, option in setpoint.options.items())
+        raise CommandRefused(
+            RefusalReason.VALUE_OUT_OF_RANGE,
+            f"{key} must be one of {listed}, not {value:g}",
+        )
     if not setpoint.minimum <= value <= setpoint.maximum:
         raise CommandRefused(
             RefusalReason.VALUE_OUT_OF_RANGE,

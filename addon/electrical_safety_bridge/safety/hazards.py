@@ -33,9 +33,20 @@ class HazardBook:
         self._by_alarm: dict[str, str] = {}
 
     def load(self, hazards: Iterable[Hazard]) -> None:
-        """Take the hazards kept across a restart."""
+        """Take the hazards kept across a restart.
+
+        Whether an open hazard's condition is still there is unknown (None) until its
+        device is read again: what was stored is how it read before the restart.
+        """
         for hazard in hazards:
-            self._put(hazard)
+            self._put(dataclasses.replace(hazard, active=None) if hazard.open else hazard)
+
+    def forget(self, hazard_ids: Iterable[str]) -> None:
+        """Drop hazards the store no longer keeps (eliminated before the retention)."""
+        for hazard_id in hazard_ids:
+            hazard = self._hazards.pop(hazard_id, None)
+            if hazard is not None and self._by_alarm.get(hazard.alarm_id) == hazard_id:
+                del self._by_alarm[hazard.alarm_id]
 
     def _put(self, hazard: Hazard) -> Hazard:
         self._hazards[hazard.id] = hazard

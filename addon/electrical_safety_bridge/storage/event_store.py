@@ -4,7 +4,8 @@ Durability: the database runs in WAL mode with ``synchronous=FULL``, so once
 :meth:`EventStore.append` has returned the event is committed and fsynced; it survives
 the process being killed with SIGKILL (and, as far as the disk honours fsync, a power
 cut). Events are never updated; the only deletion is :meth:`EventStore.prune`, which
-applies the retention period and never removes an alarm that is still open.
+applies the retention period and never removes an alarm that is still open
+(:meth:`EventStore.prune_hazards` forgets the hazards eliminated before it likewise).
 
 Alarm bookkeeping: every alarm or wiring-fault lifecycle event carries the alarm's id
 (``data["id"]``, as :class:`~..safety.alarms.AlarmBook` emits it), stored in its own indexed
@@ -36,7 +37,7 @@ from types import TracebackType
 from typing import Any, Self, TextIO, TypeGuard
 
 from ..common import models as wire
-from ..common.enums import AlarmKind, EventType
+from ..common.enums import AlarmKind, EventType, HazardState
 from ..common.proof import InspectionRecord, SelfTestRecord
 from ..common.workflow import Hazard, Lockout
 from ..errors import BridgeError
@@ -375,6 +376,23 @@ class EventStore:
                 (cutoff, cutoff, *_OPEN_IDS_PARAMS, limit),
             )
             return cursor.rowcount
+
+    def prune_hazards(self, now: float) -> list[str]:
+        """Forget the hazards eliminated before the retention period; returns their ids.
+
+        Only the hazard's current state goes: its events stay in the event log until the
+        log's own retention takes them (they are no newer than the elimination). A hazard
+        whose alarm is still open is kept, so that the alarm never opens a second one.
+        """
+        cutoff = self._cutoff(now)
+        with self._transaction() as conn:
+            rows = conn.execute(
+                "DELETE FROM hazards WHERE state = ?"
+                " AND json_extract(data, '$.eliminated.at') < ?"
+                f" AND alarm_id NOT IN ({_OPEN_IDS_SQL}) RETURNING id",
+                (HazardState.ELIMINATED.value, cutoff, *_OPEN_IDS_PARAMS),
+            ).fetchall()
+        return sorted(str(row[0]) for row in rows)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -796,6 +814,10 @@ class AsyncEventStore:
             total += deleted
             if deleted < _PRUNE_BATCH:
                 return total
+
+    async def prune_hazards(self, now: float) -> list[str]:
+        """See :meth:`EventStore.prune_hazards`."""
+        return await self._run(self._store.prune_hazards, now)
 
     async def export_csv(
         self,

@@ -158,6 +158,10 @@ async def test_hazards_and_lock_outs_survive_a_restart(tmp_path: Path) -> None:
         status, _ = await api.post("/devices/arcm/lockout", {"who": "electrician", "why": "work"})
         assert status == 200
     async with running_bridge(tmp_path) as api:
+        # Read before the restart, the condition is unknown until the device answers
+        # again: never the stored "still there" (the new simulator has no alarm).
+        assert api.bridge.hazard(hazard["id"])["active"] is not True
+        await wait_for(lambda: api.bridge.hazard(hazard["id"])["active"] is False, what="read")
         assert api.bridge.hazard(hazard["id"])["state"] == "open"
         assert [h["id"] for h in api.bridge.hazard_list()] == [hazard["id"]]
         assert api.bridge.device("arcm")["lockout"]["why"] == "work"
@@ -222,3 +226,25 @@ async def test_a_lock_out_ends_by_itself_when_its_time_is_up(api: Running) -> No
     (event,) = await api.bridge.store.query(types=[EventType.LOCKOUT_LIFTED])
     assert event.data["lifted"]["who"] == "bridge" and event.data["expired"] is True
     assert api.bridge.device("arcm")["lockout"] is None
+
+
+async def test_retention_forgets_eliminated_hazards(api: Running) -> None:
+    hazard = await raise_alarm(api)
+    api.sim.unit(2).set("alarm_status", "normal")
+    status, _ = await api.post(
+        f"/hazards/{hazard['id']}/eliminate", {"who": "electrician", "note": "loose neutral"}
+    )
+    assert status == 200
+    await api.bridge._wait_written(api.bridge._enqueued)
+    retention_s = api.bridge.config.retention_days * 86400
+    # Within the retention: kept.
+    await api.bridge.prune(time.time())
+    status, listed = await api.get("/hazards", params={"state": "eliminated"})
+    assert [h["id"] for h in listed["hazards"]] == [hazard["id"]]
+    # Past it: forgotten by the bridge and by the store.
+    await api.bridge.prune(time.time() + retention_s + 60)
+    status, listed = await api.get("/hazards", params={"state": "eliminated"})
+    assert listed == {"hazards": []}
+    status, unknown = await api.get(f"/hazards/{hazard['id']}")
+    assert status == 404 and unknown["error"] == "unknown_hazard"
+    assert await api.bridge.store.hazards() == []

@@ -286,6 +286,8 @@ def fill(data: dict[str, Any], missing: list[str]) -> dict[str, Any]:
                 entry["bit"] = 0
             elif name == "states":
                 entry["states"] = {0: "open", 1: "closed"}
+            elif name == "options":
+                entry["options"] = {0: "off", 1: "alarm", 2: "trip"}
             else:
                 entry[name] = 0 if name == "min" else 100
         else:
@@ -310,7 +312,7 @@ def test_template_lists_every_address_to_fill(path: Path) -> None:
             if entry["key"] == "breaker":
                 expected.append(f"{label}.states")
             expected.extend(
-                f"{label}.{b}" for b in ("min", "max") if b in entry and entry[b] is None
+                f"{label}.{b}" for b in ("min", "max", "options") if b in entry and entry[b] is None
             )
     for name in data.get("commands", {}):
         expected += [f"commands.{name}.address", f"commands.{name}.value"]
@@ -1160,3 +1162,109 @@ def test_a_schema_error_shows_the_bad_value(tmp_path: Path) -> None:
     assert any(
         p.startswith("channels[0].address: ") and p.endswith("(got '4AH')") for p in problems
     )
+
+
+def mode_profile() -> dict[str, Any]:
+    """The minimal profile with a mode setpoint: a register that is an enumeration."""
+    data = minimal()
+    data["setpoints"].append(
+        {
+            "key": "protection_mode",
+            "address": 4,
+            "kind": "mode",
+            "translation_key": "protection_mode",
+            "options": {0: "off", 1: "alarm", 2: "trip"},
+        }
+    )
+    return data
+
+
+def test_a_mode_setpoint_lists_its_options_and_takes_its_bounds_from_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mode.yaml"
+    path.write_text(yaml.safe_dump(mode_profile()), encoding="utf-8")
+    mode = load_profile_file(path).setpoint("protection_mode")
+    assert mode.options == {0: "off", 1: "alarm", 2: "trip"}
+    assert (mode.minimum, mode.maximum, mode.translation_key) == (0, 2, "protection_mode")
+    assert list(mode.options.values()) == ["off", "alarm", "trip"], "the manual's order"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda m: m.update(options={0: False, 1: "alarm"}),
+            "setpoints[1].options: the option of 0 reads as False: quote it",
+        ),
+        (
+            lambda m: m.update(options={0: "trip", 1: "trip"}),
+            "setpoints[1].options: 'trip' is the option of both 0 and 1",
+        ),
+        (
+            lambda m: m.update(options={0: "Off", 1: "trip"}),
+            "setpoints[1].options: the option of 0, 'Off', must be lower_snake_case",
+        ),
+        (
+            lambda m: m.update(options={70000: "off", 1: "trip"}),
+            "setpoints[1].options: 70000 is not a register value",
+        ),
+        (
+            lambda m: m.update(options={0: "off"}),
+            "setpoints[1].options: must list at least two options",
+        ),
+        (
+            lambda m: m.update(options=["off", "trip"]),
+            "setpoints[1].options: must be a mapping of register value to option key",
+        ),
+        (
+            lambda m: m.update(min=0),
+            "setpoints[1] (protection_mode).min: a setpoint with options takes its values from"
+            " them (got 0.0); remove min and max",
+        ),
+        (
+            lambda m: m.update(scale=0.1),
+            "setpoints[1] (protection_mode).scale: options are register values, written as they"
+            " are (got type u16, scale 0.1)",
+        ),
+        (
+            lambda m: m.pop("options"),
+            "setpoints[1] (protection_mode).min: required (or options, for a register that is"
+            " an enumeration)",
+        ),
+        (
+            lambda m: m.update(translation_key="Trip Delay"),
+            "setpoints[1].translation_key: must be lower_snake_case",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_bad_options_are_named_with_their_file_key_and_value(
+    tmp_path: Path, change: Any, expected: str
+) -> None:
+    data = mode_profile()
+    change(data["setpoints"][1])
+    problems = problems_of(data, tmp_path)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_template_leaves_the_options_to_the_manual(tmp_path: Path) -> None:
+    data = mode_profile()
+    data["verified"] = False
+    data["setpoints"][1].update(address=None, options=None)
+    path = tmp_path / "template.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ProfileIncomplete) as caught:
+        load_profile_file(path)
+    assert caught.value.missing == [
+        "setpoints[1] (protection_mode).address",
+        "setpoints[1] (protection_mode).options",
+    ]
+
+
+def test_every_built_in_setpoint_has_a_translation_key() -> None:
+    """Each setpoint a built-in profile (or template) ships is named in every language by
+    its translation key, never by the profile's English name."""
+    for path in [*BUILTIN, *SIMULATED, *TEMPLATES]:
+        for entry in read_yaml(path).get("setpoints", []):
+            assert entry.get("translation_key"), (path.name, entry["key"])

@@ -146,3 +146,20 @@ def test_another_masters_write_covering_the_close_register_is_a_close() -> None:
     # The setpoint alone (3) and the trip (4) are not a close; coils are not registers.
     authorise_forwarded_write(breaker_profile(), "d1", 16, 3, 2, alarms)
     authorise_forwarded_write(breaker_profile(), "d1", 5, 5, 1, alarms)
+
+
+def test_a_mode_is_written_only_with_a_value_its_options_list() -> None:
+    text = BREAKER_PROFILE.format(model="BRK", verified="true").replace(
+        "commands:\n",
+        "  - key: protection_mode\n"
+        "    address: 6\n"
+        "    kind: mode\n"
+        '    options: {0: "off", 1: alarm, 2: trip}\n'
+        "commands:\n",
+    )
+    profile = load_profile_text(text, "test")
+    assert authorise_setpoint(profile, "protection_mode", 2).key == "protection_mode"
+    with pytest.raises(CommandRefused) as caught:
+        authorise_setpoint(profile, "protection_mode", 1.5)
+    assert caught.value.reason is RefusalReason.VALUE_OUT_OF_RANGE
+    assert "0 (off), 1 (alarm), 2 (trip), not 1.5" in str(caught.value)

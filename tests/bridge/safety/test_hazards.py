@@ -95,3 +95,34 @@ def test_statistics_without_steps_have_no_means() -> None:
         "month": "2026-04",
     }
     assert hazard_statistics([], at("2026-04-01T00:00:00"), UTC).open_hazards == 0
+
+
+def test_after_a_restart_an_open_hazards_condition_is_unknown_until_read() -> None:
+    """What was stored is how the device read before the restart: an open hazard's
+    ``active`` is unknown (None) until its device is read again; an eliminated one stays."""
+    before = HazardBook()
+    gone = before.open(alarm("a1", at("2026-03-01T08:00:00")))
+    done = before.open(alarm("a2", at("2026-03-01T09:00:00")))
+    assert gone is not None and done is not None
+    actor = Actor("Alice", "api", at("2026-03-01T09:10:00"))
+    before.acknowledge(done.id, actor)
+    before.eliminate(done.id, actor, "replaced the cable")
+    after = HazardBook()
+    after.load(before.all())
+    assert after.get(gone.id).active is None
+    assert after.get(done.id).active is False
+    refreshed = after.set_active(gone.id, False)
+    assert refreshed is not None and refreshed.active is False
+    assert after.set_active(gone.id, False) is None, "unchanged"
+
+
+def test_forgotten_hazards_are_gone_and_their_alarm_could_open_one_again() -> None:
+    book = HazardBook()
+    hazard = book.open(alarm("a1", at("2026-03-01T08:00:00")))
+    kept = book.open(alarm("a2", at("2026-03-01T08:00:00")))
+    assert hazard is not None and kept is not None
+    book.forget([hazard.id, "hz-unknown"])
+    assert book.all() == [kept]
+    assert book.by_alarm("a1") is None
+    with pytest.raises(UnknownHazard):
+        book.get(hazard.id)

@@ -20,9 +20,11 @@ from pathlib import Path
 import pytest
 
 from electrical_safety_bridge.common.enums import AlarmKind, EventType
+from electrical_safety_bridge.common.workflow import Actor, Hazard
 from electrical_safety_bridge.errors import BridgeError
 from electrical_safety_bridge.safety.alarms import AlarmBook
 from electrical_safety_bridge.safety.events import BridgeEvent
+from electrical_safety_bridge.safety.hazards import HazardBook
 from electrical_safety_bridge.storage.event_store import (
     CSV_HEADER,
     AsyncEventStore,
@@ -375,6 +377,55 @@ def test_prune_deletes_old_events_but_never_an_open_alarm(tmp_path: Path) -> Non
         # Sequence numbers never go back, even after the newest event was pruned.
         assert s.last_seq() == newest.seq
         assert s.append(command(now)).seq > newest.seq
+
+
+def hazard_event(event_type: EventType, hazard: Hazard, at: float) -> BridgeEvent:
+    return BridgeEvent(
+        event_type,
+        at=at,
+        device_id=hazard.device_id,
+        channel=hazard.channel,
+        data=hazard.to_dict(),
+    )
+
+
+def test_prune_hazards_forgets_those_eliminated_before_the_retention(tmp_path: Path) -> None:
+    """An eliminated hazard goes with the retention, its events left to the log's own
+    pruning; open hazards, recent ones and those whose alarm is still open stay."""
+    now = 1_000 * DAY
+    old, recent = now - 10 * DAY, now - DAY / 2
+    alarms, hazards = AlarmBook(), HazardBook()
+    with EventStore(tmp_path / "events.db", retention_days=1.0) as s:
+
+        def eliminate(device_id: str, opened: float, eliminated: float, *, clear: bool) -> str:
+            s.append_many(alarms.observe(ALARM, device_id, "rc", True, 400, now=opened))
+            (alarm,) = alarms.open_alarms(device_id)
+            hazard = hazards.open(alarm)
+            assert hazard is not None
+            s.append(hazard_event(EventType.HAZARD_OPENED, hazard, opened))
+            actor = Actor("electrician", "api", eliminated)
+            s.append_many(alarms.acknowledge(alarm.id, "electrician", now=eliminated))
+            hazards.acknowledge(hazard.id, actor)
+            done = hazards.eliminate(hazard.id, actor, "replaced the cable")
+            s.append(hazard_event(EventType.HAZARD_ELIMINATED, done, eliminated))
+            if clear:
+                s.append_many(alarms.observe(ALARM, device_id, "rc", False, 0, now=eliminated))
+            return hazard.id
+
+        gone = eliminate("d1", old, old + 60, clear=True)
+        fresh = eliminate("d2", old, recent, clear=True)
+        latched = eliminate("d3", old, old + 60, clear=False)
+        s.append_many(alarms.observe(ALARM, "d4", "rc", True, 400, now=old))
+        opened = hazards.open(alarms.open_alarms("d4")[0])
+        assert opened is not None
+        s.append(hazard_event(EventType.HAZARD_OPENED, opened, old))
+
+        assert s.prune_hazards(now) == [gone]
+        assert s.prune_hazards(now) == []
+        assert sorted(h.id for h in s.hazards()) == sorted([fresh, latched, opened.id])
+        # The hazard's record stays in the event log until the log's retention takes it.
+        logged = [e.data["id"] for e in s.query(types=[EventType.HAZARD_ELIMINATED])]
+        assert gone in logged
 
 
 def test_retention_must_be_positive(tmp_path: Path) -> None:
