@@ -20,7 +20,7 @@ from .conftest import wait_until
 from .rig import Rig
 
 SENSOR = "sensor.test_flat_compliance_findings"
-LOOP_1 = "number.aim_3_residual_current_1_alarm_threshold"
+LOOP_1 = "number.aim_3_loop_1_limit"
 
 
 def setpoint_findings(findings: tuple[Finding, ...] | None, value: float) -> list[Finding]:
