@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 
 from electrical_safety_bridge.client import BridgeClient
@@ -19,6 +19,7 @@ from electrical_safety_bridge.common.site import Finding
 
 from .compliance import async_sync_compliance_issues
 from .coordinator import ElectricalSafetyConfigEntry
+from .listeners import Listeners
 
 #: The findings move with setpoints read from the devices and with the self-test log.
 REFRESH_EVERY = timedelta(minutes=10)
@@ -34,29 +35,18 @@ _MOVING_EVENTS = frozenset(
 ACTIONABLE = frozenset({FindingSeverity.WARNING, FindingSeverity.ERROR})
 
 
-class ComplianceTracker:
+class ComplianceTracker(Listeners):
     """One bridge's findings, kept as repair issues and for the site's sensor."""
 
     def __init__(
         self, hass: HomeAssistant, entry: ElectricalSafetyConfigEntry, client: BridgeClient
     ) -> None:
+        super().__init__()
         self.hass = hass
         self._entry = entry
         self._client = client
         #: None until the bridge has answered once (a bridge before compliance never does).
         self.findings: tuple[Finding, ...] | None = None
-        self._listeners: list[CALLBACK_TYPE] = []
-
-    @callback
-    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call ``listener`` after each refresh; returns the remover."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -82,5 +72,4 @@ class ComplianceTracker:
             return
         self.findings = findings
         async_sync_compliance_issues(self.hass, self._entry, findings)
-        for listener in list(self._listeners):
-            listener()
+        self._notify()

@@ -20,7 +20,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.core import CALLBACK_TYPE, callback
+from homeassistant.core import callback
 from homeassistant.helpers.event import async_track_time_interval
 
 from electrical_safety_bridge.common.enums import EventType
@@ -32,6 +32,7 @@ from .const import LOGGER
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import ElectricalSafetyEntity, timestamp
 from .kinds import channel_naming
+from .listeners import Listeners
 
 #: How often the baselines are read again (their projection moves once a day).
 REFRESH_INTERVAL = timedelta(minutes=10)
@@ -43,14 +44,14 @@ _EVENTS = frozenset({EventType.EARLY_WARNING, EventType.EARLY_WARNING_CLEARED})
 type TrendKey = tuple[str, str]
 
 
-class EarlyWarnings:
+class EarlyWarnings(Listeners):
     """The bridge's baselines as last read or pushed, by (device id, channel key)."""
 
     def __init__(self, coordinator: ElectricalSafetyCoordinator) -> None:
         """Nothing is read until :meth:`async_refresh`."""
+        super().__init__()
         self.coordinator = coordinator
         self.trends: dict[TrendKey, ChannelTrend] = {}
-        self._listeners: list[CALLBACK_TYPE] = []
         self._was_connected = False
 
     async def async_refresh(self, _now: datetime | None = None) -> None:
@@ -98,22 +99,6 @@ class EarlyWarnings:
                 self.coordinator.hass, self.async_refresh(), "early-warning baselines"
             )
         self._was_connected = connected
-
-    @callback
-    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call ``listener`` whenever a baseline changes; returns the remover."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
-
-    @callback
-    def _notify(self) -> None:
-        for listener in list(self._listeners):
-            listener()
 
 
 async def async_setup_early_warnings(entry: ElectricalSafetyConfigEntry) -> EarlyWarnings:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
@@ -25,6 +25,7 @@ from electrical_safety_bridge.common.models import BridgeEvent
 from electrical_safety_bridge.common.proof import InspectionDue, SelfTestScheduleEntry
 
 from .const import DOMAIN
+from .listeners import Listeners
 
 #: The schedule's next due times move only when a test runs or a day passes.
 REFRESH_EVERY = timedelta(minutes=10)
@@ -51,7 +52,7 @@ def inspection_issue_id(entry_id: str, kind: str) -> str:
     return f"inspection_overdue_{entry_id}_{kind}"
 
 
-class ProofTracker:
+class ProofTracker(Listeners):
     """One bridge's self-test schedule and inspections due, and their repair issues."""
 
     def __init__(
@@ -61,25 +62,14 @@ class ProofTracker:
         client: _ProofClient,
         device_name: Callable[[str], str],
     ) -> None:
+        super().__init__()
         self.hass = hass
         self._entry_id = entry_id
         self._client = client
         self._device_name = device_name
         self.schedule: dict[str, SelfTestScheduleEntry] = {}
         self.due: list[InspectionDue] = []
-        self._listeners: list[CALLBACK_TYPE] = []
         self._refreshing = False
-
-    @callback
-    def async_add_listener(self, listener: CALLBACK_TYPE) -> CALLBACK_TYPE:
-        """Call ``listener`` after each refresh; returns the remover."""
-        self._listeners.append(listener)
-
-        @callback
-        def remove() -> None:
-            self._listeners.remove(listener)
-
-        return remove
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -107,8 +97,7 @@ class ProofTracker:
         self.schedule = {entry.device_id: entry for entry in schedule}
         self.due = due
         self._update_issues()
-        for listener in list(self._listeners):
-            listener()
+        self._notify()
 
     @property
     def next_inspection(self) -> InspectionDue | None:
