@@ -48,7 +48,6 @@ from .common.schema import API_VERSION, MIN_SUPPORTED_SCHEMA_VERSION, SCHEMA_VER
 from .common.site import Finding, Site
 from .common.workflow import Actor, Hazard, Lockout
 from .compliance.checker import ComplianceChecker
-from .compliance.checklists import JP_INSTALLATION
 from .compliance.explanations import explain
 from .config.bridge_config import BridgeConfig
 from .errors import StorageFailing
@@ -60,7 +59,6 @@ from .safety.alarms import Alarm, AlarmBook, UnknownAlarm
 from .safety.early_warning import BUCKET_S
 from .safety.events import BridgeEvent
 from .safety.hazards import HazardBook, hazard_statistics
-from .safety.inspections import register_checklist
 from .safety.trend_book import TrendBook, watched_channels
 from .storage.event_store import (
     AsyncEventStore,
@@ -167,8 +165,6 @@ class Bridge:
         # the records other parts keep (findings, scheduled tests, early warnings).
         self._telemetry: AsyncTelemetryStats | None = None
         self._sampler: TelemetrySampler | None = None
-        # The Japanese installation checklist is recorded like the periodic inspections.
-        register_checklist(JP_INSTALLATION)
         # The compliance rules over the site, the detectors and the self-test log; the
         # report takes the latest findings and their explanations.
         self.compliance_checker = ComplianceChecker(
@@ -177,7 +173,7 @@ class Bridge:
         self.report_extras = ReportExtras(
             site=self.site_model,
             findings=lambda: self.compliance_checker.last,
-            explain=lambda finding, language: _explained(finding, language),
+            explain=self._explained,
             refresh=self.compliance_checker.check,
         )
         self._app: web.Application | None = None
@@ -1056,6 +1052,14 @@ class Bridge:
     async def _self_tests_since(self, since: float) -> list[SelfTestRecord]:
         return [] if self.proof is None else await self.proof.self_tests(since=since)
 
+    def _explained(self, finding: Finding, language: str) -> str:
+        """A finding's explanation for the report's table: its one-line title, naming the
+        device as configured (the repair issue and the docs carry what to do)."""
+        bus = self.device_bus.get(finding.device_id or "")
+        spec = None if bus is None else bus.units[finding.device_id or ""].spec
+        name = self.site_model().name if spec is None else (spec.name or spec.id)
+        return explain(finding, language, name).title
+
     async def compliance(self, device_id: str | None = None) -> dict[str, Any]:
         """The site and every finding of the compliance rules, worked out now; only one
         device's when ``device_id`` is given (``GET /compliance``)."""
@@ -1105,8 +1109,3 @@ async def run_until_stopped(bridge: Bridge, ready: Callable[[Bridge], None] | No
         await bridge.stop()
     return 0
 
-
-def _explained(finding: Finding, language: str) -> str:
-    """A finding's explanation for the report: its title, then what to do."""
-    text = explain(finding, language)
-    return f"{text.title}: {text.description}"

@@ -58,15 +58,15 @@ async def test_findings_are_repairs_and_a_count_that_follow_a_setpoint(
 
     await wait_until(hass, shown, "the findings shown as a count and as repairs")
 
-    # 300 mA on a grounding-wire CT is under the 400 mA the Japanese standard asks for.
+    # 350 mA on a grounding-wire CT is under the 400 mA the Japanese standard asks for.
     await hass.services.async_call(
-        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: LOOP_1, ATTR_VALUE: 300}, blocking=True
+        "number", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: LOOP_1, ATTR_VALUE: 350}, blocking=True
     )
     await wait_until(
-        hass, lambda: bool(setpoint_findings(tracker.findings, 300)), "a finding at 300 mA"
+        hass, lambda: bool(setpoint_findings(tracker.findings, 350)), "a finding at 350 mA"
     )
-    (low,) = setpoint_findings(tracker.findings, 300)
-    assert (low.limit, low.unit) == (400, "mA")
+    (low,) = setpoint_findings(tracker.findings, 350)
+    assert (low.limit, low.unit) == ("400–800", "mA")
     issue_id = compliance_issue_id(loaded_entry.entry_id, low)
     await wait_until(hass, shown, "its repair and the count")
     issue = issues.async_get_issue(DOMAIN, issue_id)
@@ -79,7 +79,7 @@ async def test_findings_are_repairs_and_a_count_that_follow_a_setpoint(
     await wait_until(
         hass,
         lambda: issues.async_get_issue(DOMAIN, issue_id) is None,
-        "the 300 mA finding's repair removed",
+        "the 350 mA finding's repair removed",
     )
     assert not setpoint_findings(tracker.findings, 500)
     await wait_until(hass, shown, "the count without it")

@@ -18,6 +18,46 @@ from .parsing import _extra, _list, _number, _opt_bool, _opt_str, _str, enum_or_
 
 
 @dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    """One thing an inspector looks at: a stable id (an inspection record keeps it), its
+    text by language, the clause it restates, and the compliance rule that computes the
+    same check from the configuration, if one does."""
+
+    id: str
+    text: Mapping[str, str]
+    source: str
+    rule_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``GET /inspections`` lists as the checklist."""
+        return {
+            "id": self.id,
+            "text": dict(self.text),
+            "source": self.source,
+            "rule_id": self.rule_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    """The items of one kind of inspection, and how often it is due (None: once)."""
+
+    kind: InspectionKind
+    every_days: float | None
+    items: tuple[ChecklistItem, ...]
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form of a checklist (plain JSON)."""
+        return {
+            "kind": self.kind.value,
+            "every_days": self.every_days,
+            "source": self.source,
+            "items": [item.to_dict() for item in self.items],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class SelfTestRecord:
     """One self-test: started by the schedule or a person, and how it ended."""
 

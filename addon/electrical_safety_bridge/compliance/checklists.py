@@ -12,7 +12,7 @@ inspection can show the computed result beside the tick.
 from __future__ import annotations
 
 from ..common.enums import ComplianceRule, InspectionKind
-from ..safety.inspections import Checklist, ChecklistItem
+from ..common.proof import Checklist, ChecklistItem
 from .sources import JP_SOURCE
 
 

@@ -3,9 +3,8 @@ record before it is stored. Pure.
 
 Each item has a stable id (records keep it for ever: never renumber, only add), its text
 in en / zh-Hans / ja, and the source it comes from. The Japanese installation checklist
-(seed 004 §4, §5 and §7) comes from the compliance rules (``compliance/checklists.py``,
-another piece of work): :func:`register_checklist` is the hook it plugs into, so that
-``jp_installation`` records are validated like the others once it is there.
+(seed 004 §4, §5 and §7) comes from the compliance rules (``compliance/checklists.py``):
+``jp_installation`` records are validated like the others; it is ticked once, never due.
 
 Sources and what is not verified:
 
@@ -28,11 +27,17 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..common.enums import InspectionKind, InspectionOutcome, Region
-from ..common.proof import InspectionDue, InspectionItemResult, InspectionRecord
+from ..common.proof import (
+    Checklist,
+    ChecklistItem,
+    InspectionDue,
+    InspectionItemResult,
+    InspectionRecord,
+)
+from ..compliance.checklists import JP_INSTALLATION
 
 #: The languages every item's text is given in.
 LANGUAGES = ("en", "zh-Hans", "ja")
@@ -44,46 +49,6 @@ _DAY_S = 86400.0
 JP_EQUIPMENT_CHECK_DAYS = 182.0  # six months
 JP_OVERALL_CHECK_DAYS = 365.0  # one year
 CN_ROUTINE_PATROL_DAYS = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class ChecklistItem:
-    """One thing an inspector looks at: a stable id (an inspection record keeps it), its
-    text by language, the clause it restates, and the compliance rule that computes the
-    same check from the configuration, if one does."""
-
-    id: str
-    text: Mapping[str, str]
-    source: str
-    rule_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """What ``GET /inspections`` lists as the checklist."""
-        return {
-            "id": self.id,
-            "text": dict(self.text),
-            "source": self.source,
-            "rule_id": self.rule_id,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Checklist:
-    """The items of one kind of inspection, and how often it is due (None: once)."""
-
-    kind: InspectionKind
-    every_days: float | None
-    items: tuple[ChecklistItem, ...]
-    source: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The wire form of a checklist (plain JSON)."""
-        return {
-            "kind": self.kind.value,
-            "every_days": self.every_days,
-            "source": self.source,
-            "items": [item.to_dict() for item in self.items],
-        }
 
 
 def _item(item_id: str, en: str, zh: str, ja: str, source: str) -> ChecklistItem:
@@ -241,19 +206,12 @@ CN_ROUTINE_PATROL = Checklist(
 )
 
 _CHECKLISTS: dict[InspectionKind, Checklist] = {
-    c.kind: c for c in (JP_EQUIPMENT_CHECK, JP_OVERALL_CHECK, CN_ROUTINE_PATROL)
+    c.kind: c for c in (JP_EQUIPMENT_CHECK, JP_OVERALL_CHECK, CN_ROUTINE_PATROL, JP_INSTALLATION)
 }
 
 
-def register_checklist(checklist: Checklist) -> None:
-    """The hook for the checklists defined elsewhere: the Japanese installation checklist
-    of seed 004 §4, §5 and §7 (``compliance/checklists.py``) registers itself here as
-    ``InspectionKind.JP_INSTALLATION`` (``every_days`` None: it is ticked once)."""
-    _CHECKLISTS[checklist.kind] = checklist
-
-
 def checklist(kind: InspectionKind) -> Checklist | None:
-    """The checklist of one kind, or None while none is registered for it."""
+    """The checklist of one kind, or None for a kind this bridge has none of."""
     return _CHECKLISTS.get(kind)
 
 

@@ -185,6 +185,8 @@ async def test_live_answers_match_the_documented_schemas(api: Running) -> None:
     # The site.
     status, site = await doc.request("GET", "/site")
     assert status == 200 and site["id"] == "flat-3"
+    status, compliance = await doc.request("GET", "/compliance")
+    assert status == 200 and compliance["site"] == site
     # The proof: self-tests and inspections (api/proof_routes.py).
     # The arcm's alarm still shows, so its test fails: at the end of a 1 s limit (stricter
     # than the standard's 30 s), not 30 real seconds.

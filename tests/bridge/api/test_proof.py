@@ -220,6 +220,7 @@ async def test_inspections_are_checked_recorded_and_fall_due(tmp_path: Path) -> 
             "jp_equipment_check",
             "jp_overall_check",
             "cn_routine_patrol",
+            "jp_installation",
         ]
         status, due = await api.get("/inspections/due")
         patrol_due = due["due"][0]

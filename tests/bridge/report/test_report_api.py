@@ -210,7 +210,9 @@ async def test_an_empty_month_says_no_records(tmp_path: Path) -> None:
         status, _, html = await _get(api, {"format": "html", "language": "ja"})
         status_json, _, body = await _get(api, {})
     assert status == status_json == 200
-    assert html.decode().count(CATALOGUE["ja"]["no_records"]) >= 8
+    # Every section of the month is empty; the findings are the rules' now, not the month's
+    # (the API tests' bridge has a Chinese site), so that section may have some.
+    assert html.decode().count(CATALOGUE["ja"]["no_records"]) >= 7
 
     report = json.loads(body)
     assert report["summary"]["alarms"] == 0 and report["timeline"] == []

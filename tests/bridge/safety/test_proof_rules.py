@@ -19,6 +19,7 @@ from electrical_safety_bridge.common.proof import (
     SelfTestRecord,
     SelfTestScheduleEntry,
 )
+from electrical_safety_bridge.compliance.checklists import JP_INSTALLATION_CHECKLIST
 from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.safety import inspections
 from electrical_safety_bridge.safety.inspections import (
@@ -128,6 +129,7 @@ def test_checklists_have_stable_unique_ids_and_every_language() -> None:
         InspectionKind.JP_EQUIPMENT_CHECK,
         InspectionKind.JP_OVERALL_CHECK,
         InspectionKind.CN_ROUTINE_PATROL,
+        InspectionKind.JP_INSTALLATION,
     ]
     ids = [item.id for c in checklists() for item in c.items]
     assert len(ids) == len(set(ids))
@@ -140,8 +142,10 @@ def test_checklists_have_stable_unique_ids_and_every_language() -> None:
     assert equipment is not None and equipment.every_days == 182.0
     setpoint = next(i for i in equipment.items if i.id == "jp_eq_setpoint")
     assert "100–400 mA" in setpoint.text["en"] and setpoint.source == "seed 004 §6"
-    # The installation checklist comes from the compliance rules, through the hook.
-    assert checklist(InspectionKind.JP_INSTALLATION) is None
+    # The installation checklist comes from the compliance rules, and is ticked once.
+    installation = checklist(InspectionKind.JP_INSTALLATION)
+    assert installation is not None and installation.every_days is None
+    assert installation.items == JP_INSTALLATION_CHECKLIST
     assert kinds_for_region(Region.JP) == (
         InspectionKind.JP_EQUIPMENT_CHECK,
         InspectionKind.JP_OVERALL_CHECK,
@@ -160,7 +164,7 @@ def _all_ok(kind: InspectionKind) -> list[dict[str, str]]:
     ("body", "key"),
     [
         ({"kind": "weekly", "items": []}, "kind"),
-        ({"kind": "jp_installation", "items": []}, "kind"),
+        ({"kind": "jp_installation", "items": []}, "items"),
         ({"kind": "cn_routine_patrol"}, "items"),
         ({"kind": "cn_routine_patrol", "items": [{"id": "nope", "outcome": "ok"}]}, "items[0].id"),
         ({"kind": "cn_routine_patrol", "items": [{"id": "cn_pt_setpoints"}]}, "items[0].outcome"),
