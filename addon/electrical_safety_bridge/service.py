@@ -1108,4 +1108,3 @@ async def run_until_stopped(bridge: Bridge, ready: Callable[[Bridge], None] | No
     finally:
         await bridge.stop()
     return 0
-
