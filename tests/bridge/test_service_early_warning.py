@@ -75,6 +75,19 @@ async def events_of(bridge: Bridge, event_type: EventType) -> list[dict[str, obj
     return [e.as_dict() for e in await bridge.store.query(types=[event_type], limit=100)]
 
 
+async def stored_events(bridge: Bridge, event_type: EventType) -> list[dict[str, object]]:
+    """The events of a type once the store has them: the event writer stores an event a
+    moment after the baseline changes, so a test waits for it rather than races it."""
+    stored: list[dict[str, object]] = []
+
+    async def written() -> bool:
+        stored[:] = await events_of(bridge, event_type)
+        return bool(stored)
+
+    await wait_for(written, what=f"{event_type} stored")
+    return stored
+
+
 async def test_leakage_ageing_warns_persists_and_a_repair_clears(tmp_path: Path) -> None:
     unit = SimulatedUnit(find_profile("SIM-ARCM"), 1)
     unit.set("residual_current", 30)
@@ -107,7 +120,7 @@ async def test_leakage_ageing_warns_persists_and_a_repair_clears(tmp_path: Path)
                     timeout=60 * DAY_REAL_S * 2,
                     what="an early warning",
                 )
-            (raised,) = await events_of(bridge, EventType.EARLY_WARNING)
+            (raised,) = await stored_events(bridge, EventType.EARLY_WARNING)
             data = raised["data"]
             assert isinstance(data, dict)
             assert (raised["device_id"], raised["channel"]) == ("arcm", "residual_current")
@@ -133,7 +146,7 @@ async def test_leakage_ageing_warns_persists_and_a_repair_clears(tmp_path: Path)
                 timeout=10 * DAY_REAL_S * 2,
                 what="the warning cleared",
             )
-            (cleared,) = await events_of(bridge, EventType.EARLY_WARNING_CLEARED)
+            (cleared,) = await stored_events(bridge, EventType.EARLY_WARNING_CLEARED)
             assert cleared["channel"] == "residual_current"
             assert isinstance(cleared["data"], dict) and cleared["data"]["reason"] == "fell"
             assert await early_warnings(bridge, "?warning=true") == []
