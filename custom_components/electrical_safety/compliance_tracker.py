@@ -5,21 +5,18 @@ findings" sensor."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.core import HomeAssistant
 
 from electrical_safety_bridge.client import BridgeClient
 from electrical_safety_bridge.common.enums import EventType, FindingSeverity
 from electrical_safety_bridge.common.errors import BridgeError
-from electrical_safety_bridge.common.models import BridgeEvent
 from electrical_safety_bridge.common.site import Finding
 
 from .compliance import async_sync_compliance_issues
 from .coordinator import ElectricalSafetyConfigEntry
-from .listeners import Listeners
+from .listeners import RefreshedRecords
 
 #: The findings move with setpoints read from the devices and with the self-test log.
 REFRESH_EVERY = timedelta(minutes=10)
@@ -35,33 +32,20 @@ _MOVING_EVENTS = frozenset(
 ACTIONABLE = frozenset({FindingSeverity.WARNING, FindingSeverity.ERROR})
 
 
-class ComplianceTracker(Listeners):
+class ComplianceTracker(RefreshedRecords):
     """One bridge's findings, kept as repair issues and for the site's sensor."""
+
+    REFRESH_EVERY = REFRESH_EVERY
+    REFRESH_ON = _MOVING_EVENTS
 
     def __init__(
         self, hass: HomeAssistant, entry: ElectricalSafetyConfigEntry, client: BridgeClient
     ) -> None:
-        super().__init__()
-        self.hass = hass
+        super().__init__(hass)
         self._entry = entry
         self._client = client
         #: None until the bridge has answered once (a bridge before compliance never does).
         self.findings: tuple[Finding, ...] | None = None
-
-    @callback
-    def async_start(self) -> Callable[[], None]:
-        """Refresh every few minutes; returns the stopper."""
-
-        async def refresh(_now: datetime) -> None:
-            await self.async_refresh()
-
-        return async_track_time_interval(self.hass, refresh, REFRESH_EVERY)
-
-    @callback
-    def async_on_event(self, event: BridgeEvent) -> None:
-        """A setpoint or self-test event: the findings may have moved."""
-        if event.type in _MOVING_EVENTS:
-            self.hass.async_create_task(self.async_refresh(), eager_start=False)
 
     async def async_refresh(self) -> None:
         """Read the findings; keep the last ones (and their issues) while the bridge is

@@ -11,21 +11,19 @@ self-test failed, got no response or was missed, and an inspection past its due 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
 from electrical_safety_bridge.common.enums import EventType, SelfTestResult
 from electrical_safety_bridge.common.errors import BridgeError
-from electrical_safety_bridge.common.models import BridgeEvent
 from electrical_safety_bridge.common.proof import InspectionDue, SelfTestScheduleEntry
 
 from .const import DOMAIN
-from .listeners import Listeners
+from .listeners import RefreshedRecords
 
 #: The schedule's next due times move only when a test runs or a day passes.
 REFRESH_EVERY = timedelta(minutes=10)
@@ -52,8 +50,11 @@ def inspection_issue_id(entry_id: str, kind: str) -> str:
     return f"inspection_overdue_{entry_id}_{kind}"
 
 
-class ProofTracker(Listeners):
+class ProofTracker(RefreshedRecords):
     """One bridge's self-test schedule and inspections due, and their repair issues."""
+
+    REFRESH_EVERY = REFRESH_EVERY
+    REFRESH_ON = _PROOF_EVENTS
 
     def __init__(
         self,
@@ -62,29 +63,12 @@ class ProofTracker(Listeners):
         client: _ProofClient,
         device_name: Callable[[str], str],
     ) -> None:
-        super().__init__()
-        self.hass = hass
+        super().__init__(hass)
         self._entry_id = entry_id
         self._client = client
         self._device_name = device_name
         self.schedule: dict[str, SelfTestScheduleEntry] = {}
         self.due: list[InspectionDue] = []
-        self._refreshing = False
-
-    @callback
-    def async_start(self) -> Callable[[], None]:
-        """Refresh every few minutes; returns the stopper."""
-
-        async def refresh(_now: datetime) -> None:
-            await self.async_refresh()
-
-        return async_track_time_interval(self.hass, refresh, REFRESH_EVERY)
-
-    @callback
-    def async_on_event(self, event: BridgeEvent) -> None:
-        """A self-test or inspection event: read the schedule and due dates again."""
-        if event.type in _PROOF_EVENTS:
-            self.hass.async_create_task(self.async_refresh(), eager_start=False)
 
     async def async_refresh(self) -> None:
         """Read the schedule and due dates; keep the last ones while the bridge is away
