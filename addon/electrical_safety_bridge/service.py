@@ -977,6 +977,16 @@ class Bridge:
             },
         )
 
+    async def read_registers(
+        self, bus_id: str, unit: int, function: int, address: int, count: int
+    ) -> list[int]:
+        """Read raw registers of any unit on a bus, at the lowest priority (the register
+        explorer). KeyError for an unknown bus; otherwise as :meth:`Bus.explore`."""
+        bus = self.buses.get(bus_id)
+        if bus is None:
+            raise KeyError(f"no bus '{bus_id}'; the buses are: {', '.join(sorted(self.buses))}")
+        return await bus.explore(unit, function, address, count)
+
     def status(self) -> dict[str, Any]:
         """Health in one place: ``ok``, or ``degraded`` with what is wrong."""
         problems: list[str] = []

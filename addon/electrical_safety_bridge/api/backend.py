@@ -99,6 +99,14 @@ class BridgeBackend(Protocol):
         """The bridge's identity and configuration summary (GET /info)."""
         ...
 
+    async def read_registers(
+        self, bus_id: str, unit: int, function: int, address: int, count: int
+    ) -> list[int]:
+        """Raw registers of any unit on a bus, read at the lowest priority (the register
+        explorer): KeyError for an unknown bus, ValueError for a request outside Modbus,
+        DeviceTimeout, DeviceException, BusError, BusBusy."""
+        ...
+
     def devices(self) -> list[dict[str, Any]]:
         """Every device, sorted by id (GET /devices)."""
         ...

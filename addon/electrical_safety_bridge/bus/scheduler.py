@@ -9,7 +9,10 @@ chooses the next one, in this order:
 3. the rest, shared: requests of other masters (the Modbus gateway) take turns with the
    bridge's own telemetry (every ten seconds) and setpoint and identity reads (slow), so
    neither can starve the other; the gateway's clients take turns among themselves (one
-   queue per client, served round robin).
+   queue per client, served round robin);
+4. last, a person's exploratory reads (the web UI's register explorer, :meth:`Bus.explore`),
+   only when nothing above is waiting: mapping an unknown device may be slow, it must never
+   delay an alarm.
 
 So whatever other masters do, a unit's alarm status is read at most one alarm interval,
 plus one alarm round, plus the longest single transaction (a request to a silent unit ends
@@ -222,6 +225,8 @@ class Bus:
         # Other masters' requests: one queue per client, served round robin.
         self._forwarded: OrderedDict[str, deque[_Job]] = OrderedDict()
         self._gateway_turn = False
+        # A person's exploratory reads: served only when the line has nothing else to do.
+        self._explorations: deque[_Job] = deque()
         self.load = LineLoad(settings.intervals.alarm, settings.intervals.alarm)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -260,6 +265,9 @@ class Bus:
                 if own is not None:
                     self._gateway_turn = True
                     await self._guarded(self._poll_job(*own))
+                    continue
+                if self._explorations:
+                    await self._run_job(self._explorations.popleft())
                     continue
                 await self._idle()
         finally:
@@ -455,7 +463,50 @@ class Bus:
         return None
 
     def _queued_jobs(self) -> list[_Job]:
-        return [*self._commands, *(job for q in self._forwarded.values() for job in q)]
+        return [
+            *self._commands,
+            *(job for q in self._forwarded.values() for job in q),
+            *self._explorations,
+        ]
+
+    async def explore(self, unit: int, function: int, address: int, count: int) -> list[int]:
+        """Read ``count`` registers (function 03 holding or 04 input) of any unit on this
+        line, at the lowest priority: the register explorer and the profile editor's
+        read-only try. Reads only, never retried.
+
+        The unit need not be configured (a person maps a new detector before it has a
+        profile). Raises ValueError for a request outside Modbus's limits, DeviceTimeout for
+        a silent (or backed-off) unit, DeviceException for the unit's exception reply,
+        BusError when the line is down and BusBusy when too many reads are waiting.
+        """
+        if function not in (3, 4):
+            raise ValueError(f"function must be 3 (holding) or 4 (input), not {function}")
+        if not 1 <= unit <= 247:
+            raise ValueError(f"unit must be from 1 to 247, not {unit}")
+        if not 1 <= count <= 125:
+            raise ValueError(f"count must be from 1 to 125 registers, not {count}")
+        if not 0 <= address <= 0xFFFF - count + 1:
+            raise ValueError(f"address must be from 0 to {0xFFFF - count + 1}, not {address}")
+        if self.up is False:
+            raise BusError(f"bus {self.settings.id} is down")
+        known = next((u for u in self.units.values() if u.spec.unit == unit), None)
+        if known is not None and known.retry_at > self._clock():
+            raise DeviceTimeout(f"unit {unit} is not answering (backed off)")
+        if len(self._explorations) >= self.settings.max_queued:
+            raise BusBusy(f"bus {self.settings.id}: {len(self._explorations)} reads already queued")
+
+        async def read() -> list[int]:
+            request, response = timing.read_request_bytes(), timing.read_response_bytes(count)
+            # Counted like any transaction: the explorer uses the line too.
+            with self._exchange(known, request, response):
+                return await self.transport.read(
+                    unit, function, address, count, self._timeout(request, response)
+                )
+
+        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self._explorations.append(_Job(run=read, done=done))
+        self._wake.set()
+        return await done
 
     async def forward(self, request: ModbusPDU, who: str = "modbus gateway") -> ModbusPDU:
         """Pass another master's request through this bus's queue (the Modbus gateway).
@@ -597,7 +648,7 @@ class Bus:
     async def _idle(self) -> None:
         delay = max(0.0, self._next_wakeup() - self._clock())
         self._wake.clear()
-        if self._commands or self._forwarded or self._stopping:
+        if self._commands or self._forwarded or self._explorations or self._stopping:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=delay)
@@ -783,22 +834,29 @@ class Bus:
         self.stats.wire_seconds += self.settings.wire_seconds(request_bytes, response_bytes) or 0.0
 
     @contextlib.contextmanager
-    def _exchange(self, unit: UnitState, request: int, response: int) -> Iterator[None]:
+    def _exchange(self, unit: UnitState | None, request: int, response: int) -> Iterator[None]:
         """Around one request to ``unit``: count its wire time, and mark the unit heard or
         silent by how it ends. ``request`` and ``response`` are the frames' sizes in bytes; an
-        exception reply is counted at its own size. Shared by reads and writes."""
+        exception reply is counted at its own size. Shared by reads and writes; ``unit`` is
+        None for a unit the bridge does not poll (the register explorer), which is counted
+        but not tracked."""
         try:
             yield
         except DeviceTimeout:
-            self._silent(unit)
+            if unit is None:
+                self.stats.timeouts += 1
+            else:
+                self._silent(unit)
             raise
         except DeviceException:
             self.stats.exceptions += 1
             self._account(request, timing.EXCEPTION_RESPONSE_BYTES)
-            self._heard(unit)  # an exception response is an answer: the unit is alive
+            if unit is not None:
+                self._heard(unit)  # an exception response is an answer: the unit is alive
             raise
         self._account(request, response)
-        self._heard(unit)
+        if unit is not None:
+            self._heard(unit)
 
     async def _read(self, unit: UnitState, block: Block) -> list[int]:
         request, response = timing.read_request_bytes(), timing.read_response_bytes(block.count)

@@ -15,6 +15,7 @@ import pytest
 from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.bus.scheduler import Bus
 from electrical_safety_bridge.common.enums import AlarmKind, CommandName, CommandOutcome, EventType
+from electrical_safety_bridge.errors import DeviceTimeout
 from electrical_safety_bridge.modbus.lines import SerialLine, TcpLine
 from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
 from electrical_safety_bridge.profiles.model import Profile
@@ -489,3 +490,40 @@ def test_timeouts_follow_from_baud_rate_and_frame_length() -> None:
     # 8N1 is 10 bits per character: 15 bytes at 1200 baud is 0.125 s on the wire.
     assert slow.bits_per_char == 10
     assert short_slow == pytest.approx(15 * 10 / 1200 + 2 * 3.5 * 10 / 1200)
+
+
+# --------------------------------------------------------------------------- explorer
+
+
+async def test_explorer_reads_configured_and_unconfigured_units_read_only() -> None:
+    asj = profile("ASJ")
+    sim = SimulatedBus([SimulatedUnit(asj, 4), SimulatedUnit(asj, 9)])
+    server = await sim.serve_tcp("127.0.0.1", 0)
+    settings = BusSettings("test", TcpLine("127.0.0.1", server.port), intervals=FAST)
+    bus = Bus(settings, [DeviceSpec("asj", 4, asj)])
+    task = asyncio.create_task(bus.run())
+    try:
+        sim.unit(9).set("residual_current", 77)
+        spec = sim.unit(9).spec("residual_current")
+        function = asj.read_function
+        # Unit 9 has no profile in the bridge: a person maps it with the explorer.
+        values = await bus.explore(9, function, spec.address, len(spec.span))
+        assert values == [sim.unit(9).registers[a] for a in spec.span]
+        assert 9 not in {u.spec.unit for u in bus.units.values()}
+        # A configured unit is read the same way, and counts as heard.
+        before = bus.stats.transactions
+        await bus.explore(4, function, spec.address, len(spec.span))
+        assert bus.stats.transactions > before
+        assert bus.units["asj"].online is True
+        # A silent unit times out (counted), and a request outside Modbus is refused unsent.
+        timeouts = bus.stats.timeouts
+        with pytest.raises(DeviceTimeout):
+            await bus.explore(30, 3, 0, 1)
+        assert bus.stats.timeouts == timeouts + 1
+        for bad in ((9, 6, 0, 1), (0, 3, 0, 1), (9, 3, 0, 126), (9, 3, 65535, 2)):
+            with pytest.raises(ValueError, match="must be"):
+                await bus.explore(*bad)
+    finally:
+        bus.stop()
+        await asyncio.wait_for(task, timeout=5)
+        await sim.stop()
