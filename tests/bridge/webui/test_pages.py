@@ -1,6 +1,6 @@
 """The web UI in a real browser (Debian's Chromium), against a real bridge on the simulator.
 
-Each test saves a screenshot under ``build/screenshots/webui/`` for a person to look at.
+Each test saves a screenshot under ``.artifacts/webui/`` for a person to look at.
 """
 
 from __future__ import annotations
