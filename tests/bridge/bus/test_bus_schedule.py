@@ -40,6 +40,7 @@ async def line(
     simulated: set[int] | None = None,
     offline_after: float = 60.0,
     on_change: Callable[[Bus, str], None] | None = None,
+    max_queued: int = 64,
 ) -> AsyncIterator[Rig]:
     """``devices`` as (id, unit, model); only units in ``simulated`` answer (all by default)."""
     answering = {u for _, u, _ in devices} if simulated is None else simulated
@@ -52,7 +53,10 @@ async def line(
     async with PtyLink(tmp_path / "bridge", tmp_path / "sim") as link:
         await sim.serve_serial(str(link.b_path))
         settings = BusSettings(
-            "line", SerialLine(str(link.a_path), BAUD), offline_after=offline_after
+            "line",
+            SerialLine(str(link.a_path), BAUD),
+            offline_after=offline_after,
+            max_queued=max_queued,
         )
         holder: list[Bus] = []
         bus = Bus(
