@@ -37,6 +37,8 @@ PROPOSABLE: Final = (
     RegisterType.F32,
 )
 _WIDE: Final = (RegisterType.U32, RegisterType.S32, RegisterType.F32)
+#: The proposable types that take two registers, by name.
+WIDE_TYPES: Final = frozenset(t.value for t in _WIDE)
 #: A channel key, as a profile's schema takes it.
 _KEY: Final = re.compile(r"[a-z][a-z0-9_]*")
 #: The decodings of two adjacent registers, in the order the page's columns show them.

@@ -26,6 +26,7 @@ from .explorer import (
     MAX_COUNT,
     PAIR_DECODINGS,
     PROPOSABLE,
+    WIDE_TYPES,
     Change,
     ExplorerProblem,
     ReadRange,
@@ -271,10 +272,12 @@ async def _propose(request: web.Request, visitor: Visitor) -> web.StreamResponse
         words = _registers(body, "registers")
         if words is None:
             raise ExplorerProblem("explorer.error.nothing_selected")
+        register_type = str(body.get("type") or "u16")
+        width = 2 if register_type in WIDE_TYPES else 1
         offered = propose(
             address,
             words,
-            register_type=str(body.get("type") or "u16"),
+            register_type=register_type,
             word_order=str(body.get("word_order") or "big"),
             scale=str(body.get("scale") or "1"),
             # Until the person names it, the channel is keyed by its kind.
@@ -287,7 +290,7 @@ async def _propose(request: web.Request, visitor: Visitor) -> web.StreamResponse
                 bus=str(body.get("bus") or ""),
                 unit=str(body.get("modbus_unit") or ""),
                 function=str(body.get("function") or ""),
-                registers=" ".join(hex4(w) for w in words),
+                registers=" ".join(hex4(w) for w in words[:width]),
             ),
         )
     except ExplorerProblem as problem:

@@ -218,15 +218,21 @@ def _pick(browser: WebDriver, selector: str) -> None:
     browser.execute_script("document.querySelector(arguments[0]).click()", selector)
 
 
-def _decoded(browser: WebDriver, expected: str) -> str:
-    wait_for(
-        browser,
-        "const shown = document.getElementById('explorer-decoded');"
-        "return shown !== null && shown.textContent.trim() === arguments[0];",
-        expected,
-        what=f"the proposal's decoded value {expected!r}",
+def _decoded(browser: WebDriver, expected: str, containing: str) -> str:
+    """The proposal's YAML once it has ``containing`` (the last choice made) and the value
+    shown beside it is ``expected``; looked at in one go, as each answer replaces both."""
+    return str(
+        wait_for(
+            browser,
+            "const shown = document.getElementById('explorer-decoded');"
+            "const yaml = document.getElementById('explorer-yaml');"
+            "return shown !== null && shown.textContent.trim() === arguments[0]"
+            " && yaml.value.includes(arguments[1]) && yaml.value;",
+            expected,
+            containing,
+            what=f"the proposal's decoded value {expected!r}",
+        )
     )
-    return str(browser.find_element(By.ID, "explorer-yaml").get_attribute("value"))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -240,6 +246,7 @@ def test_the_explorer_reads_watches_a_test_press_and_proposes_channels(
         lambda: live.bridge.device("arcm")["values"].get("energy") == 1234.56,
         "the bridge's own reading of the energy",
     )
+    browser.set_window_size(1280, 1500)  # the whole page, proposal included, in one screenshot
     browser.get(f"{live.ingress.url}/explorer?lang={language}")
     wait_for(browser, f"return document.documentElement.lang === '{language}'")
     wait_for(browser, "return document.body.dataset.connected === '1'", what="the live link")
@@ -267,7 +274,7 @@ def test_the_explorer_reads_watches_a_test_press_and_proposes_channels(
     _set(browser, "kind", "energy", "explorer-propose")
     _set(browser, "key", "energy", "explorer-propose")
     bridge_value = live.run(lambda: live.bridge.device("arcm")["values"]["energy"])
-    yaml_text = _decoded(browser, f"{number_text(bridge_value)} kWh")
+    yaml_text = _decoded(browser, f"{number_text(bridge_value)} kWh", "key: energy")
     assert "address: 0x0009" in yaml_text and "type: u32" in yaml_text
     assert "scale: 0.01" in yaml_text and "kind: energy" in yaml_text
     screenshot(browser, f"explorer-pair-{language}")
@@ -299,6 +306,6 @@ def test_the_explorer_reads_watches_a_test_press_and_proposes_channels(
     _set(browser, "kind", "alarm_status", "explorer-propose")
     _set(browser, "key", "residual_current_alarm", "explorer-propose")
     register = live.run(lambda: arcm.registers[0x20])
-    yaml_text = _decoded(browser, str(register))
+    yaml_text = _decoded(browser, str(register), "key: residual_current_alarm")
     assert "key: residual_current_alarm" in yaml_text and "address: 0x0020" in yaml_text
     screenshot(browser, f"explorer-{language}")

@@ -125,6 +125,7 @@ watchButton.addEventListener("click", () => {
     return;
   }
   watch = { on: true, reads: 0, changes: 0, baseline: null };
+  document.getElementById("notice").hidden = true; // a sentence about an earlier read
   watchButton.textContent = watchButton.dataset.stop;
   watchButton.classList.remove("secondary");
   showWatching();
@@ -173,8 +174,12 @@ function registersFrom(address) {
   return offset < 0 ? [] : last.registers.slice(offset, offset + 2);
 }
 
+/** Proposals asked so far: only the answer to the latest one is shown. */
+let proposals = 0;
+
 async function proposeNow() {
   if (!picked || !last) return;
+  const asking = ++proposals;
   const form = new FormData(proposeForm);
   const answer = await post(proposeForm.action, {
     address: picked.address,
@@ -190,7 +195,7 @@ async function proposeNow() {
     modbus_unit: last.unit,
     function: last.function,
   });
-  if (answer === null) return;
+  if (answer === null || asking !== proposals) return;
   const target = document.getElementById("explorer-proposal");
   if (!answer.ok) {
     target.innerHTML = "";
