@@ -309,3 +309,25 @@ def test_the_explorer_reads_watches_a_test_press_and_proposes_channels(
     yaml_text = _decoded(browser, str(register), "key: residual_current_alarm")
     assert "key: residual_current_alarm" in yaml_text and "address: 0x0020" in yaml_text
     screenshot(browser, f"explorer-{language}")
+
+    # Through the same endpoint, a silent unit and a range outside Modbus are refused in the
+    # page's language, each sentence naming the value.
+    for asked, named in (
+        ({"unit": 30}, "30"),
+        ({"count": 200}, "200"),
+        ({"bus": "attic"}, "attic"),
+    ):
+        answer = browser.execute_async_script(
+            """const [asked, done] = [arguments[0], arguments[arguments.length - 1]];
+            fetch(document.body.dataset.prefix + "/explorer/read", {method: "POST",
+                  headers: {"Content-Type": "application/json",
+                            "X-CSRF-Token": document.body.dataset.csrf},
+                  body: JSON.stringify({bus: "line", unit: 1, function: 3, address: 0,
+                                        count: 1, ...asked})})
+              .then(r => r.json()).then(done);""",
+            asked,
+        )
+        assert answer["ok"] is False and named in answer["message"], answer
+        assert (
+            answer["message"] == answer["message"].strip() and "explorer." not in answer["message"]
+        )
