@@ -291,7 +291,9 @@ async def _propose(request: web.Request, visitor: Visitor) -> web.StreamResponse
                 unit=str(body.get("modbus_unit") or ""),
                 function=str(body.get("function") or ""),
                 registers=" ".join(hex4(w) for w in words[:width]),
-            ),
+            )
+            + "\n"
+            + t("explorer.yaml_check"),
         )
     except ExplorerProblem as problem:
         return _refused(t, problem.key, **problem.values)
