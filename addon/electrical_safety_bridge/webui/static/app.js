@@ -7,7 +7,7 @@ const prefix = body.dataset.prefix || "";
 const csrf = body.dataset.csrf || "";
 
 /** Show a sentence from the server (a result or a refusal) in the notice area. */
-function notify(message, ok) {
+export function notify(message, ok) {
   const notice = document.getElementById("notice");
   notice.textContent = message;
   notice.className = ok ? "ok" : "refused";

@@ -1,0 +1,632 @@
+"""The profile editor: list profiles, edit one, check it as ``profile check`` does, try it on a
+live unit (read only), and save it to the user profile folder.
+
+Every check goes through :func:`~..profiles.loader.load_profile_text`, the loader the bridge
+and the command line use, so the page shows the very lines ``profile check`` prints. A try
+reads each value's registers through the backend's ``read_registers`` (the bus's lowest
+priority, never a write) and decodes them with the profile codec.
+
+Saving writes only a profile that passes the check, always as ``verified: false``: the
+profile format has no place to record who verified a map and when, so a person's
+confirmations are kept as a comment in the file and the bridge keeps the profile read-only
+until someone sets ``verified: true`` by hand. The file is written beside its final name and
+renamed into place, so a failed write (disk full, no permission) leaves the old file whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ..api.backend import BridgeBackend
+from ..errors import (
+    BusBusy,
+    BusError,
+    DeviceException,
+    DeviceTimeout,
+    ProfileError,
+    ProfileIncomplete,
+)
+from ..profiles.codec import decode
+from ..profiles.loader import CatalogueEntry, catalogue, load_profile_text, user_entries
+from ..profiles.model import Profile, RegisterSpec
+from ..validation import YamlProblems, yaml_text
+from . import views
+from .access import Visitor
+from .i18n import Translator
+
+#: A user profile's file name: a plain name in the folder, read by the loader (``*.yaml``).
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.ya?ml$")
+#: The top-level ``verified:`` line, which a save sets to false.
+_VERIFIED_LINE = re.compile(r"^verified[ \t]*:[^\n#]*", re.MULTILINE)
+#: The comment block a save writes with the person's confirmations (replaced on each save).
+_RECORD_START = "# --- confirmed in the web UI's profile editor"
+_RECORD_END = "# --- end of confirmations"
+_RECORD = re.compile(
+    "\n*" + re.escape(_RECORD_START) + r".*?" + re.escape(_RECORD_END) + r"[^\n]*\n?", re.DOTALL
+)
+#: Tries remembered per person, so that a save can record what was read.
+_TRIES_KEPT = 8
+_GROUP_ORDER = ("user", "template", "builtin", "simulated")
+
+
+# --------------------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One line of ``profile check``, and its parts for the page."""
+
+    line: str
+    path: str
+    reason: str
+    value: str | None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``profile check`` says of a text: the profile, or its problems."""
+
+    origin: str
+    profile: Profile | None
+    problems: tuple[Problem, ...] = ()
+    template: bool = False  # valid but with fields to fill from the manual
+
+    @property
+    def ok(self) -> bool:
+        return self.profile is not None
+
+
+_GOT = re.compile(r"^(?P<reason>.*) \(got (?P<value>.*)\)$")
+
+
+def split_problem(line: str) -> Problem:
+    """A problem line as ``key path: reason (got value)``, in its parts."""
+    path, separator, rest = line.partition(": ")
+    if not separator:
+        path, rest = "", line
+    got = _GOT.match(rest)
+    if got is None:
+        return Problem(line, path, rest, None)
+    return Problem(line, path, got["reason"], got["value"])
+
+
+def check_text(text: str, origin: str) -> CheckResult:
+    """Check a profile's text with the bridge's own loader (``profile check``)."""
+    try:
+        profile = load_profile_text(text, origin)
+    except ProfileError as exc:
+        return CheckResult(
+            origin,
+            None,
+            tuple(split_problem(line) for line in exc.problems),
+            template=isinstance(exc, ProfileIncomplete),
+        )
+    return CheckResult(origin, profile)
+
+
+def check_bytes(data: bytes, origin: str) -> tuple[str, CheckResult]:
+    """An uploaded file's text and its check (a file that is not UTF-8 text says so)."""
+    try:
+        text = yaml_text(data)
+    except YamlProblems as exc:
+        return "", CheckResult(origin, None, tuple(split_problem(p) for p in exc.problems))
+    return text, check_text(text, origin)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A profile file as the page lists it."""
+
+    id: str  # ``group/file name``: what ``?open=`` names
+    entry: CatalogueEntry
+
+    @property
+    def path(self) -> Path:
+        return Path(self.entry.origin)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+def listing(profile_dir: Path | None) -> list[Listed]:
+    """Every profile file: the user's, then the templates, built-ins and simulator maps.
+
+    Built-ins are listed from the catalogue without a user folder, so that one a user file
+    overrides is still shown (the page says which user file overrides it).
+    """
+    entries = catalogue(None) + user_entries(profile_dir)
+    listed = [Listed(f"{e.group}/{Path(e.origin).name}", e) for e in entries]
+    return sorted(listed, key=lambda i: (_GROUP_ORDER.index(i.entry.group), i.entry.model))
+
+
+def builtin_models() -> dict[str, str]:
+    """The built-in profiles' models (case folded) and their files."""
+    return {e.model.casefold(): Path(e.origin).name for e in catalogue(None)}
+
+
+# --------------------------------------------------------------------------- saving
+
+
+class SaveRefused(Exception):
+    """A save that did not happen; ``file`` is the file it was for, ``key`` the reason's
+    text in the catalogue (``editor.save.<key>``) and ``values`` its placeholders."""
+
+    def __init__(self, file: str, key: str, **values: object) -> None:
+        self.file = file
+        self.key = key
+        self.values = values
+        super().__init__(f"{file}: {key} {values}")
+
+
+def unverified(text: str) -> str:
+    """The text with its top-level ``verified:`` set to false (an edited map never writes)."""
+    return _VERIFIED_LINE.sub("verified: false", text, count=1)
+
+
+def with_record(text: str, record: str | None) -> str:
+    """The text with its confirmation comment replaced by ``record`` (or removed)."""
+    kept = _RECORD.sub("\n", text).rstrip("\n") + "\n"
+    return kept if record is None else kept + "\n" + record
+
+
+def save_profile(
+    folder: Path | None,
+    name: str,
+    text: str,
+    *,
+    original: str = "",
+    record: str | None = None,
+) -> tuple[Path, Profile]:
+    """Write ``text`` as ``folder/name``, unverified; raise :class:`SaveRefused` saying why not.
+
+    ``original`` is the user file being edited (empty for a new one): it may be overwritten,
+    any other existing file may not. Only a profile that passes the check is saved, and its
+    model may be neither a built-in's (it would silently replace that map for every device
+    using it) nor another user file's (the loader would then refuse both).
+    """
+    if folder is None:
+        raise SaveRefused("", "no_folder")
+    if not _FILE_NAME.match(name):
+        raise SaveRefused(str(folder / name) if "/" not in name else name, "bad_name")
+    path = folder / name
+    text = with_record(unverified(text), record)
+    result = check_text(text, str(path))
+    if result.profile is None:
+        raise SaveRefused(str(path), "invalid", count=len(result.problems))
+    if result.profile.verified:  # a verified: line the rewrite could not reach
+        raise SaveRefused(str(path), "verified")
+    model = result.profile.model
+    builtin = builtin_models().get(model.casefold())
+    if builtin is not None:
+        raise SaveRefused(str(path), "builtin_model", model=model, builtin=builtin)
+    for entry in user_entries(folder):
+        other = Path(entry.origin).name
+        if other != name and entry.claims(model):
+            raise SaveRefused(str(path), "user_model", model=model, other=other)
+    if name != original and path.exists():
+        raise SaveRefused(str(path), "exists")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_whole(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise SaveRefused(str(path), "write_failed", reason=exc.strerror or str(exc)) from None
+    return path, result.profile
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write beside ``path`` and rename into place: the old file stays whole on a failure.
+
+    The part file's name ends in ``.part``, which the loader does not read.
+    """
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with part.open("wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        part.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
+
+
+# --------------------------------------------------------------------------- trying
+
+
+@dataclass(frozen=True)
+class TriedValue:
+    """One channel or setpoint of a tried profile, as read from the unit."""
+
+    key: str
+    name: str
+    kind: str
+    setpoint: bool
+    spec: RegisterSpec
+    unit: str | None
+    registers: tuple[int, ...] | None  # None when the read failed
+    value: float | int | str | None = None
+    fault: str | None = None
+    error: str | None = None  # the catalogue key of why it could not be read
+    error_values: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Tried:
+    """A try: where, when, and every value."""
+
+    digest: str
+    bus: str
+    unit: int
+    at: float
+    values: tuple[TriedValue, ...]
+
+
+class TryFailed(Exception):
+    """The try could not read at all: the bus is down, busy, or unknown."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(key)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+async def try_profile(
+    bridge: BridgeBackend, profile: Profile, text: str, bus: str, unit: int
+) -> Tried:
+    """Read every channel and setpoint of ``profile`` from ``unit`` on ``bus`` and decode it.
+
+    Each distinct register span is read once (bitfields share their word), at the bus's
+    lowest priority. A value whose read fails carries the reason; a bus that cannot read at
+    all raises :class:`TryFailed`.
+    """
+    items: list[tuple[Any, bool]] = [(c, False) for c in profile.channels]
+    items += [(s, True) for s in profile.setpoints]
+    read: dict[tuple[int, int], tuple[int, ...] | TriedValue] = {}
+    values: list[TriedValue] = []
+    for item, is_setpoint in items:
+        spec: RegisterSpec = item.register
+        assert spec.address is not None  # a profile that loaded has every address
+        base = TriedValue(item.key, item.name, str(item.kind), is_setpoint, spec, item.unit, None)
+        span = (spec.address, spec.width)
+        if span not in read:
+            read[span] = await _read(bridge, profile, bus, unit, span, base)
+        got = read[span]
+        if isinstance(got, TriedValue):
+            values.append(_replace_item(got, base))
+            continue
+        reading = decode(spec, list(got))
+        values.append(
+            TriedValue(
+                base.key,
+                base.name,
+                base.kind,
+                is_setpoint,
+                spec,
+                base.unit,
+                got,
+                reading.value,
+                reading.fault,
+            )
+        )
+    return Tried(digest(text), bus, unit, time.time(), tuple(values))
+
+
+def _replace_item(failed: TriedValue, item: TriedValue) -> TriedValue:
+    return TriedValue(
+        item.key,
+        item.name,
+        item.kind,
+        item.setpoint,
+        item.spec,
+        item.unit,
+        None,
+        error=failed.error,
+        error_values=failed.error_values,
+    )
+
+
+async def _read(
+    bridge: BridgeBackend,
+    profile: Profile,
+    bus: str,
+    unit: int,
+    span: tuple[int, int],
+    item: TriedValue,
+) -> tuple[int, ...] | TriedValue:
+    address, count = span
+    try:
+        return tuple(await bridge.read_registers(bus, unit, profile.read_function, address, count))
+    except KeyError:
+        raise TryFailed("editor.try.no_bus", bus=bus) from None
+    except BusBusy:
+        raise TryFailed("editor.try.busy", bus=bus) from None
+    except BusError:
+        raise TryFailed("editor.try.bus_down", bus=bus) from None
+    except DeviceException as exc:
+        failed = {"error": "editor.try.exception", "code": f"{exc.exception_code:02X}"}
+    except DeviceTimeout:
+        failed = {"error": "editor.try.timeout", "code": ""}
+    except ValueError as exc:
+        failed = {"error": "editor.try.outside", "code": str(exc)}
+    return TriedValue(
+        item.key,
+        item.name,
+        item.kind,
+        item.setpoint,
+        item.spec,
+        item.unit,
+        None,
+        error=failed["error"],
+        error_values={"unit": unit, "code": failed["code"]},
+    )
+
+
+def confirmation_record(
+    tried: Tried, confirmed: Mapping[str, str], who: str, at: float
+) -> str | None:
+    """The comment a save writes when every value of the try was confirmed; None otherwise.
+
+    ``confirmed`` is what the person typed the device's display shows, by key (possibly
+    empty), for each value they ticked.
+    """
+    if not tried.values or any(v.key not in confirmed for v in tried.values):
+        return None
+    when = datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+    read_at = datetime.fromtimestamp(tried.at, UTC).isoformat(timespec="seconds")
+    lines = [
+        f"{_RECORD_START} by {_one_line(who)} at {when}:",
+        f"# every value below was read from unit {tried.unit} on bus {_one_line(tried.bus)}"
+        f" at {read_at} and confirmed against the device's display. The profile format has",
+        "# no place to record who verified a map, so it stays verified: false (read-only);",
+        "# set verified: true by hand once you are sure, to let the bridge write.",
+    ]
+    for value in tried.values:
+        raw = " ".join(f"0x{word:04X}" for word in value.registers or ())
+        shown = _one_line(confirmed[value.key]) or "(not typed)"
+        lines.append(
+            f"#   {value.key}: {_shown(value)} (registers {raw or 'unread'}); display: {shown}"
+        )
+    lines.append(_RECORD_END)
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:80]
+
+
+def _shown(value: TriedValue) -> str:
+    if value.fault is not None:
+        return f"fault {value.fault}"
+    if value.value is None:
+        return "unread"
+    number = f"{value.value:g}" if isinstance(value.value, float) else str(value.value)
+    return f"{number} {value.unit}" if value.unit else number
+
+
+# --------------------------------------------------------------------------- routes
+
+
+class ProfileEditor:
+    """The editor's state: the folder it saves to and each person's recent tries."""
+
+    def __init__(self, bridge: BridgeBackend) -> None:
+        self.bridge = bridge
+        self._tries: dict[str, dict[str, Tried]] = {}
+
+    @property
+    def folder(self) -> Path | None:
+        return self.bridge.profile_dir
+
+    def remember(self, visitor: Visitor, tried: Tried) -> None:
+        kept = self._tries.setdefault(visitor.who, {})
+        kept.pop(tried.digest, None)
+        kept[tried.digest] = tried
+        while len(kept) > _TRIES_KEPT:
+            kept.pop(next(iter(kept)))
+
+    def tried(self, visitor: Visitor, text_digest: str) -> Tried | None:
+        return self._tries.get(visitor.who, {}).get(text_digest)
+
+
+EDITOR: web.AppKey[ProfileEditor] = web.AppKey("profile_editor")
+
+
+def _editor(request: web.Request) -> ProfileEditor:
+    return request.app[EDITOR]
+
+
+def _origin(folder: Path | None, name: str) -> str:
+    """The file a text's problems are about: where it will be saved (as the CLI names it)."""
+    if folder is not None and _FILE_NAME.match(name):
+        return str(folder / name)
+    return name or "profile.yaml"
+
+
+def _suggested_name(model: str) -> str:
+    stem = re.sub(r"[^a-z0-9]+", "_", model.casefold()).strip("_") or "profile"
+    return f"{stem.removesuffix('_template')}.yaml"
+
+
+async def _page(request: web.Request, visitor: Visitor) -> dict[str, Any]:
+    editor = _editor(request)
+    listed = listing(editor.folder)
+    opened = next((i for i in listed if i.id == request.query.get("open")), None)
+    text, name, original = "", "", ""
+    if opened is not None:
+        try:
+            text = yaml_text(opened.path.read_bytes())
+        except (OSError, YamlProblems):
+            text = ""
+        if opened.entry.group == "user":
+            name = original = opened.name
+        else:
+            name = _suggested_name(opened.entry.model)
+    overridden = {i.entry.model.casefold(): i.name for i in listed if i.entry.group == "user"}
+    result = check_text(text, _origin(editor.folder, name)) if opened is not None else None
+    buses = [bus["id"] for bus in editor.bridge.info()["buses"]]
+    return {
+        "page_name": "profiles",
+        "listed": listed,
+        "overridden": overridden,
+        "opened": opened,
+        "text": text,
+        "name": name,
+        "original": original,
+        "folder": str(editor.folder) if editor.folder is not None else None,
+        "result": result,
+        "buses": buses,
+        "tried": None,
+        "try_error": None,
+    }
+
+
+profiles_page = views.page("profiles.html", _page)
+
+
+async def _form(request: web.Request) -> Mapping[str, Any]:
+    return await request.post()
+
+
+def _field(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+async def _check(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    """Live validation: the ``check`` part of the page for the posted text."""
+    editor = _editor(request)
+    form = await _form(request)
+    result = check_text(_field(form, "text"), _origin(editor.folder, _field(form, "name")))
+    return _part(request, visitor, "check", result=result)
+
+
+async def _upload(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    """An uploaded file: its text (to put in the editor) and its check, as JSON."""
+    editor = _editor(request)
+    form = await _form(request)
+    upload = form.get("file")
+    if not isinstance(upload, web.FileField):
+        raise web.HTTPBadRequest(text="no file")
+    name = Path(upload.filename or "profile.yaml").name
+    text, result = check_bytes(upload.file.read(), _origin(editor.folder, name))
+    check = _part(request, visitor, "check", result=result)
+    assert isinstance(check, web.Response) and check.text is not None
+    return web.json_response({"name": name, "text": text, "check": check.text})
+
+
+async def _try(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    """Read the edited profile's values from a live unit: the ``tried`` part."""
+    editor = _editor(request)
+    form = await _form(request)
+    text = _field(form, "text")
+    result = check_text(text, _origin(editor.folder, _field(form, "name")))
+    bus = _field(form, "bus")
+    unit_text = _field(form, "unit")
+    tried: Tried | None = None
+    error: tuple[str, Mapping[str, object]] | None = None
+    if result.profile is None:
+        error = ("editor.try.not_valid", {})
+    elif not unit_text.isdigit() or not 1 <= int(unit_text) <= 247:
+        error = ("editor.try.bad_unit", {"unit": unit_text})
+    else:
+        try:
+            tried = await try_profile(editor.bridge, result.profile, text, bus, int(unit_text))
+        except TryFailed as exc:
+            error = (exc.key, exc.values)
+        else:
+            editor.remember(visitor, tried)
+    return _part(request, visitor, "tried", tried=tried, try_error=error)
+
+
+async def _save(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    """Save to the user folder; the answer is a sentence naming the file, and the text saved."""
+    editor = _editor(request)
+    t = Translator(views.language_of(request)[0])
+    form = await _form(request)
+    text = _field(form, "text")
+    name = _field(form, "name").strip()
+    record = None
+    tried = editor.tried(visitor, digest(text))
+    try:
+        confirmed = json.loads(_field(form, "confirmed") or "{}")
+    except json.JSONDecodeError:
+        confirmed = {}
+    if tried is not None and isinstance(confirmed, dict):
+        typed = {str(k): str(v) for k, v in confirmed.items()}
+        record = confirmation_record(tried, typed, visitor.who, time.time())
+    try:
+        path, profile = save_profile(
+            editor.folder, name, text, original=_field(form, "original"), record=record
+        )
+    except SaveRefused as exc:
+        return web.json_response(
+            {"ok": False, "message": t(f"editor.save.{exc.key}", file=exc.file, **exc.values)}
+        )
+    saved = path.read_text(encoding="utf-8")
+    message = t("editor.saved", file=str(path), model=profile.model)
+    message += " " + t("editor.saved_confirmed" if record else "editor.saved_unconfirmed")
+    return web.json_response({"ok": True, "message": message, "text": saved, "name": path.name})
+
+
+def _part(request: web.Request, visitor: Visitor, part: str, **values: Any) -> web.StreamResponse:
+    """One block of the page, rendered as the page renders it (``?part=`` of a POST)."""
+    editor = _editor(request)
+    context: dict[str, Any] = {
+        "page_name": "profiles",
+        "listed": [],
+        "overridden": {},
+        "opened": None,
+        "text": "",
+        "name": "",
+        "original": "",
+        "folder": str(editor.folder) if editor.folder is not None else None,
+        "result": None,
+        "buses": [],
+        "tried": None,
+        "try_error": None,
+        **values,
+    }
+    return views.render_part(request, visitor, "profiles.html", part, **context)
+
+
+check = views.guarded(_check)
+upload = views.guarded(_upload)
+try_live = views.guarded(_try)
+save = views.guarded(_save)
+
+
+def add_routes(app: web.Application, bridge: BridgeBackend) -> None:
+    """The editor's page and actions."""
+    app[EDITOR] = ProfileEditor(bridge)
+    router = app.router
+    router.add_get("/profiles", profiles_page)
+    router.add_post("/profiles/check", check)
+    router.add_post("/profiles/upload", upload)
+    router.add_post("/profiles/try", try_live)
+    router.add_post("/profiles/save", save)
+
+
+def groups() -> Iterable[str]:
+    """The listing's groups, in order (for the template)."""
+    return _GROUP_ORDER

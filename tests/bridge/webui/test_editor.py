@@ -1,0 +1,204 @@
+"""The profile editor's check and save, without a browser: the same messages as ``profile
+check``, and a save that names its file on every refusal and never loses what was there."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import resource
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from electrical_safety_bridge import cli
+from electrical_safety_bridge.profiles.loader import find_profile
+from electrical_safety_bridge.webui.editor import (
+    SaveRefused,
+    Tried,
+    TriedValue,
+    check_bytes,
+    check_text,
+    confirmation_record,
+    save_profile,
+    split_problem,
+    with_record,
+)
+
+PROFILES = Path(__file__).resolve().parents[3] / "addon" / "electrical_safety_bridge" / "profiles"
+SIM_AAFD = (PROFILES / "simulated" / "sim_aafd.yaml").read_text(encoding="utf-8")
+#: The simulator's AAFD map under a model name of the user's own, unverified.
+MINE = SIM_AAFD.replace("model: SIM-AAFD", "model: My AAFD").replace(
+    "verified: true", "verified: false"
+)
+BROKEN = MINE.replace("kind: arc_count", "kind: arc_counter").replace(
+    "address: 0x0011", "address: 0x10000"
+)
+
+
+def _cli_problems(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    status = cli.main(["profile", "check", str(path)])
+    lines = capsys.readouterr().err.splitlines()
+    return status, [line.strip() for line in lines[1:]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BROKEN,
+        "manufacturer: [unclosed\n",  # not YAML
+        MINE.replace("  - key: fault\n", "  - key: fault\n    key: fault_again\n"),  # twice
+        (PROFILES / "templates" / "acrel_aafd_template.yaml").read_text(encoding="utf-8"),
+        "- a list\n",
+    ],
+    ids=["bad-values", "bad-yaml", "duplicate-key", "template", "not-a-mapping"],
+)
+def test_the_editor_shows_exactly_what_profile_check_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(text, encoding="utf-8")
+    status, printed = _cli_problems(path, capsys)
+    result = check_text(text, str(path))
+    assert status == 1 and not result.ok
+    assert [problem.line for problem in result.problems] == printed
+    assert all(problem.path for problem in result.problems)
+
+
+def test_a_bad_value_is_shown_with_its_key_path_reason_and_value() -> None:
+    result = check_text(BROKEN, "/config/profiles/mine.yaml")
+    by_path = {problem.path: problem for problem in result.problems}
+    kind = by_path["channels[4].kind"]
+    assert kind.value == "'arc_counter'" and kind.reason.startswith("value must be one of")
+    address = by_path["channels[4].address"]
+    assert (address.reason, address.value) == ("must be between 0 and 0xFFFF", "65536")
+    assert split_problem("line 2, column 1: not valid YAML: x").path == "line 2, column 1"
+
+
+def test_an_upload_that_is_not_utf8_says_so_as_profile_check_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = "manufacturer: Acrel\nmodel: 漏电\n".encode("gb18030")
+    path = tmp_path / "gbk.yaml"
+    path.write_bytes(data)
+    _, printed = _cli_problems(path, capsys)
+    text, result = check_bytes(data, str(path))
+    assert text == "" and [problem.line for problem in result.problems] == printed
+    assert printed[0].startswith("cannot read: not UTF-8 text")
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def test_a_save_lands_in_the_user_folder_unverified_and_loads_there(tmp_path: Path) -> None:
+    folder = tmp_path / "profiles"  # made on the first save
+    verified = MINE.replace("\nverified: false\n", "\nverified: true\n")
+    path, profile = save_profile(folder, "my_aafd.yaml", verified)
+    assert path == folder / "my_aafd.yaml" and not profile.verified
+    saved = path.read_text(encoding="utf-8")
+    assert re.findall(r"^verified:.*$", saved, re.MULTILINE) == ["verified: false"]
+    # The person's comments stay: the text is saved as typed, only verified changes.
+    assert saved.startswith("# SIMULATOR MAP, NOT AN ACREL MAP.")
+    assert find_profile("My AAFD", folder).verified is False
+    assert sorted(p.name for p in folder.iterdir()) == ["my_aafd.yaml"]  # no part file left
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "key", "file"),
+    [
+        ("../escape.yaml", MINE, "bad_name", "../escape.yaml"),
+        ("mine.txt", MINE, "bad_name", "{folder}/mine.txt"),
+        ("mine.yaml", BROKEN, "invalid", "{folder}/mine.yaml"),
+        ("asj.yaml", SIM_AAFD.replace("verified: true", "verified: false"), "builtin_model", ""),
+        ("other.yaml", MINE, "user_model", "{folder}/other.yaml"),
+        ("taken.yaml", MINE.replace("My AAFD", "Another"), "exists", "{folder}/taken.yaml"),
+    ],
+    ids=["path", "suffix", "invalid", "builtin-model", "second-file-for-a-model", "exists"],
+)
+def test_a_refused_save_names_the_file_and_leaves_the_folder_as_it_was(
+    tmp_path: Path, name: str, text: str, key: str, file: str
+) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "mine.yaml").write_text(MINE, encoding="utf-8")
+    (folder / "taken.yaml").write_text(MINE.replace("My AAFD", "Taken"), encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(SaveRefused) as refused:
+        save_profile(folder, name, text, original="mine.yaml")
+    assert refused.value.key == key
+    assert refused.value.file == (file.format(folder=folder) or str(folder / name))
+    if key == "builtin_model":
+        assert refused.value.values == {"model": "SIM-AAFD", "builtin": "sim_aafd.yaml"}
+    if key == "user_model":
+        assert refused.value.values == {"model": "My AAFD", "other": "mine.yaml"}
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_the_file_being_edited_is_overwritten_and_keeps_its_model(tmp_path: Path) -> None:
+    folder = tmp_path / "profiles"
+    save_profile(folder, "mine.yaml", MINE)
+    edited = MINE.replace("scale: 0.1", "scale: 0.01")
+    path, profile = save_profile(folder, "mine.yaml", edited, original="mine.yaml")
+    assert profile.channel("temperature").register.scale == 0.01
+    assert path.read_text(encoding="utf-8") == edited
+
+
+def test_a_folder_that_cannot_be_made_is_a_named_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "profiles"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    with pytest.raises(SaveRefused) as refused:
+        save_profile(blocker / "sub", "mine.yaml", MINE)
+    assert refused.value.key == "write_failed"
+    assert refused.value.file == str(blocker / "sub" / "mine.yaml")
+    assert refused.value.values["reason"]  # the system's words: "Not a directory"
+    with pytest.raises(SaveRefused) as no_folder:
+        save_profile(None, "mine.yaml", MINE)
+    assert no_folder.value.key == "no_folder"
+
+
+@contextlib.contextmanager
+def _files_limited_to(size: int) -> Iterator[None]:
+    """Writes past ``size`` bytes fail with EFBIG, as on a full disk (a real system limit on
+    this process, not a mock); SIGXFSZ is ignored so that the write fails instead."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_a_write_that_fails_midway_keeps_the_old_file_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "profiles"
+    save_profile(folder, "mine.yaml", MINE)
+    longer = MINE + "# a long note\n" * 400
+    with _files_limited_to(len(MINE) + 100), pytest.raises(SaveRefused) as refused:
+        save_profile(folder, "mine.yaml", longer, original="mine.yaml")
+    assert refused.value.key == "write_failed"
+    assert refused.value.file == str(folder / "mine.yaml")
+    assert "large" in str(refused.value.values["reason"])  # "File too large"
+    assert (folder / "mine.yaml").read_text(encoding="utf-8") == MINE
+    assert [p.name for p in folder.iterdir()] == ["mine.yaml"]
+
+
+def test_confirmations_are_recorded_only_when_every_value_was_confirmed() -> None:
+    profile = check_text(MINE, "mine.yaml").profile
+    assert profile is not None
+    values = tuple(
+        TriedValue(c.key, c.name, str(c.kind), False, c.register, c.unit, (7,), 7)
+        for c in profile.channels
+    )
+    tried = Tried("digest", "line", 4, 0.0, values)
+    every = {value.key: "7" for value in values}
+    record = confirmation_record(tried, every, "Li\nLandlord", 86400.0)
+    assert record is not None
+    assert "by Li Landlord at 1970-01-02T00:00:00+00:00" in record
+    assert "#   residual_current: 7 mA (registers 0x0007); display: 7" in record
+    assert confirmation_record(tried, dict(list(every.items())[1:]), "Li", 0.0) is None
+    # A second save replaces the record rather than adding another.
+    once = with_record(MINE, record)
+    assert with_record(once, record) == once
+    assert check_text(once, "mine.yaml").ok
