@@ -16,6 +16,7 @@ renamed into place, so a failed write (disk full, no permission) leaves the old 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from ..api.backend import BridgeBackend
@@ -49,7 +51,7 @@ from .i18n import Translator
 #: A user profile's file name: a plain name in the folder, read by the loader (``*.yaml``).
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\.ya?ml$")
 #: The top-level ``verified:`` line, which a save sets to false.
-_VERIFIED_LINE = re.compile(r"^verified[ \t]*:[^\n#]*", re.MULTILINE)
+_VERIFIED_LINE = re.compile(r"^verified[ \t]*:[ \t]*[^\s#]*", re.MULTILINE)
 #: The comment block a save writes with the person's confirmations (replaced on each save).
 _RECORD_START = "# --- confirmed in the web UI's profile editor"
 _RECORD_END = "# --- end of confirmations"
@@ -72,6 +74,8 @@ class Problem:
     path: str
     reason: str
     value: str | None
+    #: The line of the text the key path leads to (1-based), where the editor jumps.
+    at_line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,16 +106,55 @@ def split_problem(line: str) -> Problem:
     return Problem(line, path, got["reason"], got["value"])
 
 
+_PATH_PART = re.compile(r"\[(\d+)\]|([A-Za-z_][A-Za-z0-9_]*)")
+_AT_LINE = re.compile(r"^line (\d+), column \d+$")
+#: The key an entry has, named after its index in a path: ``channels[3] (temperature_1)``.
+_ENTRY_LABEL = re.compile(r" \([^)]*\)")
+
+
+def line_of(root: yaml.Node | None, path: str) -> int | None:
+    """The line (1-based) of the key ``path`` names in a composed YAML text, or of the
+    nearest entry above it when the key is missing (a required key); None when unknown."""
+    at = _AT_LINE.match(path)
+    if at is not None:
+        return int(at[1])
+    line = None
+    node = root
+    for number, name in _PATH_PART.findall(_ENTRY_LABEL.sub("", path)):
+        if isinstance(node, yaml.SequenceNode) and number and int(number) < len(node.value):
+            node = node.value[int(number)]
+        elif isinstance(node, yaml.MappingNode) and name:
+            pair = next((p for p in node.value if getattr(p[0], "value", None) == name), None)
+            if pair is None:
+                break
+            line = pair[0].start_mark.line + 1
+            node = pair[1]
+            continue
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _composed(text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+
+
 def check_text(text: str, origin: str) -> CheckResult:
     """Check a profile's text with the bridge's own loader (``profile check``)."""
     try:
         profile = load_profile_text(text, origin)
     except ProfileError as exc:
+        root = _composed(text)
+        problems = []
+        for line in exc.problems:
+            problem = split_problem(line)
+            problems.append(dataclasses.replace(problem, at_line=line_of(root, problem.path)))
         return CheckResult(
-            origin,
-            None,
-            tuple(split_problem(line) for line in exc.problems),
-            template=isinstance(exc, ProfileIncomplete),
+            origin, None, tuple(problems), template=isinstance(exc, ProfileIncomplete)
         )
     return CheckResult(origin, profile)
 
@@ -185,6 +228,15 @@ def with_record(text: str, record: str | None) -> str:
     return kept if record is None else kept + "\n" + record
 
 
+def standing_record(text: str) -> str | None:
+    """The text's confirmation comment if it still describes the map (the map's digest in
+    it matches); None when there is none or the map changed since."""
+    found = _RECORD.search(text)
+    if found is None or f"map: sha256 {map_digest(text)}\n" not in found[0]:
+        return None
+    return found[0].strip("\n") + "\n"
+
+
 def save_profile(
     folder: Path | None,
     name: str,
@@ -195,6 +247,8 @@ def save_profile(
 ) -> tuple[Path, Profile]:
     """Write ``text`` as ``folder/name``, unverified; raise :class:`SaveRefused` saying why not.
 
+    ``record`` is a new confirmation comment; without one, the text's own is kept while it
+    still describes the map, and dropped once the map changed.
     ``original`` is the user file being edited (empty for a new one): it may be overwritten,
     any other existing file may not. Only a profile that passes the check is saved, and its
     model may be neither a built-in's (it would silently replace that map for every device
@@ -205,7 +259,7 @@ def save_profile(
     if not _FILE_NAME.match(name):
         raise SaveRefused(str(folder / name) if "/" not in name else name, "bad_name")
     path = folder / name
-    text = with_record(unverified(text), record)
+    text = with_record(unverified(text), record or standing_record(text))
     result = check_text(text, str(path))
     if result.profile is None:
         raise SaveRefused(str(path), "invalid", count=len(result.problems))
@@ -287,8 +341,10 @@ class TryFailed(Exception):
         super().__init__(key)
 
 
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def map_digest(text: str) -> str:
+    """What identifies a map: its text without the confirmations and ``verified:`` value
+    (a save changes only those, so a try still describes the saved map)."""
+    return hashlib.sha256(with_record(unverified(text), None).encode("utf-8")).hexdigest()
 
 
 async def try_profile(
@@ -329,7 +385,7 @@ async def try_profile(
                 reading.fault,
             )
         )
-    return Tried(digest(text), bus, unit, time.time(), tuple(values))
+    return Tried(map_digest(text), bus, unit, time.time(), tuple(values))
 
 
 def _replace_item(failed: TriedValue, item: TriedValue) -> TriedValue:
@@ -400,6 +456,7 @@ def confirmation_record(
         f" at {read_at} and confirmed against the device's display. The profile format has",
         "# no place to record who verified a map, so it stays verified: false (read-only);",
         "# set verified: true by hand once you are sure, to let the bridge write.",
+        f"#   map: sha256 {tried.digest}",
     ]
     for value in tried.values:
         raw = " ".join(f"0x{word:04X}" for word in value.registers or ())
@@ -567,7 +624,7 @@ async def _save(request: web.Request, visitor: Visitor) -> web.StreamResponse:
     text = _field(form, "text")
     name = _field(form, "name").strip()
     record = None
-    tried = editor.tried(visitor, digest(text))
+    tried = editor.tried(visitor, map_digest(text))
     try:
         confirmed = json.loads(_field(form, "confirmed") or "{}")
     except json.JSONDecodeError:

@@ -4,9 +4,13 @@ check``, and a save that names its file on every refusal and never loses what wa
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import resource
 import signal
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +25,13 @@ from electrical_safety_bridge.webui.editor import (
     check_bytes,
     check_text,
     confirmation_record,
+    map_digest,
     save_profile,
     split_problem,
     with_record,
 )
+
+from .conftest import LiveBridge
 
 PROFILES = Path(__file__).resolve().parents[3] / "addon" / "electrical_safety_bridge" / "profiles"
 SIM_AAFD = (PROFILES / "simulated" / "sim_aafd.yaml").read_text(encoding="utf-8")
@@ -73,6 +80,12 @@ def test_a_bad_value_is_shown_with_its_key_path_reason_and_value() -> None:
     assert kind.value == "'arc_counter'" and kind.reason.startswith("value must be one of")
     address = by_path["channels[4].address"]
     assert (address.reason, address.value) == ("must be between 0 and 0xFFFF", "65536")
+    # Each problem knows the line its key is on, for the editor to show it.
+    lines = BROKEN.splitlines()
+    assert lines[address.at_line - 1] == "    address: 0x10000"  # type: ignore[operator]
+    assert lines[kind.at_line - 1] == "    kind: arc_counter"  # type: ignore[operator]
+    syntax = check_text("a: [\n", "x.yaml").problems[0]
+    assert syntax.path == "line 2, column 1" and syntax.at_line == 2
     assert split_problem("line 2, column 1: not valid YAML: x").path == "line 2, column 1"
 
 
@@ -93,11 +106,11 @@ def test_an_upload_that_is_not_utf8_says_so_as_profile_check_does(
 
 def test_a_save_lands_in_the_user_folder_unverified_and_loads_there(tmp_path: Path) -> None:
     folder = tmp_path / "profiles"  # made on the first save
-    verified = MINE.replace("\nverified: false\n", "\nverified: true\n")
+    verified = MINE.replace("\nverified: false\n", "\nverified: true  # checked it\n")
     path, profile = save_profile(folder, "my_aafd.yaml", verified)
     assert path == folder / "my_aafd.yaml" and not profile.verified
     saved = path.read_text(encoding="utf-8")
-    assert re.findall(r"^verified:.*$", saved, re.MULTILINE) == ["verified: false"]
+    assert re.findall(r"^verified:.*$", saved, re.MULTILINE) == ["verified: false  # checked it"]
     # The person's comments stay: the text is saved as typed, only verified changes.
     assert saved.startswith("# SIMULATOR MAP, NOT AN ACREL MAP.")
     assert find_profile("My AAFD", folder).verified is False
@@ -202,3 +215,92 @@ def test_confirmations_are_recorded_only_when_every_value_was_confirmed() -> Non
     once = with_record(MINE, record)
     assert with_record(once, record) == once
     assert check_text(once, "mine.yaml").ok
+
+
+def test_a_record_stays_while_it_describes_the_map_and_goes_when_the_map_changes(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "profiles"
+    profile = check_text(MINE, "mine.yaml").profile
+    assert profile is not None
+    values = tuple(
+        TriedValue(c.key, c.name, str(c.kind), False, c.register, c.unit, (1,), 1)
+        for c in profile.channels
+    )
+    tried = Tried(map_digest(MINE), "line", 4, 0.0, values)
+    record = confirmation_record(tried, {v.key: "1" for v in values}, "Li", 0.0)
+    path, _ = save_profile(folder, "mine.yaml", MINE, record=record)
+    saved = path.read_text(encoding="utf-8")
+    assert record is not None and saved.endswith(record)
+    # Saved again as it is (no new try): the record still describes the map, and stays.
+    save_profile(folder, "mine.yaml", saved, original="mine.yaml")
+    assert path.read_text(encoding="utf-8") == saved
+    # The map changed: the record no longer describes it, and goes.
+    changed = saved.replace("scale: 0.1", "scale: 0.01")
+    save_profile(folder, "mine.yaml", changed, original="mine.yaml")
+    assert "confirmed in the web UI" not in path.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- over HTTP
+
+
+def _post(
+    url: str, fields: dict[str, str], csrf: str | None, language: str = "en"
+) -> tuple[int, str]:
+    headers = {"Accept-Language": language, "Content-Type": "application/x-www-form-urlencoded"}
+    if csrf is not None:
+        headers["X-CSRF-Token"] = csrf
+    body = urllib.parse.urlencode(fields).encode("utf-8")
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode("utf-8")
+
+
+@pytest.fixture
+def blocked(tmp_path: Path, socket_enabled: None) -> Iterator[LiveBridge]:
+    """A bridge whose user profile folder cannot be made: a file stands where it should be."""
+    (tmp_path / "profiles").write_text("not a folder", encoding="utf-8")
+    folder = tmp_path / "profiles" / "mine"
+    with LiveBridge(tmp_path, ingress_proxy_address="127.0.0.1", profile_dir=folder) as running:
+        yield running
+
+
+def test_the_handlers_answer_with_named_problems_and_a_refused_save_loses_nothing(
+    blocked: LiveBridge,
+) -> None:
+    assert blocked.ingress is not None
+    base = blocked.ingress.url
+    with urllib.request.urlopen(base + "/profiles", timeout=30) as answer:
+        page = answer.read().decode("utf-8")
+    found = re.search(r'data-csrf="([^"]+)"', page)
+    assert found is not None
+    csrf = found[1]
+    folder = blocked.bridge.profile_dir
+    assert folder is not None
+    # Nothing is accepted without the page's CSRF token.
+    assert _post(base + "/profiles/check", {"text": MINE}, None)[0] == 403
+    assert _post(base + "/profiles/save", {"text": MINE, "name": "m.yaml"}, "forged")[0] == 403
+    # Bad YAML: the line and column, and the file it is about.
+    status, html = _post(base + "/profiles/check", {"text": "a: [\n", "name": "m.yaml"}, csrf)
+    assert status == 200 and 'data-path="line 2, column 1"' in html
+    assert str(folder / "m.yaml") in html
+    # A bad key: its path and the value given.
+    status, html = _post(base + "/profiles/check", {"text": BROKEN, "name": "m.yaml"}, csrf)
+    assert 'data-path="channels[4].kind"' in html and "&#39;arc_counter&#39;" in html
+    # A bad profile is not saved, and says which file in the page's language.
+    status, body = _post(base + "/profiles/save", {"text": BROKEN, "name": "m.yaml"}, csrf, "ja")
+    answer = json.loads(body)
+    assert answer["ok"] is False and answer["message"].startswith("保存していません")
+    assert str(folder / "m.yaml") in answer["message"]
+    # The folder cannot be made: the file and the system's reason are named.
+    status, body = _post(base + "/profiles/save", {"text": MINE, "name": "m.yaml"}, csrf)
+    answer = json.loads(body)
+    assert answer["ok"] is False
+    assert answer["message"] == (
+        f"Not saved: {folder / 'm.yaml'} could not be written (Not a directory). Nothing was"
+        " changed: any earlier version is as it was, and your text is still in the editor."
+    )
+    assert (folder.parent).read_text(encoding="utf-8") == "not a folder"

@@ -111,6 +111,25 @@ function confirmations() {
   return confirmed;
 }
 
+/** Select line ``number`` (1-based) of the editor and scroll it into view. */
+function showLine(number) {
+  const lines = text.value.split("\n");
+  const start = lines.slice(0, number - 1).reduce((sum, line) => sum + line.length + 1, 0);
+  const end = start + (lines[number - 1] || "").length;
+  text.focus();
+  text.setSelectionRange(start, end);
+  const lineHeight = parseFloat(window.getComputedStyle(text).lineHeight) || 18;
+  text.scrollTop = Math.max(0, (number - 4) * lineHeight);
+}
+
+function problemChosen(event) {
+  const problem = event.target.closest(".problem[data-line]");
+  if (!problem || (event.type === "keydown" && event.key !== "Enter")) return;
+  showLine(Number(problem.dataset.line));
+}
+
+checkPanel.addEventListener("click", problemChosen);
+checkPanel.addEventListener("keydown", problemChosen);
 text.addEventListener("input", changed);
 nameField.addEventListener("input", changed);
 triedPanel.addEventListener("change", countConfirmed);
@@ -168,12 +187,16 @@ saveButton.addEventListener("click", async () => {
     const answer = await response.json();
     notify(answer.message, answer.ok);
     if (answer.ok) {
+      // The save changes only verified: and the confirmations: the values read still hold.
+      if (triedText === text.value) triedText = answer.text;
       text.value = answer.text;
       savedText = answer.text;
       nameField.value = answer.name;
       original.value = answer.name;
-      triedText = triedText === null ? null : "";
       markStale();
+      const opened = new URL(window.location.href);
+      opened.searchParams.set("open", `user/${answer.name}`);
+      window.history.replaceState(null, "", opened);
       check();
       const listing = document.getElementById("listing");
       const url = new URL(window.location.href);
