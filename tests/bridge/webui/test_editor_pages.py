@@ -107,6 +107,22 @@ def test_a_broken_profile_shows_its_problems_with_key_path_and_value_as_typed(
         assert selected == "    address: 0x10000"
         assert browser.execute_script("return window.notReloaded") is True
         _screenshot(browser, f"profiles-broken-{language}")
+        if language != "en":
+            return
+        # An uploaded file goes into the editor, checked the same way.
+        upload = live.tmp_path / "from_the_installer.yaml"
+        upload.write_text(BROKEN.replace("kind: arc_counter", "kind: arc_count"), "utf-8")
+        browser.find_element(By.ID, "profile-file").send_keys(str(upload))
+        wait_for(
+            browser,
+            "return document.getElementById('profile-name').value === 'from_the_installer.yaml'",
+            what="the uploaded file in the editor",
+        )
+        wait_for_element(browser, 'li.problem[data-path="channels[4].address"]')
+        kinds = browser.find_elements(By.CSS_SELECTOR, 'li.problem[data-path="channels[4].kind"]')
+        assert kinds == []
+        typed = browser.find_element(By.ID, "profile-text").get_attribute("value")
+        assert typed == upload.read_text("utf-8")
 
 
 def _filled_template() -> str:
