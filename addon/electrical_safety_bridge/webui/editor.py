@@ -356,63 +356,47 @@ async def try_profile(
     lowest priority. A value whose read fails carries the reason; a bus that cannot read at
     all raises :class:`TryFailed`.
     """
-    items: list[tuple[Any, bool]] = [(c, False) for c in profile.channels]
-    items += [(s, True) for s in profile.setpoints]
-    read: dict[tuple[int, int], tuple[int, ...] | TriedValue] = {}
+    items = [(c, False) for c in profile.channels] + [(s, True) for s in profile.setpoints]
+    answers: dict[tuple[int, int], tuple[int, ...] | _Unread] = {}
+    silent: _Unread | None = None
     values: list[TriedValue] = []
     for item, is_setpoint in items:
-        spec: RegisterSpec = item.register
+        spec = item.register
         assert spec.address is not None  # a profile that loaded has every address
-        base = TriedValue(item.key, item.name, str(item.kind), is_setpoint, spec, item.unit, None)
         span = (spec.address, spec.width)
-        if span not in read:
-            read[span] = await _read(bridge, profile, bus, unit, span, base)
-        got = read[span]
-        if isinstance(got, TriedValue):
-            values.append(_replace_item(got, base))
+        if span not in answers:
+            # A unit that did not answer is not asked again in this try: each question
+            # would wait its whole timeout on the line for nothing.
+            answer = silent or await _read(bridge, profile.read_function, bus, unit, span)
+            if isinstance(answer, _Unread) and answer.error == "editor.try.timeout":
+                silent = answer
+            answers[span] = answer
+        got = answers[span]
+        value = TriedValue(item.key, item.name, str(item.kind), is_setpoint, spec, item.unit, None)
+        if isinstance(got, _Unread):
+            values.append(dataclasses.replace(value, error=got.error, error_values=got.values))
             continue
         reading = decode(spec, list(got))
         values.append(
-            TriedValue(
-                base.key,
-                base.name,
-                base.kind,
-                is_setpoint,
-                spec,
-                base.unit,
-                got,
-                reading.value,
-                reading.fault,
-            )
+            dataclasses.replace(value, registers=got, value=reading.value, fault=reading.fault)
         )
     return Tried(map_digest(text), bus, unit, time.time(), tuple(values))
 
 
-def _replace_item(failed: TriedValue, item: TriedValue) -> TriedValue:
-    return TriedValue(
-        item.key,
-        item.name,
-        item.kind,
-        item.setpoint,
-        item.spec,
-        item.unit,
-        None,
-        error=failed.error,
-        error_values=failed.error_values,
-    )
+@dataclass(frozen=True)
+class _Unread:
+    """Why a register span could not be read (a catalogue key and its placeholders)."""
+
+    error: str
+    values: Mapping[str, object]
 
 
 async def _read(
-    bridge: BridgeBackend,
-    profile: Profile,
-    bus: str,
-    unit: int,
-    span: tuple[int, int],
-    item: TriedValue,
-) -> tuple[int, ...] | TriedValue:
+    bridge: BridgeBackend, function: int, bus: str, unit: int, span: tuple[int, int]
+) -> tuple[int, ...] | _Unread:
     address, count = span
     try:
-        return tuple(await bridge.read_registers(bus, unit, profile.read_function, address, count))
+        return tuple(await bridge.read_registers(bus, unit, function, address, count))
     except KeyError:
         raise TryFailed("editor.try.no_bus", bus=bus) from None
     except BusBusy:
@@ -420,22 +404,11 @@ async def _read(
     except BusError:
         raise TryFailed("editor.try.bus_down", bus=bus) from None
     except DeviceException as exc:
-        failed = {"error": "editor.try.exception", "code": f"{exc.exception_code:02X}"}
+        return _Unread("editor.try.exception", {"unit": unit, "code": f"{exc.exception_code:02X}"})
     except DeviceTimeout:
-        failed = {"error": "editor.try.timeout", "code": ""}
+        return _Unread("editor.try.timeout", {"unit": unit, "code": ""})
     except ValueError as exc:
-        failed = {"error": "editor.try.outside", "code": str(exc)}
-    return TriedValue(
-        item.key,
-        item.name,
-        item.kind,
-        item.setpoint,
-        item.spec,
-        item.unit,
-        None,
-        error=failed["error"],
-        error_values={"unit": unit, "code": failed["code"]},
-    )
+        return _Unread("editor.try.outside", {"unit": unit, "code": str(exc)})
 
 
 def confirmation_record(

@@ -304,3 +304,36 @@ def test_the_handlers_answer_with_named_problems_and_a_refused_save_loses_nothin
         " changed: any earlier version is as it was, and your text is still in the editor."
     )
     assert (folder.parent).read_text(encoding="utf-8") == "not a folder"
+
+
+def test_a_try_reads_each_value_and_names_what_could_not_be_read(blocked: LiveBridge) -> None:
+    assert blocked.ingress is not None
+    base = blocked.ingress.url
+    with urllib.request.urlopen(base + "/profiles", timeout=30) as answer:
+        found = re.search(r'data-csrf="([^"]+)"', answer.read().decode("utf-8"))
+    assert found is not None
+    csrf = found[1]
+    sim_arcm = (PROFILES / "simulated" / "sim_arcm.yaml").read_text(encoding="utf-8")
+    # Frequency placed on 0x000C, which the simulator's unit reserves (exception 02).
+    text = (
+        sim_arcm.replace("model: SIM-ARCM", "model: My ARCM")
+        .replace("\nverified: true\n", "\nverified: false\n")
+        .replace("address: 0x000B", "address: 0x000C")
+    )
+    fields = {"text": text, "name": "mine.yaml", "bus": "line", "unit": "1"}
+    status, html = _post(base + "/profiles/try", fields, csrf)
+    assert status == 200
+    row = r'<tr class="tried-value" data-key="(\w+)" data-decoded="([^"]*)"'
+    rows = dict(re.findall(row, html))
+    live_value = blocked.run(lambda: blocked.sim.unit(1).get("residual_current").value)
+    assert rows["residual_current"] == str(live_value) and rows["frequency"] == ""
+    assert "unit 1 refused this register (Modbus exception 02)" in html
+    # A silent unit: every value says so.
+    status, html = _post(base + "/profiles/try", {**fields, "unit": "9"}, csrf)
+    assert html.count("unit 9 did not answer") == len(re.findall("tried-value", html)) > 30
+    status, html = _post(base + "/profiles/try", {**fields, "bus": "nope"}, csrf)
+    assert "The bridge has no bus named nope." in html
+    status, html = _post(base + "/profiles/try", {**fields, "unit": "0"}, csrf)
+    assert "The unit must be a number from 1 to 247 (got 0)." in html
+    # Nothing was written by any of it.
+    assert blocked.run(lambda: blocked.sim.unit(1).command_log) == []
