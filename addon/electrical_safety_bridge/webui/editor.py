@@ -22,6 +22,7 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ import yaml
 from aiohttp import web
 
 from ..api.backend import BridgeBackend
+from ..common.enums import ChannelKind
 from ..errors import (
     BusBusy,
     BusError,
@@ -42,6 +44,7 @@ from ..errors import (
 )
 from ..profiles.codec import decode
 from ..profiles.loader import CatalogueEntry, catalogue, load_profile_text, user_entries
+from ..profiles.metadata import KIND_HINTS
 from ..profiles.model import Profile, RegisterSpec
 from ..validation import YamlProblems, yaml_text
 from . import views
@@ -411,6 +414,22 @@ async def _read(
         return _Unread("editor.try.outside", {"unit": unit, "code": str(exc)})
 
 
+def value_labels(t: Translator, values: tuple[TriedValue, ...]) -> dict[str, str]:
+    """Each value's name as the devices page gives it: a measurement or setpoint by its kind,
+    in the page's language; a diagnostic (a status flag, an input) by the profile's own name;
+    and the profile's name too where two values would otherwise read the same."""
+    by_kind: dict[str, str] = {}
+    for v in values:
+        if v.setpoint:
+            by_kind[v.key] = views.setpoint_label(t, v.key, v.kind, v.name)
+        elif KIND_HINTS[ChannelKind(v.kind)].diagnostic:
+            by_kind[v.key] = v.name
+        else:
+            by_kind[v.key] = views.channel_label(t, v.key, v.kind, v.name)
+    seen = Counter(by_kind.values())
+    return {v.key: by_kind[v.key] if seen[by_kind[v.key]] == 1 else v.name for v in values}
+
+
 def confirmation_record(
     tried: Tried, confirmed: Mapping[str, str], who: str, at: float
 ) -> str | None:
@@ -528,6 +547,7 @@ async def _page(request: web.Request, visitor: Visitor) -> dict[str, Any]:
         "buses": buses,
         "tried": None,
         "try_error": None,
+        "labels": {},
     }
 
 
@@ -586,7 +606,8 @@ async def _try(request: web.Request, visitor: Visitor) -> web.StreamResponse:
             error = (exc.key, exc.values)
         else:
             editor.remember(visitor, tried)
-    return _part(request, visitor, "tried", tried=tried, try_error=error)
+    labels = value_labels(Translator(views.language_of(request)[0]), tried.values if tried else ())
+    return _part(request, visitor, "tried", tried=tried, try_error=error, labels=labels)
 
 
 async def _save(request: web.Request, visitor: Visitor) -> web.StreamResponse:
@@ -635,6 +656,7 @@ def _part(request: web.Request, visitor: Visitor, part: str, **values: Any) -> w
         "buses": [],
         "tried": None,
         "try_error": None,
+        "labels": {},
         **values,
     }
     return views.render_part(request, visitor, "profiles.html", part, **context)

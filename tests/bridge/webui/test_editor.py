@@ -4,6 +4,7 @@ check``, and a save that names its file on every refusal and never loses what wa
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import resource
@@ -28,8 +29,10 @@ from electrical_safety_bridge.webui.editor import (
     map_digest,
     save_profile,
     split_problem,
+    value_labels,
     with_record,
 )
+from electrical_safety_bridge.webui.i18n import Translator
 
 from .conftest import LiveBridge
 
@@ -337,3 +340,20 @@ def test_a_try_reads_each_value_and_names_what_could_not_be_read(blocked: LiveBr
     assert "The unit must be a number from 1 to 247 (got 0)." in html
     # Nothing was written by any of it.
     assert blocked.run(lambda: blocked.sim.unit(1).command_log) == []
+
+
+def test_tried_values_are_named_by_kind_unless_two_would_read_the_same() -> None:
+    profile = check_text(MINE, "mine.yaml").profile
+    assert profile is not None
+    values = tuple(
+        TriedValue(c.key, c.name, str(c.kind), False, c.register, c.unit, (0,), 0)
+        for c in profile.channels
+    )
+    labels = value_labels(Translator("zh-Hans"), values)
+    assert labels["residual_current"] == "剩余电流" and labels["temperature"] == "温度"
+    assert labels["arc_alarm"] == "Arc alarm"  # a status flag keeps the profile's own name
+    twice = (values[0], dataclasses.replace(values[0], key="residual_current_2nd"))
+    assert value_labels(Translator("ja"), twice) == {
+        "residual_current": "Residual current",
+        "residual_current_2nd": "Residual current",
+    }

@@ -96,7 +96,7 @@ def test_a_broken_profile_shows_its_problems_with_key_path_and_value_as_typed(
         assert address.find_element(By.CSS_SELECTOR, "code.bad-value").text == "65536"
         assert "must be between 0 and 0xFFFF" in address.text
         heading = browser.find_element(By.CSS_SELECTOR, "#check-panel p.refused").text
-        assert str(live.bridge.profile_dir / "my_aafd.yaml") in heading
+        assert str(live.tmp_path / "profiles" / "my_aafd.yaml") in heading
         assert browser.find_element(By.ID, "save").get_attribute("disabled") is not None
         # The problem leads to its line in the editor.
         address.click()
@@ -189,11 +189,8 @@ def test_a_template_filled_in_reads_the_simulated_unit_and_saves_unverified(
         decoded = {r.get_attribute("data-key"): r.get_attribute("data-decoded") for r in rows}
         profile = find_profile("SIM-ARCM")
         keys = [c.key for c in profile.channels] + [s.key for s in profile.setpoints]
-        expected = {
-            key: str(live.run(lambda key=key: arcm.get(key).value))
-            for key in decoded
-            if key in keys
-        }
+        simulated = live.run(lambda: {key: str(arcm.get(key).value) for key in keys})
+        expected = {key: value for key, value in simulated.items() if key in decoded}
         assert len(decoded) == 31 and len(expected) == 30  # action_delay is alarm_delay there
         assert {key: decoded[key] for key in expected} == expected
         assert decoded["residual_current"] == "42" and decoded["temperature_2"] == "31.5"
@@ -212,14 +209,14 @@ def test_a_template_filled_in_reads_the_simulated_unit_and_saves_unverified(
         _screenshot(browser, f"profiles-tried-{language}")
         browser.find_element(By.ID, "save").click()
         notice = wait_for_element(browser, "#notice.ok:not([hidden])", what="the saved notice")
-        saved = live.bridge.profile_dir / "arcm300.yaml"
+        saved = live.tmp_path / "profiles" / "arcm300.yaml"
         assert str(saved) in notice.text
         wait_for_element(browser, 'tr[data-profile="user/arcm300.yaml"]')
         text = saved.read_text(encoding="utf-8")
         assert re.findall(r"^verified:.*$", text, re.MULTILINE) == ["verified: false"]
         assert "#   residual_current: 42 mA (registers 0x002A); display: 42" in text
         assert "confirmed in the web UI's profile editor by Li Landlord" in text
-        mine = find_profile("ARCM300", live.bridge.profile_dir)
+        mine = find_profile("ARCM300", saved.parent)
         assert not mine.verified and not mine.can_write
         # Nothing was ever written to the unit: no command, no register changed.
         assert live.run(lambda: arcm.command_log) == []
