@@ -42,6 +42,7 @@ SIM_AAFD = (PROFILES / "simulated" / "sim_aafd.yaml").read_text(encoding="utf-8"
 MINE = SIM_AAFD.replace("model: SIM-AAFD", "model: My AAFD").replace(
     "verified: true", "verified: false"
 )
+TEMPLATE = (PROFILES / "templates" / "acrel_aafd_template.yaml").read_text(encoding="utf-8")
 BROKEN = MINE.replace("kind: arc_count", "kind: arc_counter").replace(
     "address: 0x0011", "address: 0x10000"
 )
@@ -59,7 +60,7 @@ def _cli_problems(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, 
         BROKEN,
         "manufacturer: [unclosed\n",  # not YAML
         MINE.replace("  - key: fault\n", "  - key: fault\n    key: fault_again\n"),  # twice
-        (PROFILES / "templates" / "acrel_aafd_template.yaml").read_text(encoding="utf-8"),
+        TEMPLATE,
         "- a list\n",
     ],
     ids=["bad-values", "bad-yaml", "duplicate-key", "template", "not-a-mapping"],
@@ -129,8 +130,17 @@ def test_a_save_lands_in_the_user_folder_unverified_and_loads_there(tmp_path: Pa
         ("asj.yaml", SIM_AAFD.replace("verified: true", "verified: false"), "builtin_model", ""),
         ("other.yaml", MINE, "user_model", "{folder}/other.yaml"),
         ("taken.yaml", MINE.replace("My AAFD", "Another"), "exists", "{folder}/taken.yaml"),
+        ("aafd.yaml", TEMPLATE.replace("AAFD (template)", "AAFD"), "invalid", "{folder}/aafd.yaml"),
     ],
-    ids=["path", "suffix", "invalid", "builtin-model", "second-file-for-a-model", "exists"],
+    ids=[
+        "path",
+        "suffix",
+        "invalid",
+        "builtin-model",
+        "second-file-for-a-model",
+        "exists",
+        "template",
+    ],
 )
 def test_a_refused_save_names_the_file_and_leaves_the_folder_as_it_was(
     tmp_path: Path, name: str, text: str, key: str, file: str
@@ -200,13 +210,18 @@ def test_a_write_that_fails_midway_keeps_the_old_file_whole(tmp_path: Path) -> N
     assert [p.name for p in folder.iterdir()] == ["mine.yaml"]
 
 
-def test_confirmations_are_recorded_only_when_every_value_was_confirmed() -> None:
+def _read_as(word: int) -> tuple[TriedValue, ...]:
+    """Every channel of :data:`MINE` as a try would show it, each register holding ``word``."""
     profile = check_text(MINE, "mine.yaml").profile
     assert profile is not None
-    values = tuple(
-        TriedValue(c.key, c.name, str(c.kind), False, c.register, c.unit, (7,), 7)
+    return tuple(
+        TriedValue(c.key, c.name, str(c.kind), False, c.register, c.unit, (word,), word)
         for c in profile.channels
     )
+
+
+def test_confirmations_are_recorded_only_when_every_value_was_confirmed() -> None:
+    values = _read_as(7)
     tried = Tried("digest", "line", 4, 0.0, values)
     every = {value.key: "7" for value in values}
     record = confirmation_record(tried, every, "Li\nLandlord", 86400.0)
@@ -224,12 +239,7 @@ def test_a_record_stays_while_it_describes_the_map_and_goes_when_the_map_changes
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "profiles"
-    profile = check_text(MINE, "mine.yaml").profile
-    assert profile is not None
-    values = tuple(
-        TriedValue(c.key, c.name, str(c.kind), False, c.register, c.unit, (1,), 1)
-        for c in profile.channels
-    )
+    values = _read_as(1)
     tried = Tried(map_digest(MINE), "line", 4, 0.0, values)
     record = confirmation_record(tried, {v.key: "1" for v in values}, "Li", 0.0)
     path, _ = save_profile(folder, "mine.yaml", MINE, record=record)
@@ -343,12 +353,7 @@ def test_a_try_reads_each_value_and_names_what_could_not_be_read(blocked: LiveBr
 
 
 def test_tried_values_are_named_by_kind_unless_two_would_read_the_same() -> None:
-    profile = check_text(MINE, "mine.yaml").profile
-    assert profile is not None
-    values = tuple(
-        TriedValue(c.key, c.name, str(c.kind), False, c.register, c.unit, (0,), 0)
-        for c in profile.channels
-    )
+    values = _read_as(0)
     labels = value_labels(Translator("zh-Hans"), values)
     assert labels["residual_current"] == "剩余电流" and labels["temperature"] == "温度"
     assert labels["arc_alarm"] == "Arc alarm"  # a status flag keeps the profile's own name
