@@ -522,17 +522,19 @@ async def _page(request: web.Request, visitor: Visitor) -> dict[str, Any]:
     listed = listing(editor.folder)
     opened = next((i for i in listed if i.id == request.query.get("open")), None)
     text, name, original = "", "", ""
+    result = None
     if opened is not None:
-        try:
-            text = yaml_text(opened.path.read_bytes())
-        except (OSError, YamlProblems):
-            text = ""
         if opened.entry.group == "user":
             name = original = opened.name
         else:
             name = _suggested_name(opened.entry.model)
+        origin = _origin(editor.folder, name)
+        try:
+            text, result = check_bytes(opened.path.read_bytes(), origin)
+        except OSError as exc:  # gone since it was listed, or unreadable
+            problem = split_problem(f"cannot read: {exc.strerror or exc}")
+            result = CheckResult(origin, None, (problem,))
     overridden = {i.entry.model.casefold(): i.name for i in listed if i.entry.group == "user"}
-    result = check_text(text, _origin(editor.folder, name)) if opened is not None else None
     buses = [bus["id"] for bus in editor.bridge.info()["buses"]]
     return {
         "page_name": "profiles",
