@@ -212,6 +212,8 @@ def test_a_template_filled_in_reads_the_simulated_unit_and_saves_unverified(
         saved = live.tmp_path / "profiles" / "arcm300.yaml"
         assert str(saved) in notice.text
         wait_for_element(browser, 'tr[data-profile="user/arcm300.yaml"]')
+        title = {"en": "Editing arcm300.yaml", "ja": "arcm300.yaml を編集中"}[language]
+        assert browser.find_element(By.ID, "editor-title").text == title
         text = saved.read_text(encoding="utf-8")
         assert re.findall(r"^verified:.*$", text, re.MULTILINE) == ["verified: false"]
         assert "#   residual_current: 42 mA (registers 0x002A); display: 42" in text

@@ -197,6 +197,8 @@ saveButton.addEventListener("click", async () => {
       const opened = new URL(window.location.href);
       opened.searchParams.set("open", `user/${answer.name}`);
       window.history.replaceState(null, "", opened);
+      const title = document.getElementById("editor-title");
+      title.textContent = title.dataset.saved.replace("{file}", answer.name);
       check();
       const listing = document.getElementById("listing");
       const url = new URL(window.location.href);
