@@ -22,6 +22,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
@@ -199,6 +200,11 @@ class Bridge:
         if self._store is None:
             raise RuntimeError("the bridge is not started")
         return self._store
+
+    @property
+    def profile_dir(self) -> Path | None:
+        """The folder of user profiles (the profile editor saves there); None: none set."""
+        return self.config.profile_dir
 
     @property
     def telemetry(self) -> AsyncTelemetryStats:

@@ -175,16 +175,23 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 def load_yaml_file(path: Path) -> Any:
     """Read and parse a YAML file a person edits, or raise :class:`YamlProblems` saying why not."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise YamlProblems([f"cannot read: {exc.strerror or exc}"]) from None
+    return load_yaml(yaml_text(data))
+
+
+def yaml_text(data: bytes) -> str:
+    """The text of a YAML file's bytes (read from disk, or uploaded), or YamlProblems."""
+    try:
+        # Newlines as reading the file as text gives them (YAML reads \r\n alike anyway).
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exc:
         # A binary file, or text saved in another encoding: either way PyYAML would stop
         # with a message that names no file.
         raise YamlProblems(
             [f"cannot read: not UTF-8 text ({exc.reason} at byte {exc.start})"]
         ) from None
-    return load_yaml(text)
 
 
 def load_yaml(text: str) -> Any:

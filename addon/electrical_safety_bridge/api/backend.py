@@ -7,6 +7,7 @@ the service that runs it; :class:`~electrical_safety_bridge.service.Bridge` sati
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from ..common.enums import EventType, HazardState
@@ -89,6 +90,11 @@ class BridgeBackend(Protocol):
     @property
     def store(self) -> EventQueries:
         """The event store."""
+        ...
+
+    @property
+    def profile_dir(self) -> Path | None:
+        """The folder of user profiles, which override built-ins by model (None: none)."""
         ...
 
     def status(self) -> dict[str, Any]:

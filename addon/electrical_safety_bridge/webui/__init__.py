@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ..announce.supervisor import SUPERVISOR_ADDRESS
 from ..api.backend import BridgeBackend
-from . import explorer_views, views
+from . import editor, explorer_views, views
 from .access import Access
 
 __all__ = ["SUPERVISOR_ADDRESS", "mount"]
@@ -63,4 +63,5 @@ def mount(
     router.add_post("/action/hazards/{hazard_id}/acknowledge", views.acknowledge_hazard)
     router.add_post("/action/devices/{device_id}/command", views.command)
     explorer_views.mount(app)
+    editor.add_routes(app, bridge)
     router.add_static("/static", _STATIC, append_version=False)

@@ -171,9 +171,14 @@ async def _form_field(request: web.Request, name: str) -> str | None:
 
 
 def _render(
-    request: web.Request, visitor: Visitor | None, template: str, **values: Any
+    request: web.Request,
+    visitor: Visitor | None,
+    template: str,
+    *,
+    part: str | None = None,
+    **values: Any,
 ) -> web.Response:
-    """The page, or only its live part ``?part=NAME``, in the visitor's language."""
+    """The page, or only its live part ``?part=NAME`` (or ``part``), in the visitor's language."""
     ui = request.app[WEB_UI]
     language, chosen = language_of(request)
     t = Translator(language)
@@ -191,7 +196,7 @@ def _render(
         **values,
     }
     page = ui.templates.get_template(template)
-    part = request.query.get("part")
+    part = part or request.query.get("part")
     if part is not None:
         block = page.blocks.get(part)
         if block is None:
@@ -203,6 +208,13 @@ def _render(
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Language"] = language
     return response
+
+
+def render_part(
+    request: web.Request, visitor: Visitor, template: str, part: str, **values: Any
+) -> web.Response:
+    """One block of a page, rendered as the page renders it (the answer to a POST)."""
+    return _render(request, visitor, template, part=part, **values)
 
 
 def _see_other(location: str) -> web.Response:
