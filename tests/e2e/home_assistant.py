@@ -180,22 +180,29 @@ class HomeAssistant:
         async with demo.HomeAssistantSocket.connect(self.session, self.base, self.token) as ha:
             return await ha.call(kind, **fields)
 
-    async def entity_ids(self, platform: str) -> dict[str, str]:
-        """unique_id → entity_id of every registered entity of an integration."""
+    async def entity_ids(self, platform: str) -> dict[tuple[str, str], str]:
+        """(domain, unique_id) → entity_id of every registered entity of an integration (a
+        unique id is unique within one domain only)."""
         entries = await self.call("config/entity_registry/list")
-        return {e["unique_id"]: e["entity_id"] for e in entries if e["platform"] == platform}
+        return {
+            (e["entity_id"].partition(".")[0], e["unique_id"]): e["entity_id"]
+            for e in entries
+            if e["platform"] == platform
+        }
 
-    async def wait_entity(self, platform: str, unique_id: str, bound: float = SETUP_S) -> str:
-        """The entity id of a unique id, once registered."""
-        found: dict[str, str] = {}
+    async def wait_entity(
+        self, platform: str, domain: str, unique_id: str, bound: float = SETUP_S
+    ) -> str:
+        """The entity id of a unique id of a domain, once registered."""
+        found: dict[tuple[str, str], str] = {}
 
         async def registered() -> bool:
             with contextlib.suppress(aiohttp.ClientError, TimeoutError, RuntimeError):
                 found.update(await self.entity_ids(platform))
-            return unique_id in found
+            return (domain, unique_id) in found
 
-        await self.wait(registered, bound, f"{platform} entity {unique_id} registered")
-        return found[unique_id]
+        await self.wait(registered, bound, f"{domain} {unique_id} of {platform} registered")
+        return found[domain, unique_id]
 
     async def until(
         self, entity_id: str, test: Callable[[dict[str, Any]], bool], bound: float = REACH_S
@@ -207,7 +214,10 @@ class HomeAssistant:
             seen[0] = await self.state(entity_id)
             return seen[0] is not None and test(seen[0])
 
-        await self.wait(holds, bound, f"{entity_id} as expected; last seen: {seen}")
+        try:
+            await self.wait(holds, bound, f"{entity_id} as expected")
+        except AssertionError as err:
+            raise AssertionError(f"{err}\nits last state: {seen[0]}") from None
         assert seen[0] is not None
         return seen[0]
 

@@ -23,7 +23,7 @@ import pytest_asyncio
 from tests.integration.rig import Rig
 from tests.relay.helpers import LANDLORD, LANDLORD_PASSWORD, Broker, Pki
 
-from .home_assistant import SETUP_S, HomeAssistant
+from .home_assistant import HomeAssistant
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(300)]
 
@@ -90,9 +90,9 @@ class Landlord:
     sites: dict[str, Rig]
     hass: HomeAssistant
 
-    async def entity(self, unique_id: str) -> str:
+    async def entity(self, domain: str, unique_id: str) -> str:
         """The central Home Assistant's entity of an MQTT-discovered unique id."""
-        return await self.hass.wait_entity("mqtt", unique_id, SETUP_S)
+        return await self.hass.wait_entity("mqtt", domain, unique_id)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -132,13 +132,14 @@ async def test_both_sites_detectors_and_locations_reach_the_central_home_assista
     hass = landlord.hass
     for site in SITES:
         for device_id, _, _ in site.units:
-            online = await landlord.entity(f"es_{site.id}_{device_id}_online")
+            online = await landlord.entity("binary_sensor", f"es_{site.id}_{device_id}_online")
             await hass.until(online, lambda s: s["state"] == "on")
-        alarm = await landlord.entity(f"es_{site.id}_arcm-1_residual_current_alarm")
+        alarm = await landlord.entity(
+            "binary_sensor", f"es_{site.id}_arcm-1_residual_current_alarm"
+        )
         await hass.until(alarm, lambda s: s["state"] == "off")
         # The map: the site as a device tracker at its configured coordinates.
-        tracker = await landlord.entity(f"es_{site.id}_site_location")
-        assert tracker.startswith("device_tracker.")
+        tracker = await landlord.entity("device_tracker", f"es_{site.id}_site_location")
         state = await hass.until(tracker, lambda s: s["attributes"].get("latitude") is not None)
         attributes = state["attributes"]
         assert (attributes["latitude"], attributes["longitude"]) == (
@@ -154,11 +155,14 @@ async def test_an_alarm_at_one_site_shows_at_the_center_and_only_there(
 ) -> None:
     hass = landlord.hass
     alarms = {
-        site.id: await landlord.entity(f"es_{site.id}_arcm-1_residual_current_alarm")
+        site.id: await landlord.entity(
+            "binary_sensor", f"es_{site.id}_arcm-1_residual_current_alarm"
+        )
         for site in SITES
     }
     open_alarms = {
-        site.id: await landlord.entity(f"es_{site.id}_arcm-1_open_alarms") for site in SITES
+        site.id: await landlord.entity("sensor", f"es_{site.id}_arcm-1_open_alarms")
+        for site in SITES
     }
     landlord.sites[ALARMED.id].inject({"do": "leakage_ramp", "unit": 1, "to": 450, "seconds": 0.1})
     await hass.until(alarms[ALARMED.id], lambda s: s["state"] == "on")

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.integration.rig import Rig
+from tests.integration.rig import SITE, Rig
 from tests.relay.helpers import Broker, Collector, Pki
 from tests.waiting import wait_for
 
-from .home_assistant import REACH_S, SETUP_S, HomeAssistant
+from .home_assistant import REACH_S, HomeAssistant
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(420)]
 
@@ -52,7 +52,7 @@ class Chain:
     async def sensor(self, channel: str) -> str:
         """The alarm binary sensor of one channel of the detector."""
         return await self.hass.wait_entity(
-            PLATFORM, f"{BRIDGE_ID}:{DETECTOR}:alarm:{channel}", SETUP_S
+            PLATFORM, "binary_sensor", f"{BRIDGE_ID}:{DETECTOR}:alarm:{channel}"
         )
 
 
@@ -67,8 +67,9 @@ async def chain(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> AsyncIter
         UNITS,
         bridge_id=BRIDGE_ID,
         serial=True,
+        site={**SITE, "id": SITE_ID},
         poll={},  # the bridge's own intervals, as a user gets them
-        config_extra={"relay": {"site": SITE_ID, "mqtt": broker.relay_mqtt()}},
+        config_extra={"relay": {"mqtt": broker.relay_mqtt()}},
     )
     try:
         await broker.start()
@@ -79,7 +80,7 @@ async def chain(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> AsyncIter
         await starting
         await hass.onboard()
         await hass.add_integration(rig.entry_data())
-        events = await hass.wait_entity(PLATFORM, f"{BRIDGE_ID}:{DETECTOR}:device:alarms", SETUP_S)
+        events = await hass.wait_entity(PLATFORM, "event", f"{BRIDGE_ID}:{DETECTOR}:device:alarms")
         yield Chain(broker, landlord, rig, hass, events)
     finally:
         await hass.close()
