@@ -40,7 +40,7 @@ NEWEST_PYTHON ?= python3.14
 NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 
 .PHONY: test lint typecheck typecheck-bridge typecheck-integration test-bridge \
-	test-integration test-minimum test-browser test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench \
+	test-integration test-minimum test-browser test-e2e test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench \
 	bench-latency clean
 
 $(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
@@ -112,8 +112,16 @@ test-browser: $(DEMO_STAMP) $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python -m pytest -q -rA tests/browser
 	@echo "screenshots: $(abspath .artifacts/browser)"
 
+# The whole chain, every part real (tests/e2e): the simulator on a pseudo-terminal with wire
+# timing, the bridge process, a real Mosquitto and its landlord's subscriber, a real `hass`
+# with the integration, and a central `hass` fed by two sites through MQTT discovery. The
+# tests run from .venv-bridge (aiomqtt, aiohttp); the bridge from .venv-bridge
+# (BRIDGE_PYTHON), Home Assistant from .venv with what `make demo` adds to it (HASS_BIN).
+test-e2e: $(DEMO_STAMP) $(BRIDGE_STAMP)
+	$(BRIDGE_VENV)/bin/python -m pytest -q -rA --durations=0 tests/e2e
+
 # The bridge suite and the integration suite run one after the other (two cores).
-test: lint typecheck test-bridge test-integration test-minimum test-browser
+test: lint typecheck test-bridge test-integration test-minimum test-browser test-e2e
 
 $(DEMO_STAMP): $(HA_STAMP) demo/requirements.txt
 	$(HA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r demo/requirements.txt

@@ -24,6 +24,7 @@ from .coordinator import (
     ElectricalSafetyConfigEntry,
     ElectricalSafetyCoordinator,
     device_identifier,
+    seen_events_store,
     shown_site,
     site_identifier,
 )
@@ -102,7 +103,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigE
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: ElectricalSafetyConfigEntry) -> None:
-    """Drop the entry's repair issues with it."""
+    """Drop the entry's repair issues and its position in the bridge's log with it."""
+    await seen_events_store(hass, entry.entry_id).async_remove()
     registry = ir.async_get(hass)
     for domain, issue_id in list(registry.issues):
         if domain == DOMAIN and entry.entry_id in issue_id:

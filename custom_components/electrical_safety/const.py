@@ -51,6 +51,10 @@ RECONNECT_MAX: Final = 60.0
 
 #: Most events fetched to fill a gap after a reconnect.
 REPLAY_LIMIT: Final = 1000
+#: Seconds between saves of the position in the bridge's log reached by the events
+#: dispatched (Home Assistant's stop always saves it): after a crash, at most this much of
+#: the log is dispatched a second time, never skipped.
+SEEN_SAVE_DELAY: Final = 10.0
 
 #: Who the bridge records as the author of a command or acknowledgement.
 WHO: Final = "Home Assistant"

@@ -6,7 +6,10 @@ WebSocket open: a snapshot first, then device states and events as they happen. 
 socket breaks, every entity becomes unavailable, the loss is logged once, and the task
 reconnects with a doubling, capped delay. Events that happened while the socket was down
 are fetched from the bridge's log after the next snapshot, so an alarm raised during a
-blip still reaches the event entities, in order and once.
+blip still reaches the event entities, in order and once. The position in the log reached
+is kept in Home Assistant's storage, so the same holds across a restart of Home Assistant:
+an alarm raised while it restarts still fires its event entity (and the notifications
+triggered by it) once Home Assistant is back.
 
 An event the bridge could not store (a full disk) arrives without a ``seq``: it is
 dispatched at once, and its id remembered, so that its stored copy, pushed later with the
@@ -37,6 +40,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -74,6 +78,7 @@ from .const import (
     RECONNECT_MAX,
     RECONNECT_MIN,
     REPLAY_LIMIT,
+    SEEN_SAVE_DELAY,
 )
 from .hazards import hazard_placeholders, is_wiring_fault
 from .proof import ProofTracker
@@ -84,6 +89,11 @@ if TYPE_CHECKING:
 
 type ElectricalSafetyConfigEntry = ConfigEntry[ElectricalSafetyCoordinator]
 type EventListener = Callable[[BridgeEvent], None]
+
+
+def seen_events_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    """The storage of how far in its bridge's log an entry has dispatched events."""
+    return Store(hass, 1, f"{DOMAIN}.{entry_id}.seen_events")
 
 
 def device_identifier(bridge_id: str, device_id: str) -> tuple[str, str]:
@@ -199,6 +209,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self._down = False
         self._listeners_by_event: list[EventListener] = []
         self._seen_seq: int | None = None
+        #: Where ``_seen_seq`` outlives Home Assistant's restarts.
+        self._seen_store = seen_events_store(hass, entry.entry_id)
         #: Ids of events dispatched unstored, whose stored copy has not arrived yet.
         self._unstored: OrderedDict[str, None] = OrderedDict()
         self._unreachable_timer: CALLBACK_TYPE | None = None
@@ -249,7 +261,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
                 translation_placeholders={"bridge_id": data.info.bridge_id},
             )
         if self._seen_seq is None:
-            self._seen_seq = data.last_seq
+            self._seen_seq = await self._async_restore_seen_seq(data.last_seq)
         data = await self._async_read_workflow(data)
         data = await self._async_read_site(data)
         ir.async_delete_issue(self.hass, DOMAIN, schema_issue_id(self.config_entry.entry_id))
@@ -387,7 +399,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         if missed_after is not None and data.last_seq is not None and data.last_seq > missed_after:
             await self._async_replay(missed_after, data.last_seq)
         if data.last_seq is not None:
-            self._seen_seq = max(self._seen_seq or 0, data.last_seq)
+            self._async_saw(max(self._seen_seq or 0, data.last_seq))
         # Events a full disk keeps out of the bridge's store: heard now, or never until they
         # are stored. Those already dispatched are recognised by id.
         for raw in message.get("held_events") or []:
@@ -451,7 +463,7 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         else:
             if self._seen_seq is not None and event.seq <= self._seen_seq:
                 return  # already dispatched (a replay overlapping the live stream)
-            self._seen_seq = event.seq
+            self._async_saw(event.seq)
             if event.id in self._unstored:
                 # The stored copy of an event dispatched when it was pushed unstored.
                 del self._unstored[event.id]
@@ -462,6 +474,30 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             self.async_set_updated_data(dataclasses.replace(self.data, info=info))
         for listener in list(self._listeners_by_event):
             listener(event)
+
+    async def _async_restore_seen_seq(self, last_seq: int | None) -> int | None:
+        """Where the events dispatched before Home Assistant last stopped ended in the
+        bridge's log; those stored since are replayed after the first snapshot. On a first
+        set-up, or from a bridge whose log is behind it (its data folder replaced), the
+        log's end: nothing of the past is fired."""
+        saved = await self._seen_store.async_load()
+        seq = saved.get("seq") if saved is not None else None
+        if isinstance(seq, int) and last_seq is not None and seq <= last_seq:
+            return seq
+        return last_seq
+
+    @callback
+    def _async_saw(self, seq: int) -> None:
+        """The events up to ``seq`` were dispatched: remember it, in storage too."""
+        self._seen_seq = seq
+        self._seen_store.async_delay_save(lambda: {"seq": self._seen_seq}, SEEN_SAVE_DELAY)
+
+    async def async_shutdown(self) -> None:
+        """Save the position in the bridge's log now: the entry unloads (a reload, or Home
+        Assistant stopping), and the next set-up reads it."""
+        await super().async_shutdown()
+        if self._seen_seq is not None:
+            await self._seen_store.async_save({"seq": self._seen_seq})
 
     @callback
     def async_add_event_listener(self, listener: EventListener) -> CALLBACK_TYPE:

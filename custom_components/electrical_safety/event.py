@@ -59,6 +59,9 @@ def event_type(event: BridgeEvent) -> str | None:
 def event_attributes(event: BridgeEvent, device: Device | None) -> dict[str, Any]:
     """What an automation needs to know about one alarm event."""
     attributes: dict[str, Any] = {
+        # The bridge's id of the event, the same in its store and at the landlord's relay:
+        # what ties a notification to the record (and dedupes a replayed event).
+        "event_id": event.id,
         "channel": event.channel,
         "seq": event.seq,
         "at": timestamp(event.at),

@@ -88,6 +88,11 @@ MODES_MODEL = "SIM-MODES"
 #: milliseconds a round: well under the 75 % of it that would make the bridge call the line
 #: overloaded, even on a busy machine.
 ALARM_POLL_S = 0.1
+#: The rig's poll intervals on its TCP line.
+TCP_POLL: dict[str, float] = {"alarm": ALARM_POLL_S, "telemetry": 0.1, "slow": 0.5}
+#: The line speed of a rig on a pseudo-terminal (``serial=True``): the simulator delays
+#: each answer by the frames' time on a wire at this speed.
+SERIAL_BAUD = 9600
 
 
 def free_port() -> int:
@@ -211,6 +216,13 @@ class Rig:
     #: Seconds of silence before the bridge calls a unit offline.
     offline_after: float = 3.0
     bridge_id: str = BRIDGE_ID
+    #: The ``site:`` block of the bridge's configuration.
+    site: dict[str, Any] = field(default_factory=lambda: dict(SITE))
+    #: A pseudo-terminal at SERIAL_BAUD with wire timing (as an RS-485 adapter), not TCP.
+    serial: bool = False
+    #: The bus's ``poll`` intervals (None: the rig's fast TCP ones; ``{}``: the bridge's own
+    #: defaults).
+    poll: dict[str, float] | None = None
     #: Top-level keys added to the bridge's configuration (``early_warning``, ...), for the
     #: next start.
     config_extra: dict[str, Any] = field(default_factory=dict)
@@ -228,6 +240,11 @@ class Rig:
         return self.folder / "profiles"
 
     @property
+    def tty(self) -> Path:
+        """The pseudo-terminal the bridge opens (``serial=True``)."""
+        return self.folder / "bridge-tty"
+
+    @property
     def token(self) -> str:
         return (self.data_dir / "api_token").read_text(encoding="utf-8").strip()
 
@@ -243,10 +260,14 @@ class Rig:
 
     def start(self) -> None:
         """Start the simulator and the bridge side by side (each takes about a second to
-        import); the bridge connects as soon as the simulator listens."""
+        import); the bridge connects as soon as the simulator listens. A pseudo-terminal
+        exists only once the simulator has made it: the bridge opens it after."""
         self.spawn_simulator()
+        if self.serial:
+            self.simulator_ready()
         self.spawn_bridge()
-        self.simulator_ready()
+        if not self.serial:
+            self.simulator_ready()
         self.bridge_ready()
 
     def spawn_simulator(self) -> None:
@@ -258,7 +279,11 @@ class Rig:
         args = [bridge_python(), "-m", "electrical_safety_bridge", "simulate"]
         for _, unit, model in self.units:
             args += ["--unit", f"{unit}:{model}"]
-        args += ["--tcp", f"127.0.0.1:{self.sim_port}", "--user-dir", str(self.profile_dir)]
+        if self.serial:
+            args += ["--pty", str(self.tty), "--baud", str(SERIAL_BAUD), "--wire-timing"]
+        else:
+            args += ["--tcp", f"127.0.0.1:{self.sim_port}"]
+        args += ["--user-dir", str(self.profile_dir)]
         with (self.folder / "simulator.log").open("wb") as stderr:
             self.simulator = subprocess.Popen(
                 args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=_env()
@@ -266,7 +291,9 @@ class Rig:
 
     def simulator_ready(self) -> None:
         assert self.simulator is not None
-        _read_line(self.simulator, re.compile(r"serving tcp://"), self.folder / "simulator.log")
+        _read_line(
+            self.simulator, re.compile(r"serving (tcp|serial)://"), self.folder / "simulator.log"
+        )
 
     def write_config(self, units: tuple[tuple[str, int, str], ...] | None = None) -> Path:
         devices = [
@@ -279,14 +306,18 @@ class Rig:
         config = {
             "data_dir": str(self.data_dir),
             "bridge_id": self.bridge_id,
-            "site": SITE,
+            "site": self.site,
             "profile_dir": str(self.profile_dir),
             "api": {"host": "127.0.0.1", "port": self.api_port},
             "buses": [
                 {
                     "id": "line-1",
-                    "tcp": f"127.0.0.1:{self.sim_port}",
-                    "poll": {"alarm": ALARM_POLL_S, "telemetry": 0.1, "slow": 0.5},
+                    **(
+                        {"serial": str(self.tty), "baudrate": SERIAL_BAUD}
+                        if self.serial
+                        else {"tcp": f"127.0.0.1:{self.sim_port}"}
+                    ),
+                    "poll": TCP_POLL if self.poll is None else self.poll,
                     "offline_after": self.offline_after,
                     "devices": devices,
                 }
@@ -324,6 +355,15 @@ class Rig:
         _stop(self.bridge)
         if self.bridge is not None and self.bridge.stdout is not None:
             self.bridge.stdout.close()
+        self.bridge = None
+
+    def kill_bridge(self) -> None:
+        """SIGKILL the bridge: no clean stop, as a power cut or the OOM killer does it."""
+        if self.bridge is not None:
+            self.bridge.kill()
+            self.bridge.wait(STOP_S)
+            if self.bridge.stdout is not None:
+                self.bridge.stdout.close()
         self.bridge = None
 
     def stop_simulator(self) -> None:

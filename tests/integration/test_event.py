@@ -15,7 +15,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.electrical_safety.const import DOMAIN
 
-from .conftest import wait_for_state
+from .conftest import wait_for_state, wait_until
 from .rig import Rig
 
 EVENTS = "event.kitchen_alarms"
@@ -56,6 +56,8 @@ async def test_an_alarm_is_raised_acknowledged_and_cleared(
     assert attributes["raised_at"].utcoffset() == timedelta(0)
     assert isinstance(attributes["at"], datetime) and attributes["at"].tzinfo is not None
     alarm_id = attributes["alarm_id"]
+    stored = rig.get("/events?type=alarm_raised&device_id=arcm-1")["events"]
+    assert [e["id"] for e in stored] == [attributes["event_id"]], "the store's id of the event"
 
     await hass.services.async_call(
         DOMAIN, "acknowledge_alarm", {"alarm_id": alarm_id}, blocking=True
@@ -102,3 +104,45 @@ async def test_a_wiring_fault_has_events_of_its_own(
     rig.inject({"do": "wiring_fault", "unit": 1, "channel": "temperature_3"})
     raised = await wait_for_state(hass, EVENTS, _is("wiring_fault_raised"))
     assert raised.attributes["channel"] == "temperature_3"
+
+
+async def test_an_alarm_raised_while_home_assistant_was_stopped_fires_once_it_is_back(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, rig: Rig
+) -> None:
+    """An unload saves how far the events went; the next set-up replays the bridge's log
+    from there, as after a restart of Home Assistant (tests/e2e restarts a real one)."""
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    rig.inject({"do": "leakage_ramp", "unit": 1, "to": 450, "seconds": 0.1})
+    rig.wait(
+        lambda: bool(rig.get("/events?type=alarm_raised&device_id=arcm-1")["events"]),
+        "the alarm stored by the bridge",
+    )
+    (stored,) = rig.get("/events?type=alarm_raised&device_id=arcm-1")["events"]
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    raised = await wait_for_state(hass, EVENTS, _is("alarm_raised"))
+    assert raised.attributes["event_id"] == stored["id"]
+
+
+async def test_a_first_set_up_fires_nothing_of_the_bridge_s_past(
+    hass: HomeAssistant, config_entry: MockConfigEntry, rig: Rig
+) -> None:
+    rig.inject({"do": "leakage_ramp", "unit": 1, "to": 450, "seconds": 0.1})
+    rig.wait(
+        lambda: bool(rig.get("/events?type=alarm_raised&device_id=arcm-1")["events"]),
+        "the alarm stored by the bridge",
+    )
+    fired: list[str | None] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        new_state = event.data["new_state"]
+        if new_state is not None and new_state.attributes.get("event_type") == "alarm_raised":
+            fired.append(new_state.attributes.get("channel"))
+
+    async_track_state_change_event(hass, EVENTS, record)
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    # Events are dispatched in the log's order: a later alarm fires after any replay would.
+    rig.inject({"do": "temperature_rise", "unit": 1, "channel": "temperature_2", "to": 95})
+    await wait_until(hass, lambda: bool(fired), "the later alarm fired")
+    assert fired == ["temperature_2"], "the alarm from before the set-up is not fired"

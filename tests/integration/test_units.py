@@ -160,6 +160,7 @@ def test_event_names_and_attributes() -> None:
     )
     assert event_type(self_test) == "self_test_failed"
     assert event_attributes(self_test, None) == {
+        "event_id": "3",
         "channel": None,
         "seq": 3,
         "at": None,
@@ -168,7 +169,12 @@ def test_event_names_and_attributes() -> None:
     command = BridgeEvent.from_dict({"seq": 4, "type": "command", "data": {}})
     assert event_type(command) is None
     odd = BridgeEvent.from_dict({"seq": 5, "type": "alarm_raised", "data": {"id": 7}})
-    assert event_attributes(odd, None) == {"channel": None, "seq": 5, "at": None}
+    assert event_attributes(odd, None) == {
+        "event_id": "5",
+        "channel": None,
+        "seq": 5,
+        "at": None,
+    }
 
 
 # ---------------------------------------------------------------------------- client

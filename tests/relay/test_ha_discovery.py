@@ -99,3 +99,14 @@ def test_a_site_nobody_named_keeps_the_words_that_say_what_it_is() -> None:
     unnamed = Site("home-1", "home-1", Region.GENERIC, None, None, None, ())
     online = site_configs(unnamed)["homeassistant/binary_sensor/home-1/site_online/config"]
     assert online["device"]["name"] == "Electrical safety home-1"
+
+
+def test_every_entity_names_its_entity_id_for_old_and_new_home_assistants() -> None:
+    for topic, config in discovery_messages(
+        site="home-1",
+        topic_prefix="electrical_safety",
+        discovery_prefix="homeassistant",
+        devices=[DEVICE],
+    ):
+        component = topic.split("/")[1]
+        assert config["default_entity_id"] == f"{component}.{config['object_id']}", topic

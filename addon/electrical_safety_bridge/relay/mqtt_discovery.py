@@ -88,7 +88,16 @@ def discovery_messages(
 
     def add(component: str, object_id: str, payload: dict[str, Any]) -> None:
         unique = f"es_{site}_{object_id}"
-        payload = {"unique_id": unique, "object_id": _safe(unique), "origin": origin, **payload}
+        payload = {
+            "unique_id": unique,
+            # The entity id a central Home Assistant gives the entity. Home Assistant 2025.10
+            # and later read default_entity_id (object_id is deprecated, ignored from 2026.4);
+            # earlier ones read object_id. Each drops the key it does not know.
+            "default_entity_id": f"{component}.{_safe(unique)}",
+            "object_id": _safe(unique),
+            "origin": origin,
+            **payload,
+        }
         out.append((f"{discovery_prefix}/{component}/{node}/{_safe(object_id)}/config", payload))
 
     add(
