@@ -26,7 +26,7 @@ from ..api.conftest import running_bridge
 from .ingress import Ingress, ingress_proxy
 
 T = TypeVar("T")
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "build" / "screenshots" / "webui"
+SCREENSHOTS = Path(__file__).resolve().parents[3] / ".artifacts" / "webui"
 
 
 class LiveBridge:
@@ -107,7 +107,7 @@ def browser(socket_enabled: None) -> Iterator[WebDriver]:
 
 
 def screenshot(driver: WebDriver, name: str) -> Path:
-    """Save the window as ``build/screenshots/webui/<name>.png``, for a person to look at."""
+    """Save the window as ``.artifacts/webui/<name>.png``, for a person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
