@@ -51,6 +51,26 @@ def _post(browser: WebDriver, path: str, fields: dict[str, str]) -> dict[str, An
     return answer
 
 
+def _type(browser: WebDriver, selector: str, text: str) -> None:
+    """Type ``text`` into the field ``selector`` names. Focused first, in one step: the live
+    part it is in may be swapped in at any moment, but not while a field of it is focused."""
+    wait_for_element(browser, selector)
+    browser.execute_script(
+        "const field = document.querySelector(arguments[0]); field.value = ''; field.focus()",
+        selector,
+    )
+    browser.switch_to.active_element.send_keys(text)
+
+
+def _act(browser: WebDriver, selector: str) -> str:
+    """Press the button ``selector`` names; the page's answer (a new one, not the last)."""
+    browser.execute_script(
+        "const n = document.getElementById('notice'); n.hidden = true; n.textContent = '';"
+    )
+    _click(browser, selector)
+    return _notice(browser)
+
+
 def _shows(browser: WebDriver, sequences: list[int], what: str) -> None:
     """Until the log shows exactly ``sequences``, top to bottom."""
     wait_for(
@@ -129,20 +149,19 @@ def test_a_setpoint_written_from_the_devices_page_is_read_back(
     _wait_live(browser)
     field = '#device-arcm tr[data-setpoint="alarm_delay"] input[name=value]'
     wait_for_element(browser, field)
-    limits = browser.find_element(By.CSS_SELECTOR, field)
-    assert (limits.get_attribute("min"), limits.get_attribute("max")) == ("0", "30")
+    limits = browser.execute_script(
+        "const field = document.querySelector(arguments[0]); return [field.min, field.max]", field
+    )
+    assert limits == ["0", "30"]
     # Live updates of the card wait while the person types, so the typed value stays.
-    browser.find_element(By.CSS_SELECTOR, field).clear()
-    browser.find_element(By.CSS_SELECTOR, field).send_keys("2.5")
+    _type(browser, field, "2.5")
     live.run(lambda: live.sim.unit(1).set("residual_current", 77))
     live.wait(
         lambda: live.bridge.device("arcm")["values"]["residual_current"] == 77, "the new value"
     )
     assert browser.find_element(By.CSS_SELECTOR, field).get_attribute("value") == "2.5"
-    _click(browser, '#device-arcm tr[data-setpoint="alarm_delay"] button')
-    assert _notice(browser) == (
-        "ARCM: Alarm delay is now 2.5 s, confirmed by reading the device back."
-    )
+    notice = _act(browser, '#device-arcm tr[data-setpoint="alarm_delay"] button')
+    assert notice == ("ARCM: Alarm delay is now 2.5 s, confirmed by reading the device back.")
     assert live.run(lambda: live.sim.unit(1).get("alarm_delay").value) == 2.5
     wait_for_element(browser, '[data-setpoint-value="arcm/alarm_delay"]', text="2.5 s")
     # The same bounds as the API: out of range is refused, translated, and nothing written.
@@ -183,29 +202,27 @@ def test_a_hazard_is_followed_to_its_end_and_a_lock_out_holds_the_breaker_open(
     wait_for_element(browser, hazard, text=t("hazard.open"), what="the new hazard")
     # Eliminating reads the device afresh: the condition is still there, so it is refused.
     note = f'{hazard} input[name="note"]'
-    browser.find_element(By.CSS_SELECTOR, note).send_keys("RCD replaced")
-    _click(browser, f"{hazard} form.eliminate button")
-    assert _notice(browser) == views.refusal_text(t, "condition_persists", "ARCM")
+    _type(browser, note, "RCD replaced")
+    notice = _act(browser, f"{hazard} form.eliminate button")
+    assert notice == views.refusal_text(t, "condition_persists", "ARCM")
     screenshot(browser, f"devices-hazard-refused-{language}")
     # The cause removed and the detector reset: close is still refused until acknowledged.
     live.run(lambda: arcm.set("residual_current", 20))
     live.call(live.bridge.buses["line"].command("arcm", "reset", who="electrician"))
     live.wait(lambda: not any(a.active for a in live.bridge.alarms.open_alarms("arcm")), "reset")
-    _click(browser, '#device-arcm form[data-action] input[value="close"] ~ button')
-    assert _notice(browser).startswith(views.refusal_text(t, "alarm_unacknowledged", "ARCM"))
+    notice = _act(browser, '#device-arcm form[data-action] input[value="close"] ~ button')
+    assert notice.startswith(views.refusal_text(t, "alarm_unacknowledged", "ARCM"))
     if language != "en":
-        assert _notice(browser) != views.refusal_text(
-            Translator("en"), "alarm_unacknowledged", "ARCM"
-        )
+        assert notice != views.refusal_text(Translator("en"), "alarm_unacknowledged", "ARCM")
     assert "close" not in [str(c) for c in live.run(lambda: arcm.command_log)]
     screenshot(browser, f"devices-close-refused-{language}")
     # Acknowledged, then eliminated with a note: the hazard leaves the card.
-    _click(browser, f'{hazard} form[action$="/acknowledge"] button')
-    assert _notice(browser) == t("action.acknowledged")
+    notice = _act(browser, f'{hazard} form[action$="/acknowledge"] button')
+    assert notice == t("action.acknowledged")
     wait_for_element(browser, hazard, text=t("hazard.acknowledged"))
-    browser.find_element(By.CSS_SELECTOR, note).send_keys("RCD replaced")
-    _click(browser, f"{hazard} form.eliminate button")
-    assert _notice(browser) == t("devices.hazard_eliminated", device="ARCM")
+    _type(browser, note, "RCD replaced")
+    notice = _act(browser, f"{hazard} form.eliminate button")
+    assert notice == t("devices.hazard_eliminated", device="ARCM")
     wait_for_element_gone(browser, hazard)
     (eliminated,) = live.run(lambda: live.bridge.hazard_list(HazardState.ELIMINATED, "arcm"))
     assert eliminated["note"] == "RCD replaced"
@@ -213,21 +230,21 @@ def test_a_hazard_is_followed_to_its_end_and_a_lock_out_holds_the_breaker_open(
     # A lock-out: who, why, until; close is refused while it holds; lifted from the page.
     why = '#device-arcm form.lock input[name="why"]'
     wait_for_element(browser, why)
-    browser.find_element(By.CSS_SELECTOR, why).send_keys("replacing the RCD")
-    Select(
-        browser.find_element(By.CSS_SELECTOR, '#device-arcm select[name="until"]')
-    ).select_by_value("1h")
-    _click(browser, "#device-arcm form.lock button")
-    assert _notice(browser) == t("devices.locked_out_done", device="ARCM")
+    _type(browser, why, "replacing the RCD")
+    browser.execute_script(  # chosen while the reason's field holds the card still
+        "document.querySelector('#device-arcm select[name=\"until\"]').value = '1h'"
+    )
+    notice = _act(browser, "#device-arcm form.lock button")
+    assert notice == t("devices.locked_out_done", device="ARCM")
     lockout = live.run(lambda: live.bridge.device("arcm")["lockout"])
     assert lockout["who"] == "web UI (token)" and lockout["why"] == "replacing the RCD"
     assert 3500 < lockout["until"] - time.time() <= 3600
     wait_for_element(browser, "#device-arcm .lockout", text="replacing the RCD")
     screenshot(browser, f"devices-locked-out-{language}")
-    _click(browser, '#device-arcm form[data-action] input[value="close"] ~ button')
-    assert _notice(browser).startswith(views.refusal_text(t, "locked_out", "ARCM"))
-    _click(browser, '#device-arcm form[action$="/lockout/lift"] button')
-    assert _notice(browser) == t("devices.lockout_lifted", device="ARCM")
+    notice = _act(browser, '#device-arcm form[data-action] input[value="close"] ~ button')
+    assert notice.startswith(views.refusal_text(t, "locked_out", "ARCM"))
+    notice = _act(browser, '#device-arcm form[action$="/lockout/lift"] button')
+    assert notice == t("devices.lockout_lifted", device="ARCM")
     assert live.run(lambda: live.bridge.device("arcm")["lockout"]) is None
     assert _failed_requests(browser) == []
 

@@ -46,22 +46,26 @@ function editing(element) {
   return active !== null && element.contains(active) && active.matches("input, select, textarea");
 }
 
+/** Refresh ``element`` once the focus has left it (one listener however often asked). */
+function waitForFocusToLeave(element, state) {
+  if (state.waiting) return;
+  state.waiting = true;
+  const left = (event) => {
+    if (element.contains(event.relatedTarget)) return;
+    element.removeEventListener("focusout", left);
+    state.waiting = false;
+    refresh(element);
+  };
+  element.addEventListener("focusout", left);
+}
+
 /** Fetch a part again; one fetch at a time per part, and one more if asked meanwhile.
  * While the person edits a field of the part, wait until the focus leaves the part. */
 async function refresh(element) {
   const state = parts.get(element) || { busy: false, again: false, waiting: false };
   parts.set(element, state);
   if (editing(element)) {
-    if (!state.waiting) {
-      state.waiting = true;
-      const left = (event) => {
-        if (element.contains(event.relatedTarget)) return;
-        element.removeEventListener("focusout", left);
-        state.waiting = false;
-        refresh(element);
-      };
-      element.addEventListener("focusout", left);
-    }
+    waitForFocusToLeave(element, state);
     return;
   }
   if (state.busy) {
@@ -78,7 +82,13 @@ async function refresh(element) {
         return;
       }
       if (response.ok) {
-        element.innerHTML = await response.text();
+        const html = await response.text();
+        if (editing(element)) {
+          // The person began typing while the part was on its way: keep what they type.
+          waitForFocusToLeave(element, state);
+          return;
+        }
+        element.innerHTML = html;
         localTimes(element);
       }
     } while (state.again);
