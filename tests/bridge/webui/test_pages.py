@@ -225,7 +225,7 @@ def test_the_event_log_filters_pages_and_exports_csv(
     assert [r.get_attribute("data-event-type") for r in rows] == ["alarm_raised"] * 4
     screenshot(browser, "events-filtered-en")
     browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
-    wait_for(browser, "return location.search.includes('after=')")
+    wait_for(browser, "return location.search.includes('before=')")  # older
     rest = browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")
     assert [r.get_attribute("data-event-type") for r in rest] == ["alarm_raised"] * 2
     assert not browser.find_elements(By.CSS_SELECTOR, "a[rel=next]")
