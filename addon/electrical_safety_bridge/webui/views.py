@@ -32,6 +32,7 @@ from ..report.catalogue import LANGUAGES as REPORT_LANGUAGES
 from ..report.model import previous_month
 from ..report.sources import report_zone
 from ..safety.alarms import UnknownAlarm
+from ..storage.event_store import SCHEMA_VERSION as EVENT_STORE_SCHEMA
 from ..storage.event_store import StoredEvent
 from .access import (
     CSRF_HEADER,
@@ -365,6 +366,8 @@ async def _overview(request: web.Request, visitor: Visitor) -> dict[str, Any]:
         "hazards": bridge.hazard_list(),
         "relay": relay_status,
         "gateway": info.get("gateway") or {},
+        # The event store is migrated to this version when it opens (a newer one is refused).
+        "store_schema": EVENT_STORE_SCHEMA,
         "now": now,
     }
 

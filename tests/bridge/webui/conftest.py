@@ -32,9 +32,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / ".artifacts" / "webui"
 class LiveBridge:
     """A bridge, its simulator and (optionally) an ingress stand-in, on a loop in a thread."""
 
-    def __init__(self, tmp_path: Path, *, ingress_proxy_address: str) -> None:
+    def __init__(self, tmp_path: Path, *, ingress_proxy_address: str, **overrides: Any) -> None:
         self.tmp_path = tmp_path
         self.ingress_proxy_address = ingress_proxy_address
+        self.overrides = overrides  # more BridgeConfig fields (a relay, for one)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="bridge", daemon=True)
         self.bridge: Bridge
@@ -65,7 +66,12 @@ class LiveBridge:
 
     async def _start(self) -> None:
         running = await self._stack.enter_async_context(
-            running_bridge(self.tmp_path, ingress_port=0, ingress_proxy=self.ingress_proxy_address)
+            running_bridge(
+                self.tmp_path,
+                ingress_port=0,
+                ingress_proxy=self.ingress_proxy_address,
+                **self.overrides,
+            )
         )
         self.bridge, self.sim = running.bridge, running.sim
         units = self.bridge.buses["line"].units

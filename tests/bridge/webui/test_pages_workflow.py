@@ -8,8 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import socket
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 
 from electrical_safety_bridge.common.enums import HazardState
+from electrical_safety_bridge.relay.relay_settings import RelayConfig, WebhookSettings
 from electrical_safety_bridge.report.model import previous_month
 from electrical_safety_bridge.report.sources import report_zone
 from electrical_safety_bridge.safety.events import BridgeEvent, EventType
@@ -302,3 +307,55 @@ def test_the_reports_page_shows_the_month_under_ingress_and_offers_pdf_and_json(
     status, kind, text = by_format["json"]
     assert (status, kind) == (200, "application/json; charset=utf-8")
     assert json.loads(text)["period"]["label"] == current
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    """A landlord's webhook endpoint: takes every delivery."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: the test reads the bridge, not this log
+
+
+def test_the_overview_shows_each_relay_destination_with_its_queue_deliveries_and_errors(
+    tmp_path: Path, browser: WebDriver, socket_enabled: None
+) -> None:
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
+    threading.Thread(target=receiver.serve_forever, name="webhook", daemon=True).start()
+    with socket.socket() as closed:  # a port nothing listens on: every delivery fails
+        closed.bind(("127.0.0.1", 0))
+        dead_port = closed.getsockname()[1]
+    relay = RelayConfig(
+        webhooks=(
+            WebhookSettings("landlord", f"http://127.0.0.1:{receiver.server_port}/h", "s" * 32),
+            WebhookSettings("insurer", f"http://127.0.0.1:{dead_port}/h", "s" * 32),
+        ),
+        retry_max=1.0,
+    )
+    try:
+        with LiveBridge(tmp_path, ingress_proxy_address="127.0.0.1", relay=relay) as live:
+            assert live.ingress is not None
+            browser.get(live.ingress.url + "/")
+            _wait_live(browser)
+            wait_for_element(
+                browser, 'tr[data-sink="webhook:landlord"]', text="Delivering", timeout=60
+            )
+            wait_for_element(
+                browser, 'tr[data-sink="webhook:insurer"]', text="Retrying", timeout=60
+            )
+            delivered = browser.execute_script(
+                "const row = document.querySelector('tr[data-sink=\"webhook:landlord\"]');"
+                " return [row.cells[3].textContent.trim(), row.cells[4].textContent.trim()]"
+            )
+            assert int(delivered[0]) > 0 and delivered[1] not in ("", "—")
+            failing = browser.find_element(By.CSS_SELECTOR, 'tr[data-sink="webhook:insurer"]')
+            assert int(failing.find_elements(By.TAG_NAME, "td")[1].text) > 0  # waiting
+            screenshot(browser, "overview-relay-en")
+            browser.get("about:blank")  # the page's WebSocket closes before the bridge stops
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
