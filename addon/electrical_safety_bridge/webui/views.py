@@ -491,6 +491,7 @@ async def _events(request: web.Request, visitor: Visitor) -> dict[str, Any]:
     return {
         "page_name": "events",
         "channels": _channels(devices),
+        "setpoints": {d["id"]: {s["key"]: s for s in d.get("setpoints") or []} for d in devices},
         "events": [e.as_dict() for e in events],
         "names": _names(devices),
         "event_types": [str(e) for e in EventType],

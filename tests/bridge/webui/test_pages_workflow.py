@@ -192,6 +192,13 @@ def test_a_setpoint_written_from_the_devices_page_is_read_back(
     assert _failed_requests(browser) == []
     browser.execute_script("document.getElementById('device-arcm').scrollIntoView()")
     screenshot(browser, "devices-setpoint-ingress-en")
+    # The event log names the setpoint and shows the change.
+    browser.get(live.ingress.url + "/events?type=setpoint_changed")
+    wait_for_element(
+        browser, 'tr[data-event-type="setpoint_changed"]', text="Alarm delay", what="the change"
+    )
+    wait_for_element(browser, 'tr[data-event-type="setpoint_changed"]', text="0 → 2.5 s")
+    screenshot(browser, "events-setpoint-ingress-en")
 
 
 @pytest.mark.parametrize("language", ["en", "zh-Hans", "ja"])
