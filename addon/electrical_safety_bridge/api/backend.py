@@ -50,9 +50,11 @@ class EventQueries(Protocol):
         since: float | None = None,
         until: float | None = None,
         after_seq: int | None = None,
+        before_seq: int | None = None,
+        newest_first: bool = False,
         limit: int = 100,
     ) -> list[StoredEvent]:
-        """Stored events matching the filters, oldest first."""
+        """Stored events matching the filters, oldest first (or the newest, newest first)."""
         ...
 
     async def export_csv(

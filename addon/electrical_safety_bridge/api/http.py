@@ -40,7 +40,7 @@ from ..webui import mount as mount_web_ui
 from .auth import bearer, token_matches
 from .backend import BridgeBackend
 from .openapi import OPENAPI
-from .report_route import add_report_route
+from .report_route import add_report_route, serve_report
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -793,6 +793,11 @@ def create_app(
     app.router.add_get("/api/v1/ws", _websocket)
     add_report_route(app, bridge)
     mount_web_ui(
-        app, bridge, websocket=_websocket, events_csv=_events_csv, ingress_proxy=ingress_proxy
+        app,
+        bridge,
+        websocket=_websocket,
+        events_csv=_events_csv,
+        report=serve_report,
+        ingress_proxy=ingress_proxy,
     )
     return app

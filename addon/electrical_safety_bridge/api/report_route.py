@@ -35,7 +35,8 @@ def _bad(message: str, parameter: str, value: str) -> web.Response:
     )
 
 
-async def _report(request: web.Request) -> web.Response:
+async def serve_report(request: web.Request) -> web.Response:
+    """The report route's handler (the web UI serves it too, behind its own guard)."""
     query = request.query
     fmt_text = query.get("format", ReportFormat.JSON.value)
     try:
@@ -81,4 +82,4 @@ async def _report(request: web.Request) -> web.Response:
 def add_report_route(app: web.Application, source: Any) -> None:
     """Serve the report of ``source`` (a running bridge) on ``app``."""
     app[_SOURCE] = source
-    app.router.add_get(REPORT_PATH, _report)
+    app.router.add_get(REPORT_PATH, serve_report)

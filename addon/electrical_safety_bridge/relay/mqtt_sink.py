@@ -124,6 +124,8 @@ class MqttSink:
         self.ready = False  # connected, birth published and subscriptions made
         self.connects = 0
         self.published = 0
+        #: When the broker last took a message (seconds since the epoch), for the web UI.
+        self.last_delivered_at: float | None = None
         self.last_error: str | None = None
 
     # -- control ------------------------------------------------------------------------
@@ -143,6 +145,7 @@ class MqttSink:
             "ready": self.ready,
             "connects": self.connects,
             "published": self.published,
+            "last_delivered_at": self.last_delivered_at,
             "last_error": self.last_error,
         }
 
@@ -331,6 +334,7 @@ class MqttSink:
             self._acks.append((int(message.priority), row.id))
             self._ack_ready.set()
             self.published += 1
+            self.last_delivered_at = time.time()
         finally:
             window.release()
 

@@ -109,6 +109,8 @@ class WebhookSink:
         self._stop = asyncio.Event()
         self.disabled: str | None = None
         self.delivered = 0
+        #: When the endpoint last took a message (seconds since the epoch), for the web UI.
+        self.last_delivered_at: float | None = None
         self.attempts = 0
         self.failures = 0
         self.last_error: str | None = None
@@ -126,6 +128,7 @@ class WebhookSink:
         """For the heartbeat and diagnostics."""
         return {
             "delivered": self.delivered,
+            "last_delivered_at": self.last_delivered_at,
             "attempts": self.attempts,
             "failures": self.failures,
             "last_status": self.last_status,
@@ -194,6 +197,7 @@ class WebhookSink:
                         "relay: webhook %s: cannot record a delivery: %s", self.settings.id, exc
                     )
                 self.delivered += 1
+                self.last_delivered_at = self._clock()
                 if self._stop.is_set():
                     return
                 if row.message.priority is not Priority.ALARM and self._wake.is_set():

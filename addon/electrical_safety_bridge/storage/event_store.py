@@ -404,24 +404,29 @@ class EventStore:
         since: float | None = None,
         until: float | None = None,
         after_seq: int | None = None,
+        before_seq: int | None = None,
+        newest_first: bool = False,
         limit: int = 100,
     ) -> list[StoredEvent]:
         """Events matching every given filter, oldest (lowest ``seq``) first.
 
         ``since <= at < until``; ``after_seq`` pages on (pass the last ``seq`` you got).
+        ``newest_first`` gives the newest ``limit`` instead, highest ``seq`` first, and
+        ``before_seq`` pages back from there (a person's log reads newest first).
         An empty ``types`` matches nothing. ``limit`` is 1 to 1000.
         """
         if isinstance(limit, bool) or not isinstance(limit, int):
             raise ValueError(f"limit must be an integer, not {limit!r}")
         if not 1 <= limit <= MAX_QUERY_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_QUERY_LIMIT}, not {limit}")
-        where = _where(device_id, types, since, until, after_seq)
+        where = _where(device_id, types, since, until, after_seq, before_seq)
         if where is None:
             return []
         clause, params = where
+        order = "seq DESC" if newest_first else "seq"
         with self._connection() as conn:
             rows = conn.execute(
-                f"SELECT {_COLUMNS} FROM events{clause} ORDER BY seq LIMIT ?",
+                f"SELECT {_COLUMNS} FROM events{clause} ORDER BY {order} LIMIT ?",
                 (*params, limit),
             ).fetchall()
         return [self._row(row) for row in rows]
@@ -742,6 +747,8 @@ class AsyncEventStore:
         since: float | None = None,
         until: float | None = None,
         after_seq: int | None = None,
+        before_seq: int | None = None,
+        newest_first: bool = False,
         limit: int = 100,
     ) -> list[StoredEvent]:
         """See :meth:`EventStore.query`."""
@@ -752,6 +759,8 @@ class AsyncEventStore:
             since=since,
             until=until,
             after_seq=after_seq,
+            before_seq=before_seq,
+            newest_first=newest_first,
             limit=limit,
         )
 
@@ -1106,6 +1115,7 @@ def _where(
     since: float | None,
     until: float | None,
     after_seq: int | None,
+    before_seq: int | None = None,
 ) -> tuple[str, list[Any]] | None:
     """The WHERE clause for the filters, or None when they can match nothing."""
     conditions: list[str] = []
@@ -1126,10 +1136,12 @@ def _where(
             raise ValueError(f"{name} must be a finite number, not {bound!r}")
         conditions.append(f"at {op} ?")
         params.append(float(bound))
-    if after_seq is not None:
-        if isinstance(after_seq, bool) or not isinstance(after_seq, int):
-            raise ValueError(f"after_seq must be an integer, not {after_seq!r}")
-        conditions.append("seq > ?")
-        params.append(after_seq)
+    for name, seq, op in (("after_seq", after_seq, ">"), ("before_seq", before_seq, "<")):
+        if seq is None:
+            continue
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            raise ValueError(f"{name} must be an integer, not {seq!r}")
+        conditions.append(f"seq {op} ?")
+        params.append(seq)
     clause = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return clause, params

@@ -1,4 +1,4 @@
-"""The bridge's web UI: Overview, Devices and Events, in en / zh-Hans / ja.
+"""The bridge's web UI: Overview, Devices, Events and Reports, in en / zh-Hans / ja.
 
 Served by the API's aiohttp application at ``/`` (:func:`mount`), so that Supervisor's
 ingress, which proxies the add-on's root and names its own path prefix in
@@ -31,12 +31,14 @@ def mount(
     *,
     websocket: views.Handler,
     events_csv: views.Handler,
+    report: views.Handler,
     ingress_proxy: str = SUPERVISOR_ADDRESS,
 ) -> None:
     """Add the web UI's routes to the API's ``app``.
 
-    ``websocket`` and ``events_csv`` are the API's own handlers, served here behind the web
-    UI's login instead of the bearer token (a browser cannot send a header on a WebSocket).
+    ``websocket``, ``events_csv`` and ``report`` are the API's own handlers, served here
+    behind the web UI's login instead of the bearer token (a browser cannot send a header on
+    a WebSocket, nor an iframe or a download link).
     ``ingress_proxy`` is the one address whose ingress headers are believed.
     """
     ui = views.WebUi(bridge, Access(lambda: bridge.token, ingress_proxy=ingress_proxy))
@@ -55,6 +57,8 @@ def mount(
     router.add_get("/devices", views.devices)
     router.add_get("/events", views.events)
     router.add_get("/events.csv", views.guarded(lambda r, v: events_csv(r)))
+    router.add_get("/reports", views.reports)
+    router.add_get("/report", views.guarded(lambda r, v: report(r)))
     router.add_get("/ws", views.guarded(lambda r, v: websocket(r)))
     router.add_get("/login", views.login_form)
     router.add_post("/login", views.log_in)
@@ -62,6 +66,10 @@ def mount(
     router.add_post("/action/alarms/{alarm_id}/acknowledge", views.acknowledge_alarm)
     router.add_post("/action/hazards/{hazard_id}/acknowledge", views.acknowledge_hazard)
     router.add_post("/action/devices/{device_id}/command", views.command)
+    router.add_post("/action/devices/{device_id}/setpoint", views.write_setpoint)
+    router.add_post("/action/devices/{device_id}/lockout", views.lock_out)
+    router.add_post("/action/devices/{device_id}/lockout/lift", views.lift_lock_out)
+    router.add_post("/action/hazards/{hazard_id}/eliminate", views.eliminate_hazard)
     explorer_views.mount(app)
     editor.add_routes(app, bridge)
     router.add_static("/static", _STATIC, append_version=False)

@@ -17,18 +17,23 @@ import math
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol, runtime_checkable
 
 import jinja2
 from aiohttp import web
 
 from .. import __version__
-from ..api.backend import BridgeBackend
+from ..api.backend import BridgeBackend, DeviceCommands, EventQueries
 from ..common.enums import CommandName, CommandOutcome, EventType, HazardState, RefusalReason
 from ..common.errors import UnknownHazard
 from ..errors import BusError, CommandRefused, StorageFailing
+from ..report.catalogue import LANGUAGES as REPORT_LANGUAGES
+from ..report.model import previous_month
+from ..report.sources import report_zone
 from ..safety.alarms import UnknownAlarm
+from ..storage.event_store import SCHEMA_VERSION as EVENT_STORE_SCHEMA
+from ..storage.event_store import StoredEvent
 from .access import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -373,6 +378,8 @@ async def _overview(request: web.Request, visitor: Visitor) -> dict[str, Any]:
         "hazards": bridge.hazard_list(),
         "relay": relay_status,
         "gateway": info.get("gateway") or {},
+        # The event store is migrated to this version when it opens (a newer one is refused).
+        "store_schema": EVENT_STORE_SCHEMA,
         "now": now,
     }
 
@@ -424,6 +431,9 @@ async def _devices(request: web.Request, visitor: Visitor) -> dict[str, Any]:
         "device": shown[0] if len(shown) == 1 else None,
         "hidden_kinds": _HIDDEN_KINDS,
         "command_order": [str(c) for c in COMMAND_ORDER],
+        # Each shown device's hazards not yet eliminated, oldest first.
+        "hazards": {d["id"]: bridge.hazard_list(device_id=d["id"]) for d in shown},
+        "lockout_spans": list(LOCKOUT_SPANS),
     }
 
 
@@ -433,6 +443,12 @@ devices = page("devices.html", _devices)
 # --------------------------------------------------------------------------- events
 
 
+def _seq(query: Mapping[str, str], name: str) -> int | None:
+    """A sequence number of the query (``before``/``after``), or None (at most 18 digits)."""
+    text = query.get(name, "")
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
 def _event_filters(query: Mapping[str, str], now: float) -> dict[str, Any]:
     period = query.get("period", DEFAULT_PERIOD)
     if period not in PERIODS:
@@ -440,23 +456,38 @@ def _event_filters(query: Mapping[str, str], now: float) -> dict[str, Any]:
     span = PERIODS[period]
     event_type = query.get("type") or None
     types = [EventType(event_type)] if event_type in set(EventType) else None
-    after = query.get("after", "")
     return {
         "device_id": query.get("device") or None,
         "types": types,
         "since": None if span is None else now - span,
-        "after_seq": int(after) if after.isdigit() and len(after) < 19 else None,
         "period": period,
     }
+
+
+async def _event_page(
+    store: EventQueries, filters: Mapping[str, Any], before: int | None, after: int | None
+) -> tuple[list[StoredEvent], bool, bool]:
+    """One page of the log, newest first: its events, whether newer and older ones exist.
+
+    The first page is the newest; ``before`` pages back (older), ``after`` forward (newer).
+    """
+    if after is not None and before is None:
+        # The page just above ``after``: read forward, then show it newest first.
+        found = await store.query(**filters, after_seq=after, limit=EVENTS_PER_PAGE + 1)
+        newer = len(found) > EVENTS_PER_PAGE
+        return found[:EVENTS_PER_PAGE][::-1], newer, True
+    found = await store.query(
+        **filters, before_seq=before, newest_first=True, limit=EVENTS_PER_PAGE + 1
+    )
+    return found[:EVENTS_PER_PAGE], before is not None, len(found) > EVENTS_PER_PAGE
 
 
 async def _events(request: web.Request, visitor: Visitor) -> dict[str, Any]:
     bridge = request.app[WEB_UI].bridge
     filters = _event_filters(request.query, time.time())
     period = filters.pop("period")
-    events = await bridge.store.query(**filters, limit=EVENTS_PER_PAGE + 1)
-    more = len(events) > EVENTS_PER_PAGE
-    events = events[:EVENTS_PER_PAGE]
+    before, after = _seq(request.query, "before"), _seq(request.query, "after")
+    events, newer, older = await _event_page(bridge.store, filters, before, after)
     keep = {k: v for k, v in request.query.items() if k in ("device", "type", "period") and v}
     csv_query = {
         key: value
@@ -468,9 +499,11 @@ async def _events(request: web.Request, visitor: Visitor) -> dict[str, Any]:
         if value
     }
     devices = bridge.devices()
+    first_page = before is None and after is None
     return {
         "page_name": "events",
         "channels": _channels(devices),
+        "setpoints": {d["id"]: {s["key"]: s for s in d.get("setpoints") or []} for d in devices},
         "events": [e.as_dict() for e in events],
         "names": _names(devices),
         "event_types": [str(e) for e in EventType],
@@ -478,13 +511,63 @@ async def _events(request: web.Request, visitor: Visitor) -> dict[str, Any]:
         "period": period,
         "device": filters["device_id"] or "",
         "type": request.query.get("type", "") if filters["types"] else "",
-        "next_query": urllib.parse.urlencode({**keep, "after": events[-1].seq}) if more else None,
-        "first_query": urllib.parse.urlencode(keep) if filters["after_seq"] is not None else None,
+        "first_page": first_page,
+        "newest_query": None if first_page else urllib.parse.urlencode(keep),
+        "newer_query": (
+            urllib.parse.urlencode({**keep, "after": events[0].seq}) if newer and events else None
+        ),
+        "older_query": (
+            urllib.parse.urlencode({**keep, "before": events[-1].seq}) if older and events else None
+        ),
         "csv_query": urllib.parse.urlencode(csv_query),
     }
 
 
 events = page("events.html", _events)
+
+
+# --------------------------------------------------------------------------- reports
+
+#: How many months back the reports page offers (the current one, so far, first).
+REPORT_MONTHS = 12
+
+
+def report_months(now: float, zone: tzinfo) -> list[str]:
+    """The months a person may pick, newest first: ``YYYY-MM``, the current one first."""
+    month = datetime.fromtimestamp(now, zone).replace(day=1, hour=12)
+    months = []
+    for _ in range(REPORT_MONTHS):
+        months.append(month.strftime("%Y-%m"))
+        month = (month - timedelta(days=1)).replace(day=1)
+    return months
+
+
+async def _reports(request: web.Request, visitor: Visitor) -> dict[str, Any]:
+    zone, zone_name = report_zone()
+    now = time.time()
+    months = report_months(now, zone)
+    period = request.query.get("period", "")
+    if period not in months:
+        period = previous_month(now, zone)  # the report API's own default: the last whole month
+    language = request.query.get("report_language", "")
+    if language not in REPORT_LANGUAGES:
+        language = language_of(request)[0]
+    query = {"period": period, "language": language}
+    return {
+        "page_name": "reports",
+        "months": months,
+        "current_month": months[0],
+        "period": period,
+        "report_language": language,
+        "report_languages": [(code, NATIVE_NAMES[code]) for code in REPORT_LANGUAGES],
+        "zone_name": zone_name,
+        "report_query": {
+            fmt: urllib.parse.urlencode({**query, "format": fmt}) for fmt in ("html", "pdf", "json")
+        },
+    }
+
+
+reports = page("reports.html", _reports)
 
 
 def iso_time(at: float | None) -> str:
@@ -548,13 +631,8 @@ async def _acknowledge_hazard(request: web.Request, visitor: Visitor) -> web.Str
 
 
 async def _command(request: web.Request, visitor: Visitor) -> web.StreamResponse:
-    bridge = request.app[WEB_UI].bridge
     t = Translator(language_of(request)[0])
-    device_id = request.match_info["device_id"]
-    bus = bridge.device_bus.get(device_id)
-    if bus is None:
-        raise web.HTTPNotFound(text="no such device")
-    name = str(bridge.device(device_id).get("name") or device_id)
+    device_id, bus, name = _device_of(request)
     command = (await request.post()).get("command")
     if not isinstance(command, str) or command not in set(CommandName):
         return _said(False, refusal_text(t, RefusalReason.COMMAND_UNSUPPORTED, name))
@@ -573,9 +651,160 @@ async def _command(request: web.Request, visitor: Visitor) -> web.StreamResponse
     )
 
 
+def _device_of(request: web.Request) -> tuple[str, DeviceCommands, str]:
+    """The path's device: its id, its bus, and its name (404 when the bridge has none)."""
+    bridge = request.app[WEB_UI].bridge
+    device_id = request.match_info["device_id"]
+    bus = bridge.device_bus.get(device_id)
+    if bus is None:
+        raise web.HTTPNotFound(text="no such device")
+    return device_id, bus, str(bridge.device(device_id).get("name") or device_id)
+
+
+def _number(text: object) -> float | None:
+    """A finite number typed in a form (``12``, ``0.5``, ``1,5`` is not one), or None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+async def _write_setpoint(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    """Write a setpoint through the bus, as the API does: the profile's bounds, never to an
+    unverified profile, recorded, and read back."""
+    t = Translator(language_of(request)[0])
+    device_id, bus, name = _device_of(request)
+    form = await request.post()
+    key = form.get("setpoint")
+    setpoint = next(
+        (
+            s
+            for s in request.app[WEB_UI].bridge.device(device_id).get("setpoints") or []
+            if s.get("key") == key
+        ),
+        None,
+    )
+    if setpoint is None or not isinstance(key, str):
+        return _said(False, refusal_text(t, RefusalReason.COMMAND_UNSUPPORTED, name))
+    label = setpoint_label(t, key, str(setpoint["kind"]), str(setpoint["name"]))
+    value = _number(form.get("value"))
+    if value is None:
+        return _said(False, t("devices.setpoint_not_a_number", device=name, setpoint=label))
+    try:
+        result = await bus.write_setpoint(device_id, key, value, who=visitor.who)
+    except CommandRefused as exc:
+        result_reason: str | None = str(exc.reason)
+    except BusError:
+        return _said(False, t("action.bus_unavailable", device=name))
+    else:
+        if result.outcome == CommandOutcome.CONFIRMED:
+            unit = setpoint.get("unit")
+            shown = shown_value(t, result.state) + (f" {unit}" if unit else "")
+            return _said(
+                True, t("devices.setpoint_confirmed", device=name, setpoint=label, value=shown)
+            )
+        if result.outcome != CommandOutcome.REFUSED:
+            return _said(False, t(f"outcome.{result.outcome.value}", command=label, device=name))
+        result_reason = result.reason
+    if result_reason == RefusalReason.VALUE_OUT_OF_RANGE:
+        unit = setpoint.get("unit")
+        return _said(
+            False,
+            t(
+                "devices.setpoint_out_of_range",
+                device=name,
+                setpoint=label,
+                low=shown_value(t, setpoint.get("min")),
+                high=shown_value(t, setpoint.get("max")) + (f" {unit}" if unit else ""),
+            ),
+        )
+    return _said(False, refusal_text(t, result_reason, name))
+
+
+#: How long a lock-out set from the page lasts (seconds; None: until someone lifts it).
+LOCKOUT_SPANS: dict[str, float | None] = {
+    "lifted": None,
+    "1h": 3600.0,
+    "8h": 8 * 3600.0,
+    "24h": 86400.0,
+    "7d": 7 * 86400.0,
+}
+
+
+async def _lock_out(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    t = Translator(language_of(request)[0])
+    device_id, _, name = _device_of(request)
+    form = await request.post()
+    why = form.get("why")
+    span = form.get("until", "lifted")
+    if not isinstance(why, str) or not why.strip() or len(why) > MAX_TEXT:
+        return _said(False, t("devices.lockout_why_needed"))
+    if not isinstance(span, str) or span not in LOCKOUT_SPANS:
+        return _said(False, t("devices.lockout_until_unknown"))
+    length = LOCKOUT_SPANS[span]
+    until = None if length is None else time.time() + length
+    try:
+        await request.app[WEB_UI].bridge.lock_out(
+            device_id, visitor.who, why.strip(), until, WEB_UI_SOURCE
+        )
+    except CommandRefused as exc:
+        return _said(False, refusal_text(t, str(exc.reason), name))
+    return _said(True, t("devices.locked_out_done", device=name))
+
+
+async def _lift_lock_out(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    t = Translator(language_of(request)[0])
+    device_id, _, name = _device_of(request)
+    try:
+        lifted = await request.app[WEB_UI].bridge.lift_lock_out(
+            device_id, visitor.who, WEB_UI_SOURCE
+        )
+    except CommandRefused as exc:
+        return _said(False, refusal_text(t, str(exc.reason), name))
+    return _said(
+        True, t("devices.lockout_lifted" if lifted else "devices.lockout_none", device=name)
+    )
+
+
+#: The longest note or reason a person may type (the API's bounds: 2000 and 500).
+MAX_TEXT = 500
+MAX_NOTE = 2000
+
+
+async def _eliminate_hazard(request: web.Request, visitor: Visitor) -> web.StreamResponse:
+    """Eliminate a hazard: the bridge reads its device afresh and may refuse."""
+    bridge = request.app[WEB_UI].bridge
+    t = Translator(language_of(request)[0])
+    hazard_id = request.match_info["hazard_id"]
+    note = (await request.post()).get("note")
+    if not isinstance(note, str) or not note.strip() or len(note) > MAX_NOTE:
+        return _said(False, t("devices.hazard_note_needed"))
+    try:
+        device_id = str(bridge.hazard(hazard_id)["device_id"])
+        name = str(bridge.device(device_id).get("name") or device_id)
+    except (UnknownHazard, KeyError, CommandRefused):
+        return _said(False, t("action.unknown_hazard"))
+    try:
+        await bridge.eliminate_hazard(hazard_id, visitor.who, note.strip(), WEB_UI_SOURCE)
+    except UnknownHazard:
+        return _said(False, t("action.unknown_hazard"))
+    except CommandRefused as exc:
+        return _said(False, refusal_text(t, str(exc.reason), name))
+    except BusError:
+        return _said(False, t("action.bus_unavailable", device=name))
+    return _said(True, t("devices.hazard_eliminated", device=name))
+
+
 acknowledge_alarm = guarded(_acknowledge_alarm)
 acknowledge_hazard = guarded(_acknowledge_hazard)
+eliminate_hazard = guarded(_eliminate_hazard)
 command = guarded(_command)
+write_setpoint = guarded(_write_setpoint)
+lock_out = guarded(_lock_out)
+lift_lock_out = guarded(_lift_lock_out)
 
 
 def hazard_states() -> list[str]:

@@ -116,6 +116,20 @@ def test_paging_by_after_seq_returns_everything_once_in_order(store: EventStore)
     assert [e for p in pages for e in p] == stored
 
 
+def test_paging_newest_first_by_before_seq_returns_everything_once(store: EventStore) -> None:
+    stored = store.append_many(command(float(i), i=i) for i in range(25))
+    pages: list[list[StoredEvent]] = []
+    before: int | None = None
+    while page := store.query(before_seq=before, newest_first=True, limit=10):
+        pages.append(page)
+        before = page[-1].seq
+    assert [len(p) for p in pages] == [10, 10, 5]
+    assert [e for p in pages for e in p] == stored[::-1]
+    # Both bounds together: a window of sequence numbers.
+    window = store.query(after_seq=stored[2].seq, before_seq=stored[6].seq, newest_first=True)
+    assert window == stored[5:2:-1]
+
+
 @pytest.mark.parametrize("limit", [0, -1, 1001, True])
 def test_query_limit_is_bounded(store: EventStore, limit: int) -> None:
     with pytest.raises(ValueError, match="limit"):

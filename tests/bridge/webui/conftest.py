@@ -35,7 +35,7 @@ class LiveBridge:
     def __init__(self, tmp_path: Path, *, ingress_proxy_address: str, **overrides: Any) -> None:
         self.tmp_path = tmp_path
         self.ingress_proxy_address = ingress_proxy_address
-        self.overrides = overrides  # BridgeConfig fields (a user profile folder, say)
+        self.overrides = overrides  # more BridgeConfig fields (a profile folder, a relay)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="bridge", daemon=True)
         self.bridge: Bridge

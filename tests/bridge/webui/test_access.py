@@ -48,14 +48,22 @@ def _log_in(live: LiveBridge, token: str) -> tuple[int, dict[str, str], str]:
 def test_without_a_session_pages_send_to_the_login_and_the_rest_is_refused(
     live: LiveBridge,
 ) -> None:
-    status, headers, _ = _request(live.url + "/devices")
-    assert (status, headers["Location"]) == (303, "/login")
-    for path in ("/?part=alarms", "/events.csv", "/ws"):
+    for page in ("/devices", "/reports"):
+        status, headers, _ = _request(live.url + page)
+        assert (status, headers["Location"]) == (303, "/login")
+    for path in ("/?part=alarms", "/events.csv", "/ws", "/report?format=json"):
         status, _, body = _request(live.url + path)
         assert status == 401, path
         assert "arcm" not in body.lower()
-    status, _, _ = _request(live.url + "/action/alarms/x/acknowledge", data=b"")
-    assert status == 401
+    for action in (
+        "/action/alarms/x/acknowledge",
+        "/action/hazards/x/eliminate",
+        "/action/devices/arcm/setpoint",
+        "/action/devices/arcm/lockout",
+        "/action/devices/arcm/lockout/lift",
+    ):
+        status, _, _ = _request(live.url + action, data=b"")
+        assert status == 401, action
     # The API itself still wants its bearer token.
     status, _, _ = _request(live.url + "/api/v1/devices")
     assert status == 401
@@ -100,7 +108,7 @@ def test_ingress_headers_from_an_address_that_is_not_supervisors_get_nothing(
     # This bridge trusts only Supervisor's real address; the stand-in calls from 127.0.0.1.
     with LiveBridge(tmp_path, ingress_proxy_address=SUPERVISOR_ADDRESS) as live:
         assert live.ingress is not None
-        for path in ("/", "/devices", "/events.csv", "/ws"):
+        for path in ("/", "/devices", "/events.csv", "/ws", "/reports", "/report?format=json"):
             status, _, body = _request(live.ingress.url + path)
             assert status == 403, path
             assert "ARCM" not in body

@@ -157,7 +157,10 @@ def test_a_refused_close_shows_the_reason_in_the_pages_language(
     screenshot(browser, f"devices-refused-close-{language}")
     # An unverified profile never writes: the page offers no command and says why, and a
     # trip posted all the same is refused, in the same language.
-    assert not browser.find_elements(By.CSS_SELECTOR, "#device-unverified form[data-action]")
+    # (A lock-out is the bridge's own interlock, not a write: it is offered.)
+    assert not browser.find_elements(
+        By.CSS_SELECTOR, "#device-unverified :is(.commands, .setpoints) form[data-action]"
+    )
     explained = browser.find_element(By.CSS_SELECTOR, "#device-unverified .unverified").text
     answer = browser.execute_async_script(
         """const done = arguments[arguments.length - 1];
@@ -222,7 +225,7 @@ def test_the_event_log_filters_pages_and_exports_csv(
     assert [r.get_attribute("data-event-type") for r in rows] == ["alarm_raised"] * 4
     screenshot(browser, "events-filtered-en")
     browser.find_element(By.CSS_SELECTOR, "a[rel=next]").click()
-    wait_for(browser, "return location.search.includes('after=')")
+    wait_for(browser, "return location.search.includes('before=')")  # older
     rest = browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr")
     assert [r.get_attribute("data-event-type") for r in rest] == ["alarm_raised"] * 2
     assert not browser.find_elements(By.CSS_SELECTOR, "a[rel=next]")

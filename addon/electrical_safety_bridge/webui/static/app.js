@@ -39,10 +39,35 @@ function partUrl(element) {
   return url;
 }
 
-/** Fetch a part again; one fetch at a time per part, and one more if asked meanwhile. */
+/** Whether the person is typing or choosing in a field of ``element`` (swapping the part in
+ * would throw away what they typed). */
+function editing(element) {
+  const active = document.activeElement;
+  return active !== null && element.contains(active) && active.matches("input, select, textarea");
+}
+
+/** Refresh ``element`` once the focus has left it (one listener however often asked). */
+function waitForFocusToLeave(element, state) {
+  if (state.waiting) return;
+  state.waiting = true;
+  const left = (event) => {
+    if (element.contains(event.relatedTarget)) return;
+    element.removeEventListener("focusout", left);
+    state.waiting = false;
+    refresh(element);
+  };
+  element.addEventListener("focusout", left);
+}
+
+/** Fetch a part again; one fetch at a time per part, and one more if asked meanwhile.
+ * While the person edits a field of the part, wait until the focus leaves the part. */
 async function refresh(element) {
-  const state = parts.get(element) || { busy: false, again: false };
+  const state = parts.get(element) || { busy: false, again: false, waiting: false };
   parts.set(element, state);
+  if (editing(element)) {
+    waitForFocusToLeave(element, state);
+    return;
+  }
   if (state.busy) {
     state.again = true;
     return;
@@ -57,7 +82,13 @@ async function refresh(element) {
         return;
       }
       if (response.ok) {
-        element.innerHTML = await response.text();
+        const html = await response.text();
+        if (editing(element)) {
+          // The person began typing while the part was on its way: keep what they type.
+          waitForFocusToLeave(element, state);
+          return;
+        }
+        element.innerHTML = html;
         localTimes(element);
       }
     } while (state.again);
@@ -79,7 +110,7 @@ function topicsOf(message) {
       return topics;
     }
     case "hazard":
-      return ["alarms"];
+      return ["alarms", `device:${message.hazard.device_id}`];
     case "status":
       return ["status"];
     default:
@@ -144,8 +175,31 @@ document.addEventListener("submit", async (submitted) => {
     notify(String(error), false);
   } finally {
     if (button) button.disabled = false;
+    // The form is done with (Enter in a field submits too): leave it, so that the part
+    // shows the state after the action (a value read back, a hazard acknowledged) at once.
+    if (form.contains(document.activeElement)) document.activeElement.blur();
+    const part = form.closest("[data-part]");
+    if (part) refresh(part);
   }
 });
+
+// ------------------------------------------------------------------ reports
+
+// A report is made in a child process on the bridge: say so until it is there, then show it
+// at its full height (the frame is the same origin) so the page scrolls, not the frame.
+for (const frame of document.querySelectorAll("iframe[data-report]")) {
+  frame.addEventListener("load", () => {
+    const loading = frame.parentElement.querySelector("[data-report-loading]");
+    if (loading) loading.hidden = true;
+    try {
+      const height = frame.contentDocument.documentElement.scrollHeight;
+      if (height > 0) frame.style.height = `${height + 16}px`;
+    } catch {
+      // not readable: the frame keeps its own scroll bar
+    }
+    body.dataset.reportLoaded = "1";
+  });
+}
 
 // The language switcher applies on change (its button is for pages without the script).
 const switcher = document.getElementById("language-switch");
