@@ -488,6 +488,7 @@ async def measure(config: Config) -> Figures:
             children += live
             live[0].send("go")
             sites = Sites(broker.port, "L", config)
+            children += sites.children
             await sites.connect()
             cpu_before, wall_before = cpu_seconds(broker.pid), time.perf_counter()
             sent = await sites.publish()
@@ -520,6 +521,7 @@ async def measure(config: Config) -> Figures:
             one = await _consumers(broker.port, ["landlord-one"], topic, db, True)
             children += one
             sites = Sites(broker.port, "O", config)
+            children += sites.children
             await sites.connect()
             await sites.publish()
             began = time.time()
@@ -541,6 +543,7 @@ async def measure(config: Config) -> Figures:
             many = await _consumers(broker.port, ids, topic, db, True)
             children += many
             sites = Sites(broker.port, "S", config)
+            children += sites.children
             await sites.connect()
             sent = await sites.publish()
             await broker.stop()  # the queued backlog must come back from the persistence file
