@@ -376,7 +376,8 @@ class Child:
 
     def kill(self) -> None:
         if self.process is not None and self.process.returncode is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):  # it ended on its own meanwhile
+                self.process.kill()
 
 
 class Sites:
