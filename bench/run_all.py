@@ -26,6 +26,8 @@ import os
 import platform
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -156,7 +158,34 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def render(outcomes: Sequence[Outcome], load_before: str, load_after: str, began: str) -> str:
+def tools() -> list[str]:
+    """The outside programs the benchmarks used, with their versions where they say them."""
+    found = []
+    for label, command in (
+        ("Mosquitto", [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-h"]),
+        ("mbusd", [os.environ.get("MBUSD_BIN") or shutil.which("mbusd") or "", "-h"]),
+        ("Home Assistant", [os.environ.get("HASS_BIN", ""), "--version"]),
+    ):
+        if not command[0] or not os.access(command[0], os.X_OK):
+            found.append(f"{label}: not found")
+            continue
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            found.append(f"{label}: {command[0]} ({exc})")
+            continue
+        first = (done.stdout or done.stderr).strip().splitlines()[:1]
+        found.append(f"{label}: {command[0]} ({first[0] if first else 'no version printed'})")
+    return found
+
+
+def render(
+    outcomes: Sequence[Outcome],
+    load_before: str,
+    load_after: str,
+    began: str,
+    used: Sequence[str] = (),
+) -> str:
     """RESULTS.md: the machine, then one table per benchmark."""
     lines = [
         "# Benchmark results",
@@ -171,6 +200,7 @@ def render(outcomes: Sequence[Outcome], load_before: str, load_after: str, began
         f"{platform.release()}",
         f"- Python: {platform.python_version()} ({sys.executable})",
         f"- Load average (1, 5, 15 min) before: {load_before}; after: {load_after}",
+        *(f"- {line}" for line in used),
         "",
         "| benchmark | status | time (s) |",
         "|---|---|---|",
@@ -257,7 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = asyncio.run(
         run_benchmarks(args.only or discover(), overrides, logs, not args.quiet, args.bound)
     )
-    Path(args.results).write_text(render(outcomes, load_before, _load(), began), encoding="utf-8")
+    text = render(outcomes, load_before, _load(), began, tools())
+    Path(args.results).write_text(text, encoding="utf-8")
     print(f"wrote {args.results}", flush=True)
     return 0 if all(o.status == 0 for o in outcomes if not o.skipped) else 1
 
