@@ -18,10 +18,12 @@ detector's residual current a little, so the bridge has telemetry to decode, sto
 With ``--hass`` (when ``HASS_BIN`` names Home Assistant's ``hass``, as ``make bench`` sets),
 a real Home Assistant with the integration set up runs too, and its CPU time over the window
 is divided by the ``state_changed`` events in it (the demo's minimal configuration has
-nothing else that changes from second to second):
-``hass_cpu_ms_per_pushed_update``. Home Assistant runs its event loop on one thread, so this
-is an upper bound on the event-loop time an update costs (it also counts the recorder's
-thread and everything else Home Assistant did meanwhile).
+nothing else that changes from second to second): ``hass_cpu_ms_per_pushed_update``. Then the
+values stop changing and an equal window measures Home Assistant's baseline (the bridge
+still polls, nothing changes), and ``hass_cpu_ms_per_pushed_update_over_baseline`` is the
+CPU time above that baseline per extra update. Home Assistant runs its event loop on one
+thread, so these are upper bounds on the event-loop time an update costs (they also count
+the recorder's thread and the WebSocket that counts the changes).
 
 Run it with ``PYTHONPATH=addon .venv-bridge/bin/python bench/bridge_resources.py``.
 Each figure is printed as ``name: value``. Nothing is asserted on time.
@@ -67,6 +69,9 @@ MODELS: Final = ("ASJ", "SIM-ARCM")
 UNITS_PER_LINE: Final = 16
 BRIDGE_READY_S: Final = 60.0
 HASS_READY_S: Final = 240.0
+#: After the values stop changing: longer than the default telemetry interval (10 s), so the
+#: last changes are read and pushed before Home Assistant's baseline is measured.
+SETTLE_S: Final = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,15 +283,7 @@ async def measure(config: Config) -> Figures:
                 if hass is not None and hass.process is not None:
                     hass_cpu = cpu_seconds(hass.process.pid) - hass_cpu
                     updates = hass.changes - changes
-                    figures += [
-                        ("hass_measured", "1"),
-                        ("hass_state_changes_count", str(updates)),
-                        ("hass_cpu_share_of_one_core", f"{hass_cpu / elapsed:.3f}"),
-                        (
-                            "hass_cpu_ms_per_pushed_update",
-                            f"{1000 * hass_cpu / updates:.2f}" if updates else "nan",
-                        ),
-                    ]
+                    figures += await _hass_figures(hass, hass_cpu, updates, elapsed, vary)
                 else:
                     figures.append(("hass_measured", "0"))
                 figures.append(("machine_load_at_end", machine_load()))
@@ -299,6 +296,39 @@ async def measure(config: Config) -> Figures:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(bridge.wait(), 30)
     return figures
+
+
+async def _hass_figures(
+    hass: _HomeAssistant,
+    busy_cpu: float,
+    busy_updates: int,
+    window: float,
+    vary: asyncio.Task[None],
+) -> Figures:
+    """Home Assistant's CPU per update: raw, and over its baseline with nothing changing."""
+    assert hass.process is not None
+    vary.cancel()  # the values stop changing: what Home Assistant does then is its baseline
+    await asyncio.sleep(SETTLE_S)  # the last changes' polls and pushes, before the baseline
+    cpu, changes, at = cpu_seconds(hass.process.pid), hass.changes, time.perf_counter()
+    await asyncio.sleep(window)  # the baseline window, as long as the measured one
+    idle_cpu = (cpu_seconds(hass.process.pid) - cpu) * window / (time.perf_counter() - at)
+    idle_updates = hass.changes - changes
+    extra_updates = busy_updates - idle_updates
+    return [
+        ("hass_measured", "1"),
+        ("hass_state_changes_count", str(busy_updates)),
+        ("hass_cpu_share_of_one_core", f"{busy_cpu / window:.3f}"),
+        (
+            "hass_cpu_ms_per_pushed_update",
+            f"{1000 * busy_cpu / busy_updates:.2f}" if busy_updates else "nan",
+        ),
+        ("hass_baseline_state_changes_count", str(idle_updates)),
+        ("hass_baseline_cpu_share_of_one_core", f"{idle_cpu / window:.3f}"),
+        (
+            "hass_cpu_ms_per_pushed_update_over_baseline",
+            f"{1000 * (busy_cpu - idle_cpu) / extra_updates:.2f}" if extra_updates > 0 else "nan",
+        ),
+    ]
 
 
 def _parse(argv: Sequence[str] | None) -> Config:
