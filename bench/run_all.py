@@ -185,6 +185,7 @@ def render(
     load_after: str,
     began: str,
     used: Sequence[str] = (),
+    note: str = "",
 ) -> str:
     """RESULTS.md: the machine, then one table per benchmark."""
     lines = [
@@ -201,6 +202,7 @@ def render(
         f"- Python: {platform.python_version()} ({sys.executable})",
         f"- Load average (1, 5, 15 min) before: {load_before}; after: {load_after}",
         *(f"- {line}" for line in used),
+        *([f"- Note: {note}"] if note else []),
         "",
         "| benchmark | status | time (s) |",
         "|---|---|---|",
@@ -275,6 +277,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--logs", default=str(ROOT / ".artifacts" / "bench"))
     parser.add_argument("--bound", type=float, default=PER_BENCH_BOUND_S, help="s per bench")
     parser.add_argument("--quiet", action="store_true", help="do not echo the figures")
+    parser.add_argument(
+        "--note",
+        default=os.environ.get("BENCH_NOTE", ""),
+        help="a line for RESULTS.md about this run (the machine's other work, for example)",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.only or ()) - set(discover())
     if unknown:
@@ -287,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = asyncio.run(
         run_benchmarks(args.only or discover(), overrides, logs, not args.quiet, args.bound)
     )
-    text = render(outcomes, load_before, _load(), began, tools())
+    text = render(outcomes, load_before, _load(), began, tools(), args.note)
     Path(args.results).write_text(text, encoding="utf-8")
     print(f"wrote {args.results}", flush=True)
     return 0 if all(o.status == 0 for o in outcomes if not o.skipped) else 1

@@ -36,7 +36,9 @@ def test_results_pair_each_figure_with_its_goal() -> None:
     )
     skipped = run_all.Outcome("alarm_latency", [], skipped="no hass")
 
-    text = run_all.render([outcome, skipped], "1.00", "2.00", "2026-11-30 08:00")
+    text = run_all.render(
+        [outcome, skipped], "1.00", "2.00", "2026-11-30 08:00", note="eight other jobs ran"
+    )
 
     assert "| idle_gateway_added_latency_p50_ms | 1.5 | 2 | yes (≤) |" in text
     assert "| polling_gateway_added_latency_p50_ms | 2.5 | 2 | **no** (≤) |" in text
@@ -45,6 +47,7 @@ def test_results_pair_each_figure_with_its_goal() -> None:
     assert "Arguments: `--fast`." in text
     assert "| alarm_latency | skipped: no hass | 0 |" in text
     assert "cores" in text and "Python" in text and "Load average" in text
+    assert "- Note: eight other jobs ran" in text
 
 
 @pytest.mark.usefixtures("socket_enabled")
