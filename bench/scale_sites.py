@@ -13,7 +13,8 @@ persistence on disk, and measures, in one run:
 2. **One consumer saturated** (``scale_one_*``): with the consumer offline (its persistent
    session subscribed), the sites publish a backlog that the broker queues for it; then the
    consumer comes back and drains it as fast as it can. Events/s of that drain is the rate at
-   which one consumer saturates: nothing else (publishers, network) is in its way.
+   which one consumer saturates: nothing else (publishers, network) is in its way. The
+   broker's CPU while it delivers is printed too (in phase 3 as well).
 3. **Scaled out** (``scale_shared_*``): the same backlog for ``--consumers`` consumers in one
    shared subscription (``$share/landlord/...``), with the broker restarted in between (the
    queued messages come back from its persistence file), and one consumer SIGKILLed mid-drain
@@ -525,9 +526,10 @@ async def measure(config: Config) -> Figures:
             children += sites.children
             await sites.connect()
             await sites.publish()
-            began = time.time()
+            began, cpu_before = time.time(), cpu_seconds(broker.pid)
             one[0].send("go")
             ended = await _until_stored(db, unique, DRAIN_BOUND_S)
+            one_broker_cpu = (cpu_seconds(broker.pid) - cpu_before) / (time.time() - began)
             await one[0].stop()
             one_rate = _stored_rows(db) / (ended - began)
             figures += [
@@ -535,6 +537,7 @@ async def measure(config: Config) -> Figures:
                 ("scale_one_stored_rows_count", str(_stored_rows(db))),
                 ("scale_one_drain_s", f"{ended - began:.2f}"),
                 ("scale_one_consumer_saturates_at_events_per_s", f"{one_rate:.0f}"),
+                ("scale_one_broker_cpu_share_of_one_core", f"{one_broker_cpu:.2f}"),
             ]
 
             # 3. Consumers scaled out in a shared subscription; broker restarted; one killed.
@@ -549,11 +552,12 @@ async def measure(config: Config) -> Figures:
             sent = await sites.publish()
             await broker.stop()  # the queued backlog must come back from the persistence file
             await broker.start()
-            began = time.time()
+            began, cpu_before = time.time(), cpu_seconds(broker.pid)
             for child in many:
                 child.send("go")
             half = unique // 2
             halfway = await _until_stored(db, half, DRAIN_BOUND_S)
+            shared_broker_cpu = (cpu_seconds(broker.pid) - cpu_before) / (halfway - began)
             many[0].kill()  # mid-drain: its in-flight deliveries are redelivered
             assert many[0].process is not None
             await many[0].process.wait()
@@ -576,6 +580,7 @@ async def measure(config: Config) -> Figures:
                 ("scale_shared_drain_s_with_kill_and_restart", f"{ended - began:.2f}"),
                 ("scale_shared_events_per_s_first_half", f"{shared_rate:.0f}"),
                 ("scale_shared_speedup_over_one", f"{shared_rate / one_rate:.2f}"),
+                ("scale_shared_broker_cpu_share_of_one_core", f"{shared_broker_cpu:.2f}"),
                 # The killed consumer's own count died with it: its deliveries are not here.
                 ("scale_shared_deliveries_count_survivors", str(deliveries)),
                 ("scale_shared_stored_rows_count", str(rows)),
