@@ -28,13 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import getpass
-import math
 import os
 import re
-import shutil
-import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -43,6 +38,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
+# Run as a script (``python bench/relay.py``), Python puts bench/ itself on the path, not
+# the repository root that the shared ``bench._common`` is imported from.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import READY_S, Mosquitto, percentile
 from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.relay.core import Relay
 from electrical_safety_bridge.relay.relay_settings import RELAY_SCHEMA, relay_config
@@ -54,54 +54,8 @@ GOAL_DRAIN_S: Final = 60
 GOAL_LATENCY_P99_S: Final = 0.5
 SITE: Final = "bench"
 TOPIC: Final = f"electrical_safety/{SITE}/#"
-READY_S: Final = 10.0
 _ID = re.compile(rb'"id":"([0-9a-f]+)"')
 HERE: Final = Path(__file__).resolve()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Mosquitto:
-    """A plain local Mosquitto for the bench, stopped and started at will."""
-
-    def __init__(self, folder: Path) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.port = free_port()
-        self.config = folder / "mosquitto.conf"
-        self.config.write_text(
-            f"user {getpass.getuser()}\nallow_anonymous true\nmax_queued_messages 0\n"
-            f"log_dest none\nlistener {self.port} 127.0.0.1\n"
-        )
-        self.command = [binary, "-c", str(self.config)]
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            *self.command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + READY_S
-        while True:
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                if time.monotonic() > deadline or self.process.returncode is not None:
-                    raise RuntimeError("mosquitto did not start") from None
-                await asyncio.sleep(0.01)  # polling for the listener, bounded above
-                continue
-            writer.close()
-            return
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.process.wait(), READY_S)
 
 
 class Subscriber:
@@ -196,12 +150,6 @@ def alarm(device: str, n: int) -> BridgeEvent:
             "acknowledged_at": None,
         },
     )
-
-
-def percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
-    return ordered[index]
 
 
 class Rig:
@@ -306,6 +254,8 @@ async def measure(args: argparse.Namespace, out: TextIO) -> None:
             print(f"relay_backlog_events_count: {args.backlog}", file=out)
             print(f"relay_backlog_fill_s: {fill:.2f}", file=out)
             print(f"relay_backlog_drain_s: {drain:.2f}", file=out)
+            rate = args.backlog / drain if drain > 0 else float("inf")
+            print(f"relay_backlog_drain_events_per_s: {rate:.0f}", file=out)
             print(f"relay_backlog_published_count: {published}", file=out)
             print(f"relay_backlog_left_count: {owed}", file=out)
             print(f"goal_relay_backlog_drain_s: {GOAL_DRAIN_S}", file=out)

@@ -34,6 +34,7 @@ def test_relay_bench_prints_name_value_figures() -> None:
     for name in (
         "relay_sustained_events_per_s",
         "relay_backlog_drain_s",
+        "relay_backlog_drain_events_per_s",
         "relay_alarm_latency_p50_s",
         "relay_alarm_latency_p99_s",
     ):
