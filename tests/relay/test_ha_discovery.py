@@ -110,3 +110,24 @@ def test_every_entity_names_its_entity_id_for_old_and_new_home_assistants() -> N
     ):
         component = topic.split("/")[1]
         assert config["default_entity_id"] == f"{component}.{config['object_id']}", topic
+
+
+def test_a_status_register_named_like_an_alarm_is_not_a_second_entity_of_that_name() -> None:
+    device = {
+        **DEVICE,
+        "channels": [
+            {"key": "residual_current", "name": "Residual current", "has_alarm": True},
+            {"key": "residual_current_alarm", "name": "Residual current alarm"},
+            {"key": "temperature_1", "name": "Temperature 1"},
+        ],
+    }
+    configs = discovery_messages(
+        site="home-1",
+        topic_prefix="electrical_safety",
+        discovery_prefix="homeassistant",
+        devices=[device],
+    )
+    names = [config["name"] for _, config in configs if config.get("name")]
+    assert names.count("Residual current alarm") == 1
+    assert "Residual current alarm (status register)" in names
+    assert "Temperature 1" in names

@@ -182,11 +182,20 @@ def discovery_messages(
                 **common,
             },
         )
-        for channel in device.get("channels", []):
+        channels = device.get("channels", [])
+        # A detector's raw status register is often named like the alarm a measured channel
+        # raises ("Residual current alarm"): two entities of one name would leave a landlord
+        # guessing which is the alarm, so the register's sensor says it is the register.
+        alarm_names = {
+            f"{channel.get('name') or channel['key']} alarm"
+            for channel in channels
+            if channel.get("has_alarm")
+        }
+        for channel in channels:
             key = str(channel["key"])
             name = str(channel.get("name") or key)
             payload: dict[str, Any] = {
-                "name": name,
+                "name": f"{name} (status register)" if name in alarm_names else name,
                 "value_template": f"{{{{ value_json.data['values'].get('{key}') }}}}",
                 **common,
             }
