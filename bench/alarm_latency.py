@@ -38,7 +38,6 @@ if str(ROOT) not in sys.path:  # `python bench/alarm_latency.py` has bench/, not
     sys.path.insert(0, str(ROOT))
 
 from demo import home_assistant_demo as demo  # noqa: E402
-from electrical_safety_bridge.modbus.timing import bits_per_char  # noqa: E402
 from electrical_safety_bridge.profiles.loader import find_profile  # noqa: E402
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit  # noqa: E402
 
@@ -122,7 +121,6 @@ async def measure(samples: int, units: int, out: Any) -> int:
             [SimulatedUnit(asj, unit) for unit in range(1, units + 1)],
             baudrate=9600,
             wire_timing=True,
-            bits_per_char=bits_per_char(),
         )
         link = PtyLink(folder / "bridge-tty", folder / "sim-tty")
         await link.start()
