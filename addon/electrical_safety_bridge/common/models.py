@@ -254,6 +254,8 @@ class Alarm:
             "detection_window_s",
         }
     )
+    #: Written only when known: an alarm of an older bridge round-trips unchanged.
+    _WIRE_OPTIONAL: ClassVar[frozenset[str]] = frozenset({"detection_window_s"})
 
     id: str
     #: An ``AlarmKind``, or the plain string of a kind this version does not know.
@@ -309,7 +311,11 @@ class Alarm:
             "acknowledged": self.acknowledged,
             "acknowledged_by": self.acknowledged_by,
             "acknowledged_at": self.acknowledged_at,
-            "detection_window_s": self.detection_window_s,
+            **(
+                {}
+                if self.detection_window_s is None
+                else {"detection_window_s": self.detection_window_s}
+            ),
             **self.extra,
         }
 
@@ -592,6 +598,8 @@ class BusSchedule:
             "alarm_cycle_s",
         }
     )
+    #: Written only when known: a schedule of an older bridge round-trips unchanged.
+    _WIRE_OPTIONAL: ClassVar[frozenset[str]] = frozenset({"alarm_cycle_s"})
 
     alarm_interval_s: float | None
     effective_alarm_interval_s: float | None
@@ -639,7 +647,7 @@ class BusSchedule:
             "alarm_gap_max_s": self.alarm_gap_max_s,
             "queued_commands": self.queued_commands,
             "queued_gateway_requests": self.queued_gateway_requests,
-            "alarm_cycle_s": self.alarm_cycle_s,
+            **({} if self.alarm_cycle_s is None else {"alarm_cycle_s": self.alarm_cycle_s}),
             **self.extra,
         }
 
