@@ -131,7 +131,10 @@ demo-bridge: $(BRIDGE_STAMP)
 bench: $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python bench/bus_sweep.py
 
-# Alarm bit to Home Assistant state: the bridge's simulator in .venv-bridge, hass from .venv.
+# Alarm bit to Home Assistant state and to an MQTT subscriber: the bridge's simulator in
+# .venv-bridge, hass from .venv with what a real `hass` process needs besides the harness
+# (the frontend, which Home Assistant always loads, and the to-do platform's intents), which
+# `make test` installs too (test-browser).
 bench-latency: $(DEMO_STAMP) $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python bench/alarm_latency.py
 

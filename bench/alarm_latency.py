@@ -487,9 +487,11 @@ async def _run(
 
         await demo.wait_http(session, f"{base}/api/onboarding", 180)
         _, _, access = await demo.onboard(session, base, folder / "owner.json")
-        await demo.add_integration(
-            session, base, access, {"host": "127.0.0.1", "port": api_port, "token": token}
-        )
+        # The demo's helper says what it did on stdout, which holds only figures here.
+        with contextlib.redirect_stdout(sys.stderr):
+            await demo.add_integration(
+                session, base, access, {"host": "127.0.0.1", "port": api_port, "token": token}
+            )
         async with session.ws_connect(f"{base}/api/websocket") as socket_:
             await socket_.receive_json()  # auth_required
             await socket_.send_json({"type": "auth", "access_token": access})
