@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -108,6 +108,9 @@ class Phase:
     to_mqtt: list[float]
     windows: list[float]
     deliveries: list[float]
+    #: Alarms and wiring faults nobody raised at the simulator (a false alarm): acknowledged
+    #: so that the run goes on, and counted.
+    unexpected: dict[str, int] = field(default_factory=dict)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -308,6 +311,8 @@ async def _samples(
     seed: int,
 ) -> Phase:
     phase = Phase([], [], [], [])
+    expected: set[str] = set()
+    await _acknowledge_unexpected(watcher, expected, phase, acknowledge)
     moments = random.Random(seed)
     units = sorted(entity_of)
     for n in range(count):
@@ -344,6 +349,8 @@ async def _samples(
         )
         phase.deliveries.append(float(delivery))
         await acknowledge(alarm_id)
+        expected.add(alarm_id)
+        await _acknowledge_unexpected(watcher, expected, phase, acknowledge)
         cleared_since = time.perf_counter()
         sim.unit(unit).set("alarm_status", "normal")
         await watcher.until(
@@ -357,8 +364,30 @@ async def _samples(
     return phase
 
 
+async def _acknowledge_unexpected(
+    watcher: Watcher, expected: set[str], phase: Phase, acknowledge: Any
+) -> None:
+    """Count and acknowledge every alarm or wiring fault raised that no sample raised."""
+    for _, topic, body in watcher.mqtt:
+        kind = topic.rsplit("/", 1)[-1]
+        alarm_id = str((body.get("data") or {}).get("id"))
+        if kind in ("alarm_raised", "wiring_fault_raised") and alarm_id not in expected:
+            expected.add(alarm_id)
+            phase.unexpected[kind] = phase.unexpected.get(kind, 0) + 1
+            print(f"unexpected {kind}: {json.dumps(body)}", file=sys.stderr)
+            with contextlib.suppress(aiohttp.ClientResponseError):  # cleared meanwhile
+                await acknowledge(alarm_id)
+
+
 def _phase_figures(name: str, phase: Phase) -> Figures:
-    figures: Figures = [(f"{name}_samples_count", f"{len(phase.to_ha)}")]
+    figures: Figures = [
+        (f"{name}_samples_count", f"{len(phase.to_ha)}"),
+        (f"{name}_unexpected_alarms_count", f"{phase.unexpected.get('alarm_raised', 0)}"),
+        (
+            f"{name}_unexpected_wiring_faults_count",
+            f"{phase.unexpected.get('wiring_fault_raised', 0)}",
+        ),
+    ]
     for part, values in (
         ("to_ha", phase.to_ha),
         ("to_mqtt", phase.to_mqtt),
