@@ -15,15 +15,18 @@ chooses the next one, in this order:
    delay an alarm;
 5. last, whenever nothing above is waiting, more alarm-status polls, back to back: the unit
    read longest ago first, each unit at most every :attr:`BusSettings.alarm_poll_min_gap`
-   (so a fast line, such as Modbus TCP, is not read in a tight loop). The line is never idle
-   while a unit's alarm status could be fresher, so on a quiet line an alarm waits for at
-   most one sweep of the units (16 detectors at 9600 baud: about 0.45 s) rather than for a
-   period. These polls only fill time nobody else wants: anything queued above waits for at
-   most the one poll in flight, as it would behind any transaction.
+   (so a fast line, such as Modbus TCP, is not read in a tight loop). After the first
+   reads, each unit's telemetry and slow polls are spread over their interval, so that they
+   come one at a time between these alarm polls rather than as a whole round at once.
+   The line is never idle while a unit's alarm status could be fresher, so on a quiet line
+   an alarm waits for about one sweep of the units (16 detectors at 9600 baud: about
+   0.45 s, plus the odd telemetry read) rather than for a period. These polls only fill
+   time nobody else wants: anything queued above waits for at most the one poll in flight,
+   as it would behind any transaction.
 
 So whatever other masters do, a unit's alarm status is read at most one alarm interval,
 plus one alarm round, plus the longest single transaction (a request to a silent unit ends
-at that unit's timeout) after the previous read; on an otherwise idle line, at most one
+at that unit's timeout) after the previous read; while nothing else is queued, at most one
 alarm round (or ``alarm_poll_min_gap``, when that is longer) plus one transaction after it.
 A request of another master to a unit the bridge has backed off (it stopped answering) is
 answered "no response" at once, without using the line.
@@ -241,6 +244,7 @@ class Bus:
         self._wall = wall_clock
         now = clock()
         self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
+        self._unit_index = {device_id: index for index, device_id in enumerate(self.units)}
         self._cannot_record = cannot_record
         self._lockout = lockout
         self.self_test_limits = self_test_limits or SelfTestLimits()
@@ -951,12 +955,21 @@ class Bus:
         """One scheduled poll; ``early`` for an alarm poll before it is due (the line is
         otherwise idle), after which the next due poll is one interval away."""
         interval = self._interval(poll_class)
+        first = poll_class not in unit.due
         due = unit.due.get(poll_class, unit.started)
         now = self._clock()
-        # Keep the cadence, but never queue up a backlog of missed polls.
-        unit.due[poll_class] = (
-            due + interval if due + interval > now and not early else now + interval
-        )
+        if early:
+            unit.due[poll_class] = now + interval
+        elif first and poll_class is not PollClass.ALARM:
+            # Every unit is read at start; after that, each class's polls are spread over
+            # its interval unit by unit, so that they come one at a time between the
+            # idle-time alarm polls instead of all at once (a round of telemetry would hold
+            # the alarm polls off for as long as it takes).
+            spread = self._unit_index[unit.spec.id] / len(self.units)
+            unit.due[poll_class] = now + interval * (1 + spread)
+        else:
+            # Keep the cadence, but never queue up a backlog of missed polls.
+            unit.due[poll_class] = due + interval if due + interval > now else now + interval
         try:
             await self._poll(unit, poll_class)
         except (DeviceTimeout, DeviceException):
