@@ -143,7 +143,10 @@ demo-bridge: $(BRIDGE_STAMP)
 bench: $(DEMO_STAMP) $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python bench/run_all.py
 
-# Alarm bit to Home Assistant state: the bridge's simulator in .venv-bridge, hass from .venv.
+# Alarm bit to Home Assistant state and to an MQTT subscriber: the bridge's simulator in
+# .venv-bridge, hass from .venv with what a real `hass` process needs besides the harness
+# (the frontend, which Home Assistant always loads, and the to-do platform's intents), which
+# `make test` installs too (test-browser).
 bench-latency: $(DEMO_STAMP) $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python bench/alarm_latency.py
 

@@ -150,11 +150,10 @@ async def measure(config: Config) -> Figures:
     """Run the warm-up and the measured sweeps; the figures, in print order."""
     if config.units < 1 or config.sweeps < 1:
         raise ValueError("units and sweeps must be at least 1")
-    bits = timing.bits_per_char()  # 8N1, as SerialLine's defaults and Acrel devices ship
     units, specs = _devices(config)
-    sim = SimulatedBus(
-        units, baudrate=config.baudrate, wire_timing=config.wire_timing, bits_per_char=bits
-    )
+    # The simulator's default framing is SerialLine's (8N1, as Acrel devices ship).
+    sim = SimulatedBus(units, baudrate=config.baudrate, wire_timing=config.wire_timing)
+    bits = sim.bits_per_char
     with tempfile.TemporaryDirectory(prefix="es-bench-") as folder:
         link = PtyLink(Path(folder) / "bridge-tty", Path(folder) / "simulator-tty")
         await link.start()

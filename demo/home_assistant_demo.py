@@ -117,9 +117,11 @@ def hass_executable() -> str:
     return path
 
 
-def prepare_config(folder: Path, port: int) -> None:
+def prepare_config(folder: Path, port: int, configuration: str = CONFIGURATION) -> None:
+    """A Home Assistant configuration folder: ``configuration`` (formatted with ``port``),
+    onboarding settled but for the owner, and the integration linked in."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "configuration.yaml").write_text(CONFIGURATION.format(port=port), encoding="utf-8")
+    (folder / "configuration.yaml").write_text(configuration.format(port=port), encoding="utf-8")
     storage = folder / ".storage"
     storage.mkdir(exist_ok=True)
     onboarding = storage / "onboarding"

@@ -34,7 +34,6 @@ from .config.bridge_config import DEFAULT_API_PORT, BridgeConfig, BusConfig
 from .config.early_warning_settings import EarlyWarningConfig
 from .config.site_config import SiteConfig
 from .modbus.lines import SerialLine
-from .modbus.timing import bits_per_char
 from .profiles.loader import find_profile
 from .safety.events import BridgeEvent
 from .service import Bridge
@@ -392,9 +391,7 @@ class DemoSimulation:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         units = [SimulatedUnit(find_profile(model), unit) for _, unit, model in DEMO_UNITS]
-        self.sim = SimulatedBus(
-            units, baudrate=BAUD, wire_timing=True, bits_per_char=bits_per_char()
-        )
+        self.sim = SimulatedBus(units, baudrate=BAUD, wire_timing=True)
         self.link = PtyLink(folder / "bridge-tty", folder / "simulator-tty")
 
     @property

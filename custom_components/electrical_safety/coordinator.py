@@ -67,6 +67,7 @@ from electrical_safety_bridge.common.schema import MIN_SUPPORTED_SCHEMA_VERSION,
 from electrical_safety_bridge.common.site import Site
 from electrical_safety_bridge.common.workflow import Hazard, HazardStatistics, hazards_from
 
+from .alarm_delivery import AlarmDeliveries
 from .const import (
     CONF_HAZARD_REPAIR_AFTER,
     CONF_REPAIR_AFTER,
@@ -229,6 +230,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         self.early_warnings: EarlyWarnings | None = None
         #: The compliance rules' findings (compliance_tracker.py), set up with the entry.
         self.compliance: ComplianceTracker | None = None
+        #: How fast the last alarm arrived (alarm_delivery.py).
+        self.alarm_deliveries = AlarmDeliveries()
 
     @property
     def bridge_id(self) -> str:
@@ -359,7 +362,9 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
             elif kind == MessageType.DEVICE_STATE:
                 self._async_on_device_state(message["device"])
             elif kind == MessageType.EVENT:
-                self._async_on_event(BridgeEvent.from_dict(message["event"]))
+                event = BridgeEvent.from_dict(message["event"])
+                self._async_on_event(event)
+                self.alarm_deliveries.async_on_live_event(event, self.data.devices)
             elif kind == MessageType.STATUS:
                 self._async_on_status(message["status"])
             elif kind == MessageType.HAZARD:
@@ -424,6 +429,8 @@ class ElectricalSafetyCoordinator(DataUpdateCoordinator[BridgeData]):
         devices = dict(self.data.devices)
         devices[device.id] = dataclasses.replace(device, state=DeviceState.from_dict(raw))
         self.async_set_updated_data(dataclasses.replace(self.data, devices=devices))
+        # Its entities show the new state now: an alarm they show is delivered.
+        self.alarm_deliveries.async_on_device_state(devices[device.id])
 
     @callback
     def _async_on_hazard(self, message: Mapping[str, Any]) -> None:

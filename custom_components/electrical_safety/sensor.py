@@ -1,6 +1,7 @@
 """Sensors: measurements, named states, read-only setpoints, open alarms and open wiring
 faults; each of the bridge's buses' alarm round (how much line time one alarm poll of every
-unit takes); and the bridge's hazard statistics.
+unit takes, with the measured alarm cycle beside it); the last alarm's end-to-end delay; and
+the bridge's hazard statistics.
 
 Counts of what is open now (alarms, wiring faults, hazards) have no state class: a
 measurement's long-term statistics would average them into "2.5 open alarms", which never
@@ -39,6 +40,7 @@ from electrical_safety_bridge.common.models import (
 )
 from electrical_safety_bridge.common.workflow import HazardStatistics
 
+from .alarm_delivery import AlarmDeliveries
 from .coordinator import ElectricalSafetyConfigEntry, ElectricalSafetyCoordinator
 from .entity import (
     BridgeEntity,
@@ -282,6 +284,9 @@ def _schedule_attributes(schedule: BusSchedule) -> dict[str, Any]:
         "alarm_interval": schedule.alarm_interval_s,
         "effective_alarm_interval": schedule.effective_alarm_interval_s,
         "longest_alarm_gap": schedule.alarm_gap_max_s,
+        # The measured time between two alarm reads of a unit: what an alarm waits for at
+        # most to be seen as the line runs now (None from bridges before it).
+        "alarm_cycle": schedule.alarm_cycle_s,
     }
 
 
@@ -313,6 +318,55 @@ def alarm_round_description(bus_id: str) -> BridgeSensorEntityDescription:
     )
 
 
+LAST_ALARM_DELAY = SensorEntityDescription(
+    key="last_alarm_delay",
+    translation_key="last_alarm_delay",
+    device_class=SensorDeviceClass.DURATION,
+    state_class=SensorStateClass.MEASUREMENT,
+    native_unit_of_measurement=UnitOfTime.SECONDS,
+    suggested_display_precision=2,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+class LastAlarmDelaySensor(BridgeEntity, SensorEntity):
+    """The last alarm's end-to-end delay: its detection window plus its delivery into Home
+    Assistant (alarm_delivery.py), each part an attribute."""
+
+    def __init__(
+        self, coordinator: ElectricalSafetyCoordinator, deliveries: AlarmDeliveries
+    ) -> None:
+        """Follows the deliveries measured by the coordinator."""
+        super().__init__(coordinator, LAST_ALARM_DELAY)
+        self._deliveries = deliveries
+
+    async def async_added_to_hass(self) -> None:
+        """Written again after each alarm delivered."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._deliveries.async_add_listener(self.async_write_ha_state))
+
+    @property
+    def native_value(self) -> float | None:
+        """Seconds; unknown until an alarm arrives while Home Assistant listens."""
+        last = self._deliveries.last
+        return None if last is None else round(last.end_to_end_s, 3)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Which alarm, its detection window and its delivery time."""
+        last = self._deliveries.last
+        if last is None:
+            return None
+        return {
+            "alarm_id": last.alarm_id,
+            "device_id": last.device_id,
+            "channel": last.channel,
+            "raised_at": timestamp(last.raised_at),
+            "detection_window": last.detection_window_s,
+            "delivery": last.delivery_s,
+        }
+
+
 def _bridge_sensors(coordinator: ElectricalSafetyCoordinator) -> Iterable[SensorEntity]:
     yield BridgeSensor(coordinator, BRIDGE_OPEN_ALARMS)
     yield BridgeSensor(coordinator, BRIDGE_OPEN_WIRING_FAULTS)
@@ -324,6 +378,10 @@ def _bridge_sensors(coordinator: ElectricalSafetyCoordinator) -> Iterable[Sensor
             yield BridgeSensor(
                 coordinator, alarm_round_description(bus.id), placeholders={"bus": bus.id}
             )
+    # getattr: a stand-in coordinator (the contract tests) may have no deliveries.
+    deliveries: AlarmDeliveries | None = getattr(coordinator, "alarm_deliveries", None)
+    if deliveries is not None:
+        yield LastAlarmDelaySensor(coordinator, deliveries)
     yield from site_sensors(coordinator)
 
 

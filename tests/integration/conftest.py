@@ -33,7 +33,7 @@ RECHECK_S = 0.05
 #: States that move with the clock, not with the rig: a bus's alarm round, and when a
 #: detector's next self-test is due (the next 10:00 from today).
 MEASURED_STATE_SUFFIX = ("_alarm_round", "_next_self_test")
-MEASURED_ATTRIBUTES = props("free_bytes", "longest_alarm_gap")
+MEASURED_ATTRIBUTES = props("free_bytes", "longest_alarm_gap", "alarm_cycle")
 _STATE = paths("state")
 
 

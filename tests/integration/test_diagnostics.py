@@ -21,7 +21,7 @@ from .conftest import find_device
 from .rig import BRIDGE_ID, Rig
 
 #: What changes from run to run: ports, bus counters, the event sequence, and what the
-#: bridge measures (its alarm polls' line time and gaps, its data folder's free space).
+#: bridge measures (its alarm polls' line time, gaps and cycle, its data folder's free space).
 VOLATILE = props(
     "port",
     "stats",
@@ -30,6 +30,7 @@ VOLATILE = props(
     "reconnects",
     "alarm_round_s",
     "alarm_gap_max_s",
+    "alarm_cycle_s",
     "free_bytes",
 )
 

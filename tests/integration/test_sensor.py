@@ -55,6 +55,20 @@ async def test_a_leak_is_pushed_and_counted_as_an_open_alarm(
     assert alarm["value_at_alarm"] >= 300
     total = hass.states.get("sensor.electrical_safety_bridge_127_0_0_1_open_alarms")
     assert total is not None and total.state == "1"
+    # How fast it came: the window the bridge read it in, and its delivery measured here.
+    delay = await wait_for_state(
+        hass,
+        "sensor.electrical_safety_bridge_127_0_0_1_last_alarm_delay",
+        lambda s: s.state not in (STATE_UNKNOWN, STATE_UNAVAILABLE),
+    )
+    attributes = delay.attributes
+    assert attributes["alarm_id"] == alarm["id"]
+    assert attributes["device_id"] == "arcm-1"
+    assert attributes["detection_window"] > 0
+    assert attributes["delivery"] >= 0
+    assert float(delay.state) == pytest.approx(
+        attributes["detection_window"] + attributes["delivery"], abs=0.002
+    )
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

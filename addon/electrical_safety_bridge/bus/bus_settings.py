@@ -47,6 +47,11 @@ class BusSettings:
     backoff_max: float = 10.0
     reopen_max: float = 10.0
     max_queued: int = 64  # commands and gateway requests waiting for the line
+    #: The shortest time between two alarm reads of one unit when the line is otherwise
+    #: idle (the scheduler then reads alarm status back to back): keeps a fast line, such
+    #: as Modbus TCP, from being read in a tight loop. At 9600 baud a round of more than
+    #: three units takes longer anyway.
+    alarm_poll_min_gap: float = 0.1
 
     def __post_init__(self) -> None:
         if not 0 < self.offline_after <= MAX_OFFLINE_AFTER:
@@ -62,7 +67,9 @@ class BusSettings:
         """Bits of one character on the RS485 side."""
         line = self.line
         if isinstance(line, SerialLine):
-            return timing.bits_per_char(line.bytesize, line.parity, line.stopbits)
+            return line.framing.bits_per_char
+        # Behind a gateway the framing is not known: the standard 11-bit character gives
+        # the longer (safer) timeouts.
         return timing.STANDARD_BITS_PER_CHAR
 
     def wire_seconds(self, request_bytes: int, response_bytes: int) -> float | None:

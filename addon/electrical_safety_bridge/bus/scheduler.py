@@ -10,15 +10,32 @@ chooses the next one, in this order:
    bridge's own telemetry (every ten seconds) and setpoint and identity reads (slow), so
    neither can starve the other; the gateway's clients take turns among themselves (one
    queue per client, served round robin);
-4. last, a person's exploratory reads (the web UI's register explorer, :meth:`Bus.explore`),
+4. a person's exploratory reads (the web UI's register explorer, :meth:`Bus.explore`),
    only when nothing above is waiting: mapping an unknown device may be slow, it must never
-   delay an alarm.
+   delay an alarm;
+5. last, whenever nothing above is waiting, more alarm-status polls, back to back: the unit
+   read longest ago first, each unit at most every :attr:`BusSettings.alarm_poll_min_gap`
+   (so a fast line, such as Modbus TCP, is not read in a tight loop). After the first
+   reads, each unit's telemetry and slow polls are spread over their interval, so that they
+   come one at a time between these alarm polls rather than as a whole round at once.
+   The line is never idle while a unit's alarm status could be fresher, so on a quiet line
+   an alarm waits for about one sweep of the units (16 detectors at 9600 baud: about
+   0.45 s, plus the odd telemetry read) rather than for a period. These polls only fill
+   time nobody else wants: anything queued above waits for at most the one poll in flight,
+   as it would behind any transaction.
 
 So whatever other masters do, a unit's alarm status is read at most one alarm interval,
 plus one alarm round, plus the longest single transaction (a request to a silent unit ends
-at that unit's timeout) after the previous read. A request of another master to a unit the
-bridge has backed off (it stopped answering) is answered "no response" at once, without
-using the line.
+at that unit's timeout) after the previous read; while nothing else is queued, at most one
+alarm round (or ``alarm_poll_min_gap``, when that is longer) plus one transaction after it.
+A request of another master to a unit the bridge has backed off (it stopped answering) is
+answered "no response" at once, without using the line.
+
+Each alarm carries its *detection window*: the time since the previous successful alarm
+read of its unit, within which the condition appeared (``detection_window_s`` in its
+record). :meth:`Bus.schedule` reports the line's *alarm cycle*, the measured time between
+two alarm reads of a unit (a running mean over the units), which is what an alarm waits
+for at most as the line runs now.
 
 When the alarm polls alone need more of the line than :data:`ALARM_LINE_SHARE` of their
 interval (too many units for the baud rate), the line is *overloaded*: the alarm interval is
@@ -129,6 +146,12 @@ class UnitState:
     alarm_poll_s: float | None = None
     alarm_read_at: float | None = None
     alarm_gap_max_s: float = 0.0
+    #: When an alarm poll of this unit last ended, answered or not (idle-time polls wait
+    #: ``alarm_poll_min_gap`` after it).
+    alarm_tried_at: float | None = None
+    #: When each class's registers were last read successfully, by any path: the start of
+    #: the detection window of an alarm the next read of that class finds.
+    read_at: dict[PollClass, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -166,6 +189,9 @@ class LineLoad:
     effective_s: float
     round_s: float = 0.0  # line time one alarm poll of every unit takes
     overloaded: bool = False
+    #: The measured time between two alarm reads of a unit, a running mean over every unit
+    #: (each gap weighs 1/units of the smoothing, so each unit counts about once a round).
+    cycle_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The data of a ``bus_overloaded`` event: the schedule's load fields."""
@@ -218,6 +244,7 @@ class Bus:
         self._wall = wall_clock
         now = clock()
         self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
+        self._unit_index = {device_id: index for index, device_id in enumerate(self.units)}
         self._cannot_record = cannot_record
         self._lockout = lockout
         self.self_test_limits = self_test_limits or SelfTestLimits()
@@ -268,6 +295,10 @@ class Bus:
                     continue
                 if self._explorations:
                     await self._run_job(self._explorations.popleft())
+                    continue
+                idle_alarm = self._next_idle_alarm_poll()
+                if idle_alarm is not None:
+                    await self._guarded(self._poll_job(idle_alarm, PollClass.ALARM, early=True))
                     continue
                 await self._idle()
         finally:
@@ -582,7 +613,8 @@ class Bus:
 
     def schedule(self) -> wire.BusSchedule:
         """The line's load: configured and effective alarm interval, the measured alarm
-        round, whether it is overloaded, and the longest gap between two alarm reads."""
+        round, whether it is overloaded, the longest gap between two alarm reads and the
+        alarm cycle (the mean gap)."""
         load = self.load
         return wire.BusSchedule(
             alarm_interval_s=load.configured_s,
@@ -595,6 +627,7 @@ class Bus:
             ),
             queued_commands=len(self._commands),
             queued_gateway_requests=sum(len(q) for q in self._forwarded.values()),
+            alarm_cycle_s=None if load.cycle_s is None else round(load.cycle_s, 3),
         )
 
     def schedule_status(self) -> dict[str, Any]:
@@ -629,9 +662,30 @@ class Bus:
                 return unit, poll_class
         return None
 
+    def _next_idle_alarm_poll(self) -> UnitState | None:
+        """The unit whose alarm status to read now because the line is otherwise idle: of
+        those not backed off and not read within ``alarm_poll_min_gap``, the one whose next
+        alarm poll is due soonest (the one read longest ago)."""
+        now = self._clock()
+        gap = self.settings.alarm_poll_min_gap
+        ready = [
+            (u.due.get(PollClass.ALARM, u.started), index, u)
+            for index, u in enumerate(self.units.values())
+            if u.retry_at <= now and (u.alarm_tried_at is None or now - u.alarm_tried_at >= gap)
+        ]
+        if not ready:
+            return None
+        return min(ready, key=lambda r: (r[0], r[1]))[2]
+
     def _next_wakeup(self) -> float:
         times = [
             max(u.due.get(p, u.started), u.retry_at) for u in self.units.values() for p in _PRIORITY
+        ]
+        # The next idle-time alarm poll (see _next_idle_alarm_poll).
+        times += [
+            max(u.alarm_tried_at + self.settings.alarm_poll_min_gap, u.retry_at)
+            for u in self.units.values()
+            if u.alarm_tried_at is not None
         ]
         offline_checks = [
             (u.last_seen or u.started) + self.settings.offline_after
@@ -897,12 +951,25 @@ class Bus:
             return self.load.effective_s
         return self.settings.intervals.of(poll_class)
 
-    async def _poll_job(self, unit: UnitState, poll_class: PollClass) -> None:
+    async def _poll_job(self, unit: UnitState, poll_class: PollClass, early: bool = False) -> None:
+        """One scheduled poll; ``early`` for an alarm poll before it is due (the line is
+        otherwise idle), after which the next due poll is one interval away."""
         interval = self._interval(poll_class)
+        first = poll_class not in unit.due
         due = unit.due.get(poll_class, unit.started)
         now = self._clock()
-        # Keep the cadence, but never queue up a backlog of missed polls.
-        unit.due[poll_class] = due + interval if due + interval > now else now + interval
+        if early:
+            unit.due[poll_class] = now + interval
+        elif first and poll_class is not PollClass.ALARM:
+            # Every unit is read at start; after that, each class's polls are spread over
+            # its interval unit by unit, so that they come one at a time between the
+            # idle-time alarm polls instead of all at once (a round of telemetry would hold
+            # the alarm polls off for as long as it takes).
+            spread = self._unit_index[unit.spec.id] / len(self.units)
+            unit.due[poll_class] = now + interval * (1 + spread)
+        else:
+            # Keep the cadence, but never queue up a backlog of missed polls.
+            unit.due[poll_class] = due + interval if due + interval > now else now + interval
         try:
             await self._poll(unit, poll_class)
         except (DeviceTimeout, DeviceException):
@@ -917,11 +984,19 @@ class Bus:
         """Account one alarm poll's line time, then see whether the line keeps up."""
         now = self._clock()
         took = now - started
+        load = self.load
+        unit.alarm_tried_at = now
         if unit.failures:
             unit.alarm_read_at = None  # a silent unit's gaps are its backoff, not the queue's
         else:
             if unit.alarm_read_at is not None:
-                unit.alarm_gap_max_s = max(unit.alarm_gap_max_s, now - unit.alarm_read_at)
+                gap = now - unit.alarm_read_at
+                unit.alarm_gap_max_s = max(unit.alarm_gap_max_s, gap)
+                load.cycle_s = (
+                    gap
+                    if load.cycle_s is None
+                    else load.cycle_s + _SMOOTHING * (gap - load.cycle_s) / max(1, len(self.units))
+                )
             unit.alarm_read_at = now
         previous = unit.alarm_poll_s
         unit.alarm_poll_s = took if previous is None else previous + _SMOOTHING * (took - previous)
@@ -993,7 +1068,13 @@ class Bus:
         values = self._values_of(unit, poll_class)
         if not values:
             return
-        changed = self._store(unit, values, await self._read_values(unit, values))
+        fresh = await self._read_values(unit, values)
+        read_at = self._clock()
+        previous = unit.read_at.get(poll_class)
+        unit.read_at[poll_class] = read_at
+        # An alarm this read finds appeared since the previous read of the same registers.
+        window = None if previous is None else read_at - previous
+        changed = self._store(unit, values, fresh)
         # An alarm flag is polled every second but the value it concerns may be telemetry,
         # read every ten: re-read it now, so the value kept "at the moment of the alarm" is
         # the one that tripped it and not one from several seconds before.
@@ -1002,7 +1083,7 @@ class Bus:
             with contextlib.suppress(DeviceTimeout, DeviceException):
                 changed |= self._store(unit, rising, await self._read_values(unit, rising))
         if changed:
-            self._evaluate(unit)
+            self._evaluate(unit, detection_window_s=window)
             self._on_change(unit.spec.id)
 
     def _rising_alarms(self, unit: UnitState, poll_class: PollClass) -> list[Channel | Setpoint]:
@@ -1078,8 +1159,12 @@ class Bus:
                 changed = True
         return changed
 
-    def _evaluate(self, unit: UnitState) -> None:
+    def _evaluate(self, unit: UnitState, detection_window_s: float | None = None) -> None:
+        """Raise and clear alarms by the values now held. ``detection_window_s``: the time
+        since the previous read of the registers just read, which an alarm raised now
+        carries (None when it is not known, as after a command's read-back)."""
         unit.statuses = evaluate(unit.spec.profile, unit.readings, unit.setpoints)
+        window = None if detection_window_s is None else round(detection_window_s, 3)
         now = self._wall()
         device_id = unit.spec.id
         for key, status in unit.statuses.items():
@@ -1090,7 +1175,14 @@ class Bus:
             events: list[BridgeEvent] = []
             if status.alarm is not None:  # unknown neither raises nor clears a latch
                 events += self.alarms.observe(
-                    AlarmKind.ALARM, device_id, key, status.alarm, value, now, detail=testing
+                    AlarmKind.ALARM,
+                    device_id,
+                    key,
+                    status.alarm,
+                    value,
+                    now,
+                    detail=testing,
+                    detection_window_s=window,
                 )
             events += self.alarms.observe(
                 AlarmKind.WIRING_FAULT,
@@ -1100,6 +1192,7 @@ class Bus:
                 value,
                 now,
                 detail=status.wiring_fault,
+                detection_window_s=window,
             )
             for event in events:
                 _LOGGER.info("%s %s %s", event.type.value, device_id, key)

@@ -251,8 +251,11 @@ class Alarm:
             "acknowledged",
             "acknowledged_by",
             "acknowledged_at",
+            "detection_window_s",
         }
     )
+    #: Written only when known: an alarm of an older bridge round-trips unchanged.
+    _WIRE_OPTIONAL: ClassVar[frozenset[str]] = frozenset({"detection_window_s"})
 
     id: str
     #: An ``AlarmKind``, or the plain string of a kind this version does not know.
@@ -266,6 +269,10 @@ class Alarm:
     acknowledged: bool
     acknowledged_by: str | None
     acknowledged_at: float | None
+    #: Seconds between the read that found it and the previous read of the same registers
+    #: of its unit: the condition appeared within this window before ``raised_at``. None
+    #: from older bridges, and when not known (the unit's first read).
+    detection_window_s: float | None = None
     extra: Mapping[str, Any] = field(
         default_factory=dict, compare=False, metadata=wire(additional=True)
     )
@@ -286,6 +293,7 @@ class Alarm:
             acknowledged=bool(raw.get("acknowledged")),
             acknowledged_by=_opt_str(raw, "acknowledged_by"),
             acknowledged_at=_number(raw, "acknowledged_at"),
+            detection_window_s=_number(raw, "detection_window_s"),
             extra=_extra(raw, cls._KNOWN),
         )
 
@@ -303,6 +311,11 @@ class Alarm:
             "acknowledged": self.acknowledged,
             "acknowledged_by": self.acknowledged_by,
             "acknowledged_at": self.acknowledged_at,
+            **(
+                {}
+                if self.detection_window_s is None
+                else {"detection_window_s": self.detection_window_s}
+            ),
             **self.extra,
         }
 
@@ -582,8 +595,11 @@ class BusSchedule:
             "alarm_gap_max_s",
             "queued_commands",
             "queued_gateway_requests",
+            "alarm_cycle_s",
         }
     )
+    #: Written only when known: a schedule of an older bridge round-trips unchanged.
+    _WIRE_OPTIONAL: ClassVar[frozenset[str]] = frozenset({"alarm_cycle_s"})
 
     alarm_interval_s: float | None
     effective_alarm_interval_s: float | None
@@ -593,6 +609,10 @@ class BusSchedule:
     alarm_gap_max_s: float | None
     queued_commands: int | None
     queued_gateway_requests: int | None
+    #: The measured time between two alarm reads of a unit (a running mean): how long an
+    #: alarm waits at most to be seen as the line runs now. None from older bridges, and
+    #: before the second round.
+    alarm_cycle_s: float | None = None
     extra: Mapping[str, Any] = field(
         default_factory=dict, compare=False, metadata=wire(additional=True)
     )
@@ -612,6 +632,7 @@ class BusSchedule:
             alarm_gap_max_s=_number(raw, "alarm_gap_max_s"),
             queued_commands=_int(raw, "queued_commands"),
             queued_gateway_requests=_int(raw, "queued_gateway_requests"),
+            alarm_cycle_s=_number(raw, "alarm_cycle_s"),
             extra=_extra(raw, cls._KNOWN | known),
         )
 
@@ -626,6 +647,7 @@ class BusSchedule:
             "alarm_gap_max_s": self.alarm_gap_max_s,
             "queued_commands": self.queued_commands,
             "queued_gateway_requests": self.queued_gateway_requests,
+            **({} if self.alarm_cycle_s is None else {"alarm_cycle_s": self.alarm_cycle_s}),
             **self.extra,
         }
 

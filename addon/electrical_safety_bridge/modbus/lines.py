@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .timing import DEFAULT_FRAMING, Framing
+
 
 @dataclass(frozen=True, slots=True)
 class SerialLine:
@@ -13,9 +15,14 @@ class SerialLine:
 
     port: str
     baudrate: int = 9600
-    parity: str = "N"
-    stopbits: int = 1
-    bytesize: int = 8
+    parity: str = DEFAULT_FRAMING.parity
+    stopbits: int = DEFAULT_FRAMING.stopbits
+    bytesize: int = DEFAULT_FRAMING.bytesize
+
+    @property
+    def framing(self) -> Framing:
+        """How its characters are framed, which times its frames."""
+        return Framing(self.bytesize, self.parity, self.stopbits)
 
     def describe(self) -> str:
         """Human-readable summary for logs and the CLI."""

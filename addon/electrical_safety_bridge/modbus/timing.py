@@ -7,8 +7,11 @@ Formulas (Modbus over Serial Line V1.02, §2.5.1.1):
 
 * One character is ``bits_per_char`` bits on the wire: 1 start bit, 8 data bits, a parity
   bit or a second stop bit, and 1 stop bit = **11 bits** in the standard RTU character.
-  A line configured 8N1 (no parity, one stop bit), as Acrel devices ship, sends 10 bits;
-  :func:`bits_per_char` computes it from the serial settings.
+  A line configured 8N1 (no parity, one stop bit), as Acrel devices ship, sends 10 bits.
+  :class:`Framing` is the one definition of a line's character: the bridge's serial line
+  (``SerialLine.framing``) and the simulator (``SimulatedBus(framing=...)``) both time
+  their frames by its :attr:`Framing.bits_per_char`, so the bridge's line-busy figures
+  and the simulated line agree. Both default to :data:`DEFAULT_FRAMING`, 8N1.
 * A frame of ``n`` bytes takes ``n * bits_per_char / baudrate`` seconds.
 * Frames are separated by at least 3.5 character times of silence (t3.5). Above 19200
   baud the specification fixes t3.5 at 1.75 ms instead, because the character time is then
@@ -29,6 +32,7 @@ RTU frame sizes (address byte and 2-byte CRC included):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 #: Bits of one character in the standard Modbus RTU frame (1 start, 8 data, parity or a
@@ -45,6 +49,44 @@ EXCEPTION_RESPONSE_BYTES: Final = 5
 def bits_per_char(bytesize: int = 8, parity: str = "N", stopbits: int = 1) -> int:
     """Bits one character takes with these serial settings (start bit included)."""
     return 1 + bytesize + (0 if parity.upper() == "N" else 1) + stopbits
+
+
+@dataclass(frozen=True, slots=True)
+class Framing:
+    """How one character is framed on a serial line: data bits, parity, stop bits."""
+
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: int = 1
+
+    def __post_init__(self) -> None:
+        if self.bytesize not in (7, 8):
+            raise ValueError(f"data bits must be 7 or 8, not {self.bytesize}")
+        if self.parity.upper() not in ("N", "E", "O"):
+            raise ValueError(f"parity must be N, E or O, not {self.parity!r}")
+        if self.stopbits not in (1, 2):
+            raise ValueError(f"stop bits must be 1 or 2, not {self.stopbits}")
+
+    @classmethod
+    def parse(cls, text: str) -> Framing:
+        """Read the usual short form, such as ``8N1`` or ``8E1``."""
+        if len(text) != 3 or not text[0].isdigit() or not text[2].isdigit():
+            raise ValueError(
+                f"framing must look like 8N1 (data bits, parity, stop bits), not {text!r}"
+            )
+        return cls(int(text[0]), text[1].upper(), int(text[2]))
+
+    @property
+    def bits_per_char(self) -> int:
+        """Bits one character takes on the wire (start bit included)."""
+        return bits_per_char(self.bytesize, self.parity, self.stopbits)
+
+    def __str__(self) -> str:
+        return f"{self.bytesize}{self.parity.upper()}{self.stopbits}"
+
+
+#: The framing a serial line has unless configured otherwise: 8N1, as Acrel devices ship.
+DEFAULT_FRAMING: Final = Framing()
 
 
 def frame_seconds(nbytes: int, baudrate: int, bits_per_char: int = STANDARD_BITS_PER_CHAR) -> float:

@@ -36,6 +36,15 @@ _EN: Final[Mapping[str, str]] = {
     "section.summary": "Summary",
     "section.timeline": "Incident timeline",
     "section.alarm_counts": "Alarms by kind",
+    "section.alarm_speed": "How soon alarms were seen",
+    "alarm_speed.explanation": (
+        "Each alarm appeared within its detection window: the time since the previous read"
+        " of its detector's alarm status."
+    ),
+    "alarm_speed.measured": "Alarms measured",
+    "alarm_speed.median": "Median window",
+    "alarm_speed.p95": "95th percentile",
+    "alarm_speed.max": "Longest window",
     "section.channels": "Leakage and temperature per channel",
     "section.tests": "Self-tests and inspections",
     "section.setpoint_changes": "Setpoint changes",
@@ -176,6 +185,14 @@ _ZH_HANS: Final[Mapping[str, str]] = {
     "section.summary": "概要",
     "section.timeline": "事件时间线",
     "section.alarm_counts": "按类型统计的报警",
+    "section.alarm_speed": "报警发现时效",
+    "alarm_speed.explanation": (
+        "每条报警都发生在其检测窗口内：即距该探测器上一次读取报警状态的时间。"
+    ),
+    "alarm_speed.measured": "已测报警",
+    "alarm_speed.median": "窗口中位数",
+    "alarm_speed.p95": "第95百分位",
+    "alarm_speed.max": "最长窗口",
     "section.channels": "各通道的剩余电流与温度",
     "section.tests": "自检与巡检",
     "section.setpoint_changes": "设定值变更",
@@ -316,6 +333,15 @@ _JA: Final[Mapping[str, str]] = {
     "section.summary": "概要",
     "section.timeline": "インシデントの経過",
     "section.alarm_counts": "種類別の警報",
+    "section.alarm_speed": "警報の検出の速さ",
+    "alarm_speed.explanation": (
+        "各警報は検出ウィンドウ内に発生しています。"
+        "検出ウィンドウとは、その検出器の警報状態を前回読み取ってからの時間です。"
+    ),
+    "alarm_speed.measured": "計測した警報",
+    "alarm_speed.median": "ウィンドウの中央値",
+    "alarm_speed.p95": "95パーセンタイル",
+    "alarm_speed.max": "最長ウィンドウ",
     "section.channels": "チャンネル別の漏洩電流と温度",
     "section.tests": "自己試験と点検",
     "section.setpoint_changes": "設定値の変更",

@@ -15,6 +15,7 @@ for an early warning, ``projected_days``. An event of the store turned into such
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +29,7 @@ from ..storage.event_store import StoredEvent
 from ..storage.telemetry_stats import HOUR_S, HourlyStat
 from .model import (
     AlarmCount,
+    AlarmSpeed,
     ChannelStats,
     CommandEntry,
     FindingEntry,
@@ -166,6 +168,7 @@ def build_report(inputs: ReportInputs) -> SafetyReport:
         outages=outages,
         early_warnings=warnings,
         devices={device_id: facts.name for device_id, facts in sorted(devices.items())},
+        alarm_speed=alarm_speed_section(events),
     )
 
 
@@ -291,6 +294,27 @@ def alarm_count_section(
     return tuple(
         AlarmCount(kind, sum(by_device.values()), dict(sorted(by_device.items())))
         for kind, by_device in sorted(counts.items(), key=lambda item: -sum(item[1].values()))
+    )
+
+
+def alarm_speed_section(events: Sequence[StoredEvent]) -> AlarmSpeed:
+    """The detection windows the period's alarms carried: median, 95th percentile, longest."""
+    alarms = [e for e in events if e.type is EventType.ALARM_RAISED]
+    windows = sorted(
+        float(w)
+        for e in alarms
+        if isinstance(w := e.data.get("detection_window_s"), int | float)
+        and not isinstance(w, bool)
+        and math.isfinite(w)
+    )
+    if not windows:
+        return AlarmSpeed(alarms=len(alarms))
+    return AlarmSpeed(
+        alarms=len(alarms),
+        measured=len(windows),
+        median_s=round(statistics.median(windows), 3),
+        p95_s=round(windows[min(len(windows) - 1, math.ceil(0.95 * len(windows)) - 1)], 3),
+        max_s=round(windows[-1], 3),
     )
 
 

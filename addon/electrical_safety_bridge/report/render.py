@@ -65,6 +65,10 @@ class _Formats:
             text = str(value)
         return f"{text} {unit}" if unit else text
 
+    def seconds(self, value: float | None) -> str:
+        """A short duration, to the hundredth of a second."""
+        return "" if value is None else f"{value:.2f} s"
+
     def percent(self, share: float | None) -> str:
         return "" if share is None else f"{share * 100:.0f} %"
 

@@ -47,6 +47,9 @@ class Alarm:
     acknowledged_by: str | None = None
     acknowledged_at: float | None = None
     inactive_since: float | None = None
+    #: Seconds between the read that found it and the previous read of the same registers:
+    #: the condition appeared within this window before ``raised_at`` (None: not known).
+    detection_window_s: float | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -67,6 +70,7 @@ class Alarm:
             acknowledged=self.acknowledged,
             acknowledged_by=self.acknowledged_by,
             acknowledged_at=self.acknowledged_at,
+            detection_window_s=self.detection_window_s,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,8 +106,10 @@ class AlarmBook:
         value: float | int | str | None,
         now: float,
         detail: str | None = None,
+        detection_window_s: float | None = None,
     ) -> list[BridgeEvent]:
-        """Feed one evaluation of a condition; returns the events it causes."""
+        """Feed one evaluation of a condition; returns the events it causes. A record it
+        raises keeps ``detection_window_s`` (see :attr:`Alarm.detection_window_s`)."""
         raised, _, cleared = _EVENTS[kind]
         key = (kind, device_id, channel)
         alarm = self._open.get(key)
@@ -118,6 +124,7 @@ class AlarmBook:
                 raised_at=now,
                 value_at_alarm=value,
                 detail=detail,
+                detection_window_s=detection_window_s,
             )
             self._open[key] = alarm
             return [self._event(raised, alarm, now)]

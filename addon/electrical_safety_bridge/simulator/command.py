@@ -29,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from ..modbus import timing
 from ..profiles.loader import find_profile
 from .line import SimulatedBus
 from .pty_link import PtyLink
@@ -65,6 +66,13 @@ def _host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), number
 
 
+def _framing(text: str) -> timing.Framing:
+    try:
+        return timing.Framing.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``simulate`` command's options."""
     parser.add_argument(
@@ -92,6 +100,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="delay responses as long as the frames would take on the wire at --baud",
     )
+    parser.add_argument(
+        "--framing",
+        type=_framing,
+        default=timing.DEFAULT_FRAMING,
+        help=f"character framing, as the bridge's line is configured (default"
+        f" {timing.DEFAULT_FRAMING}): with --wire-timing, frames take as long as it says",
+    )
     parser.add_argument("--scenario", metavar="FILE", help="a YAML scenario file to play")
     parser.add_argument("--user-dir", help="folder of user profiles (override built-ins)")
     parser.add_argument("--seed", type=int, default=0, help="seed for corrupted-frame choice")
@@ -102,7 +117,11 @@ async def run(args: argparse.Namespace) -> int:
     user_dir = Path(args.user_dir) if getattr(args, "user_dir", None) else None
     units = [SimulatedUnit(find_profile(model, user_dir), unit_id) for unit_id, model in args.units]
     bus = SimulatedBus(
-        units, baudrate=args.baud, wire_timing=args.wire_timing, seed=getattr(args, "seed", 0)
+        units,
+        baudrate=args.baud,
+        wire_timing=args.wire_timing,
+        framing=getattr(args, "framing", timing.DEFAULT_FRAMING),
+        seed=getattr(args, "seed", 0),
     )
     try:
         steps = load_scenarios(Path(args.scenario)) if args.scenario else []
@@ -127,8 +146,11 @@ async def run(args: argparse.Namespace) -> int:
             served = await bus.serve_tcp(host, port, rtu=args.rtu_over_tcp)
             where = served.url
         described = ", ".join(f"{u.unit_id}:{u.profile.model}" for u in bus.units)
-        timing = "wire timing on" if args.wire_timing else "wire timing off"
-        print(f"simulator serving {where} (units {described}; {args.baud} baud, {timing})")
+        timed = "wire timing on" if args.wire_timing else "wire timing off"
+        print(
+            f"simulator serving {where} (units {described}; {args.baud} baud"
+            f" {bus.framing}, {timed})"
+        )
         sys.stdout.flush()
 
         stop = asyncio.Event()

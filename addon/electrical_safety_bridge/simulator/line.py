@@ -95,7 +95,7 @@ class SimulatedBus:
         *,
         baudrate: int = 9600,
         wire_timing: bool = False,
-        bits_per_char: int = timing.STANDARD_BITS_PER_CHAR,
+        framing: timing.Framing = timing.DEFAULT_FRAMING,
         corrupt_rate: float = 0.0,
         turnaround_delay: float = 0.0,
         seed: int = 0,
@@ -109,7 +109,9 @@ class SimulatedBus:
             raise ValueError("a bus needs at least one unit")
         self.baudrate = baudrate
         self.wire_timing = wire_timing
-        self.bits_per_char = bits_per_char
+        #: How characters are framed: with wire timing, frames take as long as it says
+        #: (the bridge's serial line times its frames by the same definition).
+        self.framing = framing
         self.corrupt_rate = corrupt_rate
         self.turnaround_delay = turnaround_delay
         self.counters = BusCounters()
@@ -117,6 +119,11 @@ class SimulatedBus:
         self._random = random.Random(seed)
         self._line = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def bits_per_char(self) -> int:
+        """Bits of one character on the simulated line."""
+        return self.framing.bits_per_char
 
     # ------------------------------------------------------------------ units
 
@@ -310,12 +317,16 @@ class SimulatedBus:
             return timing.write_single_request_bytes()
         return timing.read_request_bytes()
 
+    def wire_seconds(self, request_bytes: int, response_bytes: int) -> float:
+        """How long one exchange holds the simulated line with wire timing on."""
+        return timing.transaction_seconds(
+            request_bytes, response_bytes, self.baudrate, self.bits_per_char
+        )
+
     async def _wait(self, request_bytes: int, response_bytes: int) -> None:
         delay = self.turnaround_delay
         if self.wire_timing:
-            delay += timing.transaction_seconds(
-                request_bytes, response_bytes, self.baudrate, self.bits_per_char
-            )
+            delay += self.wire_seconds(request_bytes, response_bytes)
         if delay > 0:
             await asyncio.sleep(delay)
 

@@ -1094,6 +1094,9 @@ def _alarm_from(kind: AlarmKind, event: StoredEvent) -> Alarm:
     acked_at = data.get("acknowledged_at")
     if acked_at is not None and not _finite_number(acked_at):
         raise InvalidEvent(f"{what}: acknowledged_at must be a number or null")
+    window = data.get("detection_window_s")  # absent in events of older bridges
+    if window is not None and not _finite_number(window):
+        raise InvalidEvent(f"{what}: detection_window_s must be a number or null")
     return Alarm(
         id=str(data["id"]),
         kind=kind,
@@ -1106,6 +1109,7 @@ def _alarm_from(kind: AlarmKind, event: StoredEvent) -> Alarm:
         acknowledged_by=acked_by,
         acknowledged_at=None if acked_at is None else float(acked_at),
         inactive_since=None,
+        detection_window_s=None if window is None else float(window),
     )
 
 

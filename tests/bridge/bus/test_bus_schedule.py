@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec
+from electrical_safety_bridge.bus.bus_settings import BusSettings, DeviceSpec, PollIntervals
 from electrical_safety_bridge.bus.scheduler import ALARM_LINE_SHARE, Bus
 from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.gateway.server import Gateway
@@ -30,6 +30,7 @@ from .test_scheduler import Rig, profile
 pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 BAUD = 9600
+DEFAULT_INTERVALS = PollIntervals()
 
 
 @contextlib.asynccontextmanager
@@ -41,6 +42,7 @@ async def line(
     offline_after: float = 60.0,
     on_change: Callable[[Bus, str], None] | None = None,
     max_queued: int = 64,
+    intervals: PollIntervals = DEFAULT_INTERVALS,
 ) -> AsyncIterator[Rig]:
     """``devices`` as (id, unit, model); only units in ``simulated`` answer (all by default)."""
     answering = {u for _, u, _ in devices} if simulated is None else simulated
@@ -57,6 +59,7 @@ async def line(
             SerialLine(str(link.a_path), BAUD),
             offline_after=offline_after,
             max_queued=max_queued,
+            intervals=intervals,
         )
         holder: list[Bus] = []
         bus = Bus(
@@ -128,6 +131,41 @@ async def test_alarms_are_seen_in_time_while_16_gateway_clients_read_back_to_bac
     assert status["alarm_gap_max_s"] <= alarm_bound(bus), status
     assert min(served_during_alarms) > 0
     assert not status["overloaded"]
+
+
+async def test_an_idle_line_reads_alarm_status_back_to_back_and_alarms_carry_their_window(
+    tmp_path: Path,
+) -> None:
+    # An alarm interval of a minute: on their period alone, each unit's alarm status would be
+    # read once here. On an otherwise idle line the scheduler reads them back to back.
+    slow_period = PollIntervals(alarm=60.0)
+    async with line(tmp_path, ASJ_FOUR, intervals=slow_period) as rig:
+        bus = rig.bus
+        await wait_for(
+            lambda: (
+                all(u.alarm_read_at for u in bus.units.values())
+                and (bus.schedule().alarm_cycle_s or 0) > 0
+            ),
+            timeout=30,
+            what="every unit's alarm status read twice",
+        )
+        # The lower tiers keep their turn between the idle-time polls.
+        asj = bus.units["asj2"].spec.profile
+        span = asj.channels[0].register.span
+        assert await bus.explore(2, asj.read_function, span.start, len(span))
+        rig.sim.unit(3).set("alarm_status", "alarm")
+        await wait_for(
+            lambda: rig.of_type(EventType.ALARM_RAISED, "asj3"), timeout=15, what="alarm seen"
+        )
+        schedule = bus.schedule()
+    (raised,) = rig.of_type(EventType.ALARM_RAISED, "asj3")
+    window = raised.data["detection_window_s"]
+    # The alarm appeared within the time since the previous alarm read of its unit: a sweep
+    # of the idle line, far below the minute its period alone would give.
+    assert 0 < window < slow_period.alarm
+    assert bus.alarms.open_alarms("asj3")[0].detection_window_s == window
+    assert schedule.alarm_cycle_s is not None and schedule.alarm_cycle_s < slow_period.alarm
+    assert not schedule.overloaded
 
 
 async def test_a_flood_at_a_silent_unit_neither_holds_the_line_nor_delays_offline(

@@ -12,12 +12,18 @@ from electrical_safety_bridge.report.collect import (
     ChannelFact,
     DeviceFacts,
     SetpointFact,
+    alarm_speed_section,
     channel_section,
     finding_section,
     outage_section,
     record_section,
 )
-from electrical_safety_bridge.report.model import InvalidPeriod, month_period, previous_month
+from electrical_safety_bridge.report.model import (
+    AlarmSpeed,
+    InvalidPeriod,
+    month_period,
+    previous_month,
+)
 from electrical_safety_bridge.storage.event_store import StoredEvent
 from electrical_safety_bridge.storage.telemetry_stats import HourlyStat
 
@@ -45,6 +51,23 @@ def test_a_month_is_its_first_midnight_to_the_next() -> None:
     for bad in ("2026-13", "2026-1", "26-10", "1969-12"):
         with pytest.raises(InvalidPeriod, match=bad):
             month_period(bad, UTC, "UTC")
+
+
+def test_alarm_speed_summarises_the_detection_windows_and_counts_older_alarms() -> None:
+    windows = [0.2 + 0.01 * n for n in range(40)]
+    events = [
+        *(
+            event(n, EventType.ALARM_RAISED, START + n, detection_window_s=w)
+            for n, w in enumerate(windows)
+        ),
+        # An older bridge's alarm (no window), and events that are no alarm raised.
+        event(90, EventType.ALARM_RAISED, START + 90),
+        event(91, EventType.WIRING_FAULT_RAISED, START + 91, detection_window_s=9.0),
+        event(92, EventType.ALARM_CLEARED, START + 92, detection_window_s=9.0),
+    ]
+    speed = alarm_speed_section(events)
+    assert speed == AlarmSpeed(alarms=41, measured=40, median_s=0.395, p95_s=0.57, max_s=0.59)
+    assert alarm_speed_section([event(1, EventType.ALARM_RAISED, START)]) == AlarmSpeed(alarms=1)
 
 
 def test_outages_that_began_before_or_outlast_the_period() -> None:

@@ -20,8 +20,10 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 
+from electrical_safety_bridge.bus.bus_settings import BusSettings
 from electrical_safety_bridge.common.enums import CommandName
 from electrical_safety_bridge.modbus import timing
+from electrical_safety_bridge.modbus.lines import SerialLine
 from electrical_safety_bridge.profiles.codec import encode
 from electrical_safety_bridge.profiles.loader import find_profile, load_profile_text
 from electrical_safety_bridge.profiles.model import Profile
@@ -145,6 +147,30 @@ def test_wire_frame_arithmetic() -> None:
     assert timing.transaction_seconds(8, 25, 9600) == pytest.approx(expected)
     with pytest.raises(ValueError):
         timing.frame_seconds(8, 0)
+
+
+def test_the_simulated_line_and_the_bridge_time_frames_by_the_same_framing() -> None:
+    # One definition of a character (timing.Framing) for both sides: by default 8N1, 10 bits
+    # (the simulator once timed 11-bit characters while the bridge counted 10).
+    unit = [SimulatedUnit(profile("ASJ"), 1)]
+    for framing, bits in ((timing.DEFAULT_FRAMING, 10), (timing.Framing.parse("8E1"), 11)):
+        line = SerialLine(
+            "/dev/null",
+            4800,
+            parity=framing.parity,
+            stopbits=framing.stopbits,
+            bytesize=framing.bytesize,
+        )
+        settings = BusSettings("x", line)
+        sim = SimulatedBus(unit, baudrate=4800, framing=line.framing)
+        assert sim.bits_per_char == settings.bits_per_char == bits
+        request, response = timing.read_request_bytes(), timing.read_response_bytes(10)
+        assert sim.wire_seconds(request, response) == settings.wire_seconds(request, response)
+    assert SimulatedBus(unit).framing == SerialLine("/dev/null").framing
+    assert str(timing.Framing.parse("8n2")) == "8N2"
+    for bad in ("8X1", "81", "9N1", "8N3"):
+        with pytest.raises(ValueError, match=r"framing|parity|data bits|stop bits"):
+            timing.Framing.parse(bad)
 
 
 # --------------------------------------------------------------------------- unit model
@@ -376,7 +402,10 @@ async def test_wire_timing_delays_each_response() -> None:
     finally:
         client.close()
         await line.stop()
-    assert elapsed >= timing.transaction_seconds(8, timing.read_response_bytes(1), 1200)
+    # Timed by the line's framing: 8N1 (10-bit characters) by default, as the bridge counts.
+    assert elapsed >= timing.transaction_seconds(
+        8, timing.read_response_bytes(1), 1200, timing.DEFAULT_FRAMING.bits_per_char
+    )
 
 
 # --------------------------------------------------------------------------- commands
