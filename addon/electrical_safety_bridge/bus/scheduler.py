@@ -22,7 +22,10 @@ chooses the next one, in this order:
    an alarm waits for about one sweep of the units (16 detectors at 9600 baud: about
    0.45 s, plus the odd telemetry read) rather than for a period. These polls only fill
    time nobody else wants: anything queued above waits for at most the one poll in flight,
-   as it would behind any transaction.
+   as it would behind any transaction. While the shared tier (3) is waiting, the sweep
+   still takes :data:`SWEEP_TURNS_PER_SHARED_TURN` polls before each of its turns (about
+   :data:`ALARM_LINE_SHARE` of the line), so that a master reading back to back does not
+   double an alarm's wait; the shared tier keeps the rest of the line.
 
 So whatever other masters do, a unit's alarm status is read at most one alarm interval,
 plus one alarm round, plus the longest single transaction (a request to a silent unit ends
@@ -115,6 +118,11 @@ _SHARED = (PollClass.TELEMETRY, PollClass.SLOW)
 #: overloaded and the interval is stretched, so that telemetry, setpoints, commands and
 #: other masters keep at least the remaining quarter of the line.
 ALARM_LINE_SHARE = 0.75
+#: While the shared tier (telemetry, other masters) is waiting, the back-to-back alarm sweep
+#: still takes this many polls before each shared turn: about ALARM_LINE_SHARE of the line
+#: (an alarm-status poll and a gateway read take about as long), so a master reading back to
+#: back leaves an alarm's wait at about one sweep and a third, not two sweeps.
+SWEEP_TURNS_PER_SHARED_TURN = round(ALARM_LINE_SHARE / (1 - ALARM_LINE_SHARE))
 #: An overloaded line counts as recovered once its alarm round needs at most this share of
 #: the configured interval (below ALARM_LINE_SHARE, so the state does not flap).
 _RECOVERED_SHARE = 0.6
@@ -252,6 +260,7 @@ class Bus:
         # Other masters' requests: one queue per client, served round robin.
         self._forwarded: OrderedDict[str, deque[_Job]] = OrderedDict()
         self._gateway_turn = False
+        self._sweep_turns = SWEEP_TURNS_PER_SHARED_TURN
         # A person's exploratory reads: served only when the line has nothing else to do.
         self._explorations: deque[_Job] = deque()
         self.load = LineLoad(settings.intervals.alarm, settings.intervals.alarm)
@@ -284,13 +293,24 @@ class Bus:
                     await self._guarded(self._poll_job(*alarm_unit))
                     continue
                 own = self._next_due(_SHARED)
+                if (own is not None or self._forwarded) and self._sweep_turns > 0:
+                    # The shared tier is waiting, but the alarm sweep keeps going for its
+                    # share of the line first, so that another master reading back to back
+                    # does not double the time an alarm waits.
+                    early = self._next_idle_alarm_poll()
+                    if early is not None:
+                        self._sweep_turns -= 1
+                        await self._guarded(self._poll_job(early, PollClass.ALARM, early=True))
+                        continue
                 forwarded = self._forwarded_job() if own is None or self._gateway_turn else None
                 if forwarded is not None:
                     self._gateway_turn = False
+                    self._sweep_turns = SWEEP_TURNS_PER_SHARED_TURN
                     await self._run_job(forwarded)
                     continue
                 if own is not None:
                     self._gateway_turn = True
+                    self._sweep_turns = SWEEP_TURNS_PER_SHARED_TURN
                     await self._guarded(self._poll_job(*own))
                     continue
                 if self._explorations:
