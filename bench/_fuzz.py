@@ -27,6 +27,12 @@ from typing import Any, Final, TextIO
 
 from bench._common import argument_parser
 
+#: A run stops after this many findings.
+MAX_FINDINGS: Final = 20
+#: ... or after this many findings that the part stopped answering, each of which waited
+#: its whole bound.
+MAX_BROKEN_FINDINGS: Final = 3
+_BROKEN_KINDS: Final = frozenset({"hang", "unresponsive", "events_not_stored"})
 #: Longest quoted input printed with a finding.
 _SHOWN_BYTES: Final = 300
 
@@ -56,6 +62,13 @@ class Report:
     def found(self, kind: str, case: bytes | str, detail: str) -> None:
         """Record a finding on ``case``."""
         self.findings.append(Finding(kind, quote(case), detail))
+
+    @property
+    def enough(self) -> bool:
+        """Whether a run should stop: once the part is broken, every further case tends to
+        find the same (and waits its bound each time)."""
+        broken = sum(1 for finding in self.findings if finding.kind in _BROKEN_KINDS)
+        return len(self.findings) >= MAX_FINDINGS or broken >= MAX_BROKEN_FINDINGS
 
     def count(self, name: str, by: int = 1) -> None:
         """Add to one of the run's counts."""

@@ -535,6 +535,8 @@ async def fuzz(config: FuzzConfig) -> Report:
         for gateway, cases in halves:
             read_only = not gateway.allow_writes
             for index in range(cases):
+                if report.enough:
+                    break
                 framing = Framing.MBAP if index % 2 == 0 else Framing.RTU
                 port = gateway.tcp_port if framing is Framing.MBAP else gateway.rtu_port
                 assert port is not None

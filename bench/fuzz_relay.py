@@ -249,6 +249,8 @@ async def fuzz(config: FuzzConfig) -> Report:
     report = Report("relay")
     async with running_rig(key) as rig:
         for index in range(config.cases):
+            if report.enough:
+                break
             message = case_message(rng, key, stranger)
             report.cases += 1
             before = len(rig.recorded)

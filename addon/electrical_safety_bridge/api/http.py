@@ -26,6 +26,7 @@ from .. import __version__
 from ..common.enums import ErrorCode, EventType, HazardState
 from ..common.errors import BusUnavailable, UnknownDevice, UnknownHazard
 from ..common.errors import UnknownAlarm as UnknownAlarmAnswer
+from ..common.parsing import unencodable_text
 from ..common.schema import (
     MIN_SUPPORTED_SCHEMA_VERSION,
     SCHEMA_HEADER,
@@ -251,6 +252,14 @@ def _json_object(text: str) -> dict[str, Any]:
         raise _BadRequest(too_deep) from None
     if not isinstance(data, dict):
         raise _BadRequest("the body must be a JSON object")
+    where = unencodable_text(data)
+    if where is not None:
+        # A lone surrogate escape ("\\ud800") parses, but nothing can store, sign or send
+        # it again: refused here, where the key can still be named.
+        raise _BadRequest(
+            f"'{_shown(where)}' is not valid Unicode: it holds a lone surrogate escape",
+            parameter=_shown(where),
+        )
     found = _first_unrepresentable(data)
     if found is not None:
         path, number = found
