@@ -20,10 +20,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import WSMessage as WSMsg
 from aiohttp import WSMsgType, hdrs, web
 
 from .. import __version__
-from ..common.enums import ErrorCode, EventType, HazardState
+from ..common.enums import ErrorCode, EventType, HazardState, MessageType
 from ..common.errors import BusUnavailable, UnknownDevice, UnknownHazard
 from ..common.errors import UnknownAlarm as UnknownAlarmAnswer
 from ..common.parsing import unencodable_text
@@ -721,14 +722,39 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
     pump = asyncio.create_task(client.pump())
     try:
         async for message in socket:
-            if message.type is WSMsgType.TEXT and message.data.strip() == '{"type": "ping"}':
-                client.offer({"type": "pong"})
+            answer = _answer_client_message(message)
+            if answer is not None:
+                client.offer(answer)
     finally:
         clients.discard(client)
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await pump
     return socket
+
+
+def _answer_client_message(message: WSMsg) -> dict[str, Any] | None:
+    """The answer to what a WebSocket client sent: a pong to a ping, else an error saying
+    what was wrong (never silence: a client that gets nothing cannot tell why)."""
+    if message.type is WSMsgType.BINARY:
+        return _ws_error("send JSON text, not a binary message")
+    if message.type is not WSMsgType.TEXT:
+        return None  # closing and control frames: aiohttp's
+    try:
+        data = _json_object(message.data)
+    except _BadRequest as exc:
+        return _ws_error(f"a message must be a JSON object with a 'type': {exc}")
+    kind = data.get("type")
+    if kind == MessageType.PING:
+        return {"type": MessageType.PONG.value}
+    shown = _shown(kind) if isinstance(kind, str) else repr(kind)[:_SHOWN_CHARACTERS]
+    return _ws_error(
+        f"'type' must be '{MessageType.PING.value}', the only message a client sends, not {shown}"
+    )
+
+
+def _ws_error(message: str) -> dict[str, Any]:
+    return {"type": MessageType.ERROR.value, "error": "bad_request", "message": message}
 
 
 def client_count(app: web.Application) -> int:
