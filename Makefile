@@ -40,7 +40,7 @@ NEWEST_PYTHON ?= python3.14
 NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 
 .PHONY: test lint typecheck typecheck-bridge typecheck-integration test-bridge \
-	test-integration test-minimum test-browser test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench \
+	test-integration test-minimum test-browser test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench fuzz \
 	bench-latency clean
 
 $(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
@@ -130,6 +130,15 @@ demo-bridge: $(BRIDGE_STAMP)
 
 bench: $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python bench/bus_sweep.py
+
+# The fuzzers' long runs (bench/fuzz_*.py, FUZZ_CASES each, or the target's default): each
+# prints its case count and every crash, hang or 5xx as `name: value`, and fails if it found
+# any. `make test` runs each briefly with a fixed seed (tests/**/test_fuzz_*.py).
+FUZZ_CASES ?=
+fuzz: $(BRIDGE_STAMP)
+	@for target in gateway api websocket relay profiles; do \
+		$(BRIDGE_VENV)/bin/python bench/fuzz_$$target.py $(if $(FUZZ_CASES),--cases $(FUZZ_CASES)) || exit 1; \
+	done
 
 # Alarm bit to Home Assistant state: the bridge's simulator in .venv-bridge, hass from .venv.
 bench-latency: $(DEMO_STAMP) $(BRIDGE_STAMP)
