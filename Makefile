@@ -40,7 +40,7 @@ NEWEST_PYTHON ?= python3.14
 NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 
 .PHONY: test lint typecheck typecheck-bridge typecheck-integration test-bridge \
-	test-integration test-minimum test-browser test-e2e test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench \
+	test-integration test-minimum test-browser test-e2e test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench fuzz \
 	bench-latency clean
 
 $(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
@@ -142,6 +142,15 @@ demo-bridge: $(BRIDGE_STAMP)
 # one (Debian has no package: build upstream 3cky/mbusd with cmake).
 bench: $(DEMO_STAMP) $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python bench/run_all.py
+
+# The fuzzers' long runs (bench/fuzz_*.py, FUZZ_CASES each, or the target's default): each
+# prints its case count and every crash, hang or 5xx as `name: value`, and fails if it found
+# any. `make test` runs each briefly with a fixed seed (tests/**/test_fuzz_*.py).
+FUZZ_CASES ?=
+fuzz: $(BRIDGE_STAMP)
+	@for target in gateway api websocket relay profiles; do \
+		$(BRIDGE_VENV)/bin/python bench/fuzz_$$target.py $(if $(FUZZ_CASES),--cases $(FUZZ_CASES)) || exit 1; \
+	done
 
 # Alarm bit to Home Assistant state and to an MQTT subscriber: the bridge's simulator in
 # .venv-bridge, hass from .venv with what a real `hass` process needs besides the harness

@@ -459,6 +459,9 @@ class Bridge:
                     break
                 self._storage_event()
                 continue
+            except Exception:
+                # One event the store did not foresee: found and dropped one by one.
+                return await self._store_each(held)
             held.clear()
             return stored, False
         self._store_failed(error, len(held))
@@ -473,16 +476,24 @@ class Bridge:
             event_id, event = held[0]
             try:
                 stored.extend(await self.store.append_many([event], [event_id]))
-            except InvalidEvent:
-                _LOGGER.exception("dropping a malformed %s event", event.type.value)
-                if event_id not in self._pushed_unstored:
-                    await self._count_written(1)
-                self._pushed_unstored.pop(event_id, None)
             except StoreError as exc:
-                self._store_failed(str(exc), len(held))
-                return stored, True
+                if not isinstance(exc, InvalidEvent):
+                    self._store_failed(str(exc), len(held))
+                    return stored, True
+                await self._drop_malformed(event_id, event)
+            except Exception:
+                # Not an error the store foresaw: this one event cannot be stored. Ending
+                # the writer instead would leave every later event, alarms too, unstored.
+                await self._drop_malformed(event_id, event)
             held.pop(0)
         return stored, False
+
+    async def _drop_malformed(self, event_id: str, event: BridgeEvent) -> None:
+        """Drop an event the store refuses as malformed (a bug, logged with its cause)."""
+        _LOGGER.exception("dropping a malformed %s event", event.type.value)
+        if event_id not in self._pushed_unstored:
+            await self._count_written(1)
+        self._pushed_unstored.pop(event_id, None)
 
     def _store_failed(self, error: str, held: int) -> None:
         if self.storage.write_failed(error, held):  # it counts the held events too

@@ -20,12 +20,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import WSMessage as WSMsg
 from aiohttp import WSMsgType, hdrs, web
 
 from .. import __version__
-from ..common.enums import ErrorCode, EventType, HazardState
+from ..common.enums import ErrorCode, EventType, HazardState, MessageType
 from ..common.errors import BusUnavailable, UnknownDevice, UnknownHazard
 from ..common.errors import UnknownAlarm as UnknownAlarmAnswer
+from ..common.parsing import unencodable_text
 from ..common.schema import (
     MIN_SUPPORTED_SCHEMA_VERSION,
     SCHEMA_HEADER,
@@ -251,6 +253,14 @@ def _json_object(text: str) -> dict[str, Any]:
         raise _BadRequest(too_deep) from None
     if not isinstance(data, dict):
         raise _BadRequest("the body must be a JSON object")
+    where = unencodable_text(data)
+    if where is not None:
+        # A lone surrogate escape ("\\ud800") parses, but nothing can store, sign or send
+        # it again: refused here, where the key can still be named.
+        raise _BadRequest(
+            f"'{_shown(where)}' is not valid Unicode: it holds a lone surrogate escape",
+            parameter=_shown(where),
+        )
     found = _first_unrepresentable(data)
     if found is not None:
         path, number = found
@@ -712,14 +722,39 @@ async def _websocket(request: web.Request) -> web.WebSocketResponse:
     pump = asyncio.create_task(client.pump())
     try:
         async for message in socket:
-            if message.type is WSMsgType.TEXT and message.data.strip() == '{"type": "ping"}':
-                client.offer({"type": "pong"})
+            answer = _answer_client_message(message)
+            if answer is not None:
+                client.offer(answer)
     finally:
         clients.discard(client)
         pump.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
             await pump
     return socket
+
+
+def _answer_client_message(message: WSMsg) -> dict[str, Any] | None:
+    """The answer to what a WebSocket client sent: a pong to a ping, else an error saying
+    what was wrong (never silence: a client that gets nothing cannot tell why)."""
+    if message.type is WSMsgType.BINARY:
+        return _ws_error("send JSON text, not a binary message")
+    if message.type is not WSMsgType.TEXT:
+        return None  # closing and control frames: aiohttp's
+    try:
+        data = _json_object(message.data)
+    except _BadRequest as exc:
+        return _ws_error(f"a message must be a JSON object with a 'type': {exc}")
+    kind = data.get("type")
+    if kind == MessageType.PING:
+        return {"type": MessageType.PONG.value}
+    shown = _shown(kind) if isinstance(kind, str) else repr(kind)[:_SHOWN_CHARACTERS]
+    return _ws_error(
+        f"'type' must be '{MessageType.PING.value}', the only message a client sends, not {shown}"
+    )
+
+
+def _ws_error(message: str) -> dict[str, Any]:
+    return {"type": MessageType.ERROR.value, "error": "bad_request", "message": message}
 
 
 def client_count(app: web.Application) -> int:

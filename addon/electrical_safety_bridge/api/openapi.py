@@ -196,6 +196,13 @@ def _schemas() -> dict[str, Any]:
     )
     schemas["PingMessage"] = _message(MessageType.PING, "client → bridge")
     schemas["PongMessage"] = _message(MessageType.PONG, "the bridge's answer to a ping")
+    schemas["ErrorMessage"] = _message(
+        MessageType.ERROR,
+        "the bridge's answer to a client message it cannot act on: not JSON text, not an"
+        " object, or a type other than ping",
+        error={"type": "string"},
+        message={"type": "string"},
+    )
     return schemas
 
 
@@ -208,6 +215,7 @@ WEBSOCKET_MESSAGES: dict[str, dict[str, Any]] = {
     MessageType.HAZARD.value: {"from": "bridge", "schema": ref("HazardMessage")},
     MessageType.PING.value: {"from": "client", "schema": ref("PingMessage")},
     MessageType.PONG.value: {"from": "bridge", "schema": ref("PongMessage")},
+    MessageType.ERROR.value: {"from": "bridge", "schema": ref("ErrorMessage")},
 }
 
 

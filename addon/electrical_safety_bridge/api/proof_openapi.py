@@ -30,6 +30,9 @@ def _array(name: str) -> dict[str, Any]:
 _ERROR = ref("Error")
 _400 = _json(_ERROR, "bad input, the key or parameter named in 'parameter'")
 _401 = _json(_ERROR, "missing or wrong token")
+#: What every route with a JSON body may answer besides its own errors (http.py's _body).
+_413 = _json(_ERROR, "the body is larger than 64 KiB")
+_415 = _json(_ERROR, "the body is not application/json, or its charset is not utf-8")
 _PERIOD = [
     {"name": "since", "in": "query", "schema": {"type": "number"}},
     {"name": "until", "in": "query", "schema": {"type": "number"}},
@@ -92,6 +95,8 @@ PROOF_PATHS: dict[str, Any] = {
                 "200": _json(ref("SelfTestAnswer"), "judged and stored"),
                 "400": _400,
                 "401": _401,
+                "413": _413,
+                "415": _415,
                 "404": _json(_ERROR, "no such device"),
                 "409": _json(_ERROR, "refused (profile_unverified, command_unsupported, …)"),
                 "503": _json(_ERROR, "the bus is unavailable"),
@@ -148,6 +153,8 @@ PROOF_PATHS: dict[str, Any] = {
                 "200": _json(ref("InspectionAnswer"), "stored"),
                 "400": _400,
                 "401": _401,
+                "413": _413,
+                "415": _415,
                 "409": _json(_ERROR, "the event store cannot write (reason storage_failing)"),
             },
         },

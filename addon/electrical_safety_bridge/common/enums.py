@@ -199,6 +199,9 @@ class MessageType(StrEnum):
     #: Client → bridge, and the bridge's answer.
     PING = "ping"
     PONG = "pong"
+    #: Bridge → client: the answer to a client message it cannot act on (not JSON, not an
+    #: object, no known ``type``), with ``error`` and ``message`` as in an API error.
+    ERROR = "error"
 
 
 class ErrorCode(StrEnum):

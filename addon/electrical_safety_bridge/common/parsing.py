@@ -18,6 +18,7 @@ __all__ = [
     "_opt_str",
     "_str",
     "enum_or_str",
+    "unencodable_text",
 ]
 
 
@@ -77,3 +78,42 @@ def _extra(raw: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
 def _opt_enum[E: StrEnum](enum: type[E], raw: Mapping[str, Any], key: str) -> E | str | None:
     value = _opt_str(raw, key)
     return None if value is None else enum_or_str(enum, value)
+
+
+def unencodable_text(value: Any) -> str | None:
+    """Where parsed JSON holds text that UTF-8 cannot carry, or None if nowhere.
+
+    JSON text may spell a lone surrogate as an escape (``"\\ud800"``); ``json.loads``
+    gives it back as a ``str`` that cannot be encoded, so storing, signing or sending it
+    again fails far from where it came in. The answer is the key path of the first such
+    key or string (``who``, ``items[2].note``), itself escaped so that it can be shown.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return _shown_path(path) or "(the value)"
+        elif isinstance(item, Mapping):
+            for key, inner in reversed(list(item.items())):
+                where = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str) and not _encodable(key):
+                    return _shown_path(where)
+                stack.append((where, inner))
+        elif isinstance(item, list):
+            stack.extend(
+                (f"{path}[{index}]", inner) for index, inner in reversed(list(enumerate(item)))
+            )
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown_path(path: str) -> str:
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")

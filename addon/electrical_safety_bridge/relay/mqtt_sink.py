@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import random
@@ -389,7 +390,17 @@ class MqttSink:
         payload = message.payload
         raw = payload if isinstance(payload, bytes) else str(payload or "").encode("utf-8")
         async with self._command_lock:
-            verdict = await commands.handle(raw)
+            try:
+                verdict = await commands.handle(raw)
+            except Exception:
+                # A message the checks did not foresee must not end the session: the broker
+                # would hand the same message over again on reconnecting (QoS 1, persistent
+                # session), and events would stop going out for good.
+                _LOGGER.exception(
+                    "relay: a remote command (sha256 %s) could not be checked; dropped",
+                    hashlib.sha256(raw).hexdigest(),
+                )
+                return
         props = message.properties
         response_topic = getattr(props, "ResponseTopic", None) if props is not None else None
         if response_topic:

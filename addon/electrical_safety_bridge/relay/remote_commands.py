@@ -41,6 +41,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from ..common.enums import EventType
+from ..common.parsing import unencodable_text
 from ..common.workflow import Lockout
 from ..safety.alarms import AlarmBook, UnknownAlarm
 from ..safety.commands import CommandResult
@@ -283,6 +284,10 @@ class RemoteCommands:
             raise _Rejected(Reason.MALFORMED, "not JSON") from None
         if not isinstance(envelope, dict):
             raise _Rejected(Reason.MALFORMED, "not a JSON object")
+        if (where := unencodable_text(envelope)) is not None:
+            # Recorded and replied in UTF-8, and signed over UTF-8: a lone surrogate escape
+            # would fail there instead, and take the command subscription down with it.
+            raise _Rejected(Reason.MALFORMED, f"'{where}' is not valid Unicode (a lone surrogate)")
         key_id, text, signature = (envelope.get(k) for k in ("key_id", "payload", "signature"))
         if not all(isinstance(v, str) for v in (key_id, text, signature)):
             raise _Rejected(Reason.MALFORMED, "key_id, payload and signature must be strings")
@@ -303,6 +308,10 @@ class RemoteCommands:
             raise _Rejected(Reason.MALFORMED, "the signed payload is not JSON") from None
         if not isinstance(payload, dict):
             raise _Rejected(Reason.MALFORMED, "the signed payload is not a JSON object")
+        if (where := unencodable_text(payload)) is not None:
+            raise _Rejected(
+                Reason.MALFORMED, f"the signed payload's '{where}' is not valid Unicode"
+            )
         return payload
 
     async def _check(self, payload: dict[str, Any], facts: dict[str, Any]) -> None:
@@ -383,4 +392,11 @@ class RemoteCommands:
 
 
 def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number of seconds: an integer too large for a float is none (math.isfinite
+    raises OverflowError on it, which would end the command subscription)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False

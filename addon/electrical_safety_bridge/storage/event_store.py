@@ -38,6 +38,7 @@ from typing import Any, Self, TextIO, TypeGuard
 
 from ..common import models as wire
 from ..common.enums import AlarmKind, EventType, HazardState
+from ..common.parsing import unencodable_text
 from ..common.proof import InspectionRecord, SelfTestRecord
 from ..common.workflow import Hazard, Lockout
 from ..errors import BridgeError
@@ -912,6 +913,12 @@ def _encode(event: BridgeEvent) -> _Encoded:
         raise InvalidEvent(f"{what}: data must be a mapping, not {type(event.data).__name__}")
     if not all(isinstance(key, str) for key in event.data):
         raise InvalidEvent(f"{what}: data keys must be strings")
+    # SQLite takes only UTF-8: a lone surrogate (JSON's "\\ud800" read back) would fail the
+    # insert with a UnicodeEncodeError, outside the errors a caller expects of the store.
+    where = unencodable_text({"device_id": event.device_id, "channel": event.channel})
+    where = where or unencodable_text(dict(event.data))
+    if where is not None:
+        raise InvalidEvent(f"{what}: '{where}' is not valid Unicode (a lone surrogate)")
     try:
         data_json = _dumps(event.data)
     except (TypeError, ValueError, RecursionError) as exc:
