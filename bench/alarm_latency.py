@@ -47,8 +47,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/alarm_latency.py` has bench/, not the root
     sys.path.insert(0, str(ROOT))
 
-from bench._common import Figures, argument_parser, run_and_print  # noqa: E402
-from bench.relay import Mosquitto, free_port  # noqa: E402
+from bench._common import (  # noqa: E402
+    Figures,
+    Mosquitto,
+    argument_parser,
+    free_port,
+    run_and_print,
+)
 from demo import home_assistant_demo as demo  # noqa: E402
 from electrical_safety_bridge.common.enums import PollClass  # noqa: E402
 from electrical_safety_bridge.modbus import timing  # noqa: E402

@@ -59,7 +59,6 @@ from bench._common import (
     memory_kib,
     run_and_print,
 )
-from electrical_safety_bridge.modbus.timing import bits_per_char
 from electrical_safety_bridge.profiles.loader import find_profile
 from electrical_safety_bridge.simulator import PtyLink, SimulatedBus, SimulatedUnit
 
@@ -132,7 +131,6 @@ async def _lines(folder: Path, detectors: int) -> AsyncIterator[list[tuple[str, 
                 ],
                 baudrate=9600,
                 wire_timing=True,
-                bits_per_char=bits_per_char(),
             )
             link = PtyLink(folder / f"bridge-tty{line}", folder / f"sim-tty{line}")
             await link.start()

@@ -300,7 +300,6 @@ async def measure(config: Config) -> Figures:
         [SimulatedUnit(profile, u) for u in unit_ids],
         baudrate=config.baudrate,
         wire_timing=config.wire_timing,
-        bits_per_char=timing.bits_per_char(),
     )
     for unit in unit_ids:
         sim.unit(unit).set("residual_current", 10 * unit)
