@@ -227,6 +227,9 @@ async def produce(api: Running) -> dict[str, Any]:
         ),
         what="every value read",
     )
+    # And the line's alarm cycle measured (it needs two alarm reads of a unit), so that the
+    # status has every field it can have.
+    await wait_for(lambda: line.schedule().alarm_cycle_s is not None, what="alarm cycle measured")
     payloads: dict[str, Any] = {}
     async with api.session.ws_connect(api.url + "/ws", headers=api.auth) as socket:
         await _receive_until(socket, lambda m: m["type"] == "snapshot")
