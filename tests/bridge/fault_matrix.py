@@ -56,6 +56,10 @@ UNITS: Final = (*CYCLING_UNITS, QUIET_UNIT, DEAD_UNIT)
 SLOW_UNIT: Final = 2  # the slow-unit fault's unit: a cycling one, so its alarms are counted
 GATEWAY_CLIENTS: Final = 16
 SLOW_TURNAROUND_S: Final = 0.2
+#: The bus's configured turnaround in the slow-unit fault: set for its slowest unit, as an
+#: installer does (the bus option ``turnaround``). Below the unit's turnaround every answer
+#: would come too late and be dropped (modbus/transport.py): the unit would be offline.
+SLOW_BUS_TURNAROUND_S: Final = 0.3
 CORRUPT_RATE: Final = 0.01
 #: Never more than this from a unit's death to its offline report, whatever is configured.
 OFFLINE_CEILING_S: Final = 100.0
@@ -204,6 +208,7 @@ class Outcome:
     lost: dict[str, int] = field(default_factory=dict)
     #: Event ids a sink has that the store has not, or the other way round.
     mismatched_ids: dict[str, int] = field(default_factory=dict)
+    #: Alarms of units that never alarmed, a second alarm for one raise, any wiring fault.
     false_alarms: int = 0
     offline_delay_s: float | None = None  # from the unit's death
     offline_after_start_s: float | None = None  # from the bridge's last start
@@ -259,15 +264,25 @@ SINKS: Final = ("store", "mqtt", "websocket")
 class Episode:
     unit: int
     alarm_id: str | None = None
+    #: The open alarm as the bridge's API first showed it.
+    shown: dict[str, Any] | None = None
 
 
 class FaultRig:
     """Simulated line, bridge process, broker, landlord and Home Assistant stand-in."""
 
-    def __init__(self, folder: Path, durations: Durations, *, small_disk: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        durations: Durations,
+        *,
+        small_disk: bool = False,
+        turnaround_s: float | None = None,
+    ) -> None:
         self.folder = folder
         self.durations = durations
         self.small_disk = small_disk
+        self.turnaround_s = turnaround_s
         self.api_port = free_port()
         self.gateway_port = free_port()
         self.episodes: list[Episode] = []
@@ -350,6 +365,7 @@ class FaultRig:
                     "baudrate": BAUD,
                     "poll": {"alarm": self.durations.alarm_poll_s, "telemetry": 2, "slow": 30},
                     "offline_after": self.durations.offline_after_s,
+                    **({} if self.turnaround_s is None else {"turnaround": self.turnaround_s}),
                     "devices": [
                         {"id": device_id(u), "unit": u, "profile": "ASJ", "name": f"Relay {u}"}
                         for u in UNITS
@@ -419,7 +435,8 @@ class FaultRig:
             episode = Episode(unit)
             self.episodes.append(episode)
             device.set("alarm_status", "alarm")
-            episode.alarm_id = await self._open_alarm(unit)
+            episode.shown = await self._open_alarm(unit)
+            episode.alarm_id = None if episode.shown is None else str(episode.shown["id"])
             if episode.alarm_id is not None:
                 await self._acknowledge(episode.alarm_id)
             device.set("alarm_status", "normal")
@@ -431,9 +448,9 @@ class FaultRig:
     def _known_ids(self) -> set[str]:
         return {e.alarm_id for e in self.episodes if e.alarm_id is not None}
 
-    async def _open_alarm(self, unit: int) -> str | None:
-        """The id of the unit's new open alarm, once the bridge shows it (None: never)."""
-        found: list[str] = []
+    async def _open_alarm(self, unit: int) -> dict[str, Any] | None:
+        """The unit's new open alarm, once the bridge shows it (None: never)."""
+        found: list[dict[str, Any]] = []
 
         async def shown() -> bool:
             answer = await self._get("alarms")
@@ -441,9 +458,11 @@ class FaultRig:
                 return False
             known = self._known_ids()
             found[:] = [
-                a["id"]
+                a
                 for a in answer["alarms"]
-                if a["device_id"] == device_id(unit) and a["id"] not in known
+                if a["device_id"] == device_id(unit)
+                and a["kind"] == "alarm"
+                and a["id"] not in known
             ]
             return bool(found)
 
@@ -479,17 +498,17 @@ class FaultRig:
 
     # ------------------------------------------------------------------ counting
 
-    async def stored_alarms(self) -> dict[str, str] | None:
-        """Alarm id to device id of every ``alarm_raised`` in the store, or None if down."""
+    async def stored_alarms(self, event_type: str = "alarm_raised") -> dict[str, str] | None:
+        """Alarm id to device id of every ``event_type`` in the store, or None if down."""
         raised: dict[str, str] = {}
         after = 0
         while True:
-            page = await self._get("events", after=str(after), limit="500", type="alarm_raised")
+            page = await self._get("events", after=str(after), limit="500", type=event_type)
             if page is None:
                 return None
             if not page["events"]:
                 return raised
-            raised.update(_raised(page["events"]))
+            raised.update({str(e["data"]["id"]): str(e["device_id"]) for e in page["events"]})
             after = page["next_after"]
 
     def mqtt_alarms(self) -> dict[str, str]:
@@ -525,9 +544,17 @@ class FaultRig:
             outcome.lost[sink] = outcome.alarms_in - len(delivered)
             outcome.mismatched_ids[sink] = len(set(raised) ^ set(store))
         # False: any alarm of a unit that never alarmed, and a second alarm for one raise.
+        # And any wiring fault: no unit ever has one here, so one read means a wrong frame.
+        wiring_faults = await self.stored_alarms("wiring_fault_raised")
         outcome.false_alarms = sum(
             1 for a, d in store.items() if d not in cycling or a not in shown
-        )
+        ) + len(wiring_faults or {})
+        if wiring_faults:
+            outcome.details.append(f"wiring faults no unit had: {sorted(wiring_faults.items())}")
+        missing = {a for a in shown if any(a not in raised for raised in sinks.values())}
+        for episode in self.episodes:
+            if episode.alarm_id in missing:
+                outcome.details.append(f"shown but not delivered everywhere: {episode.shown}")
         outcome.bridge_starts = self.starts
         outcome.corrupted_frames = self.sim.counters.corrupted
 
@@ -652,7 +679,13 @@ async def run_fault(name: str, folder: Path, durations: Durations) -> Outcome:
     """One fault while alarms keep coming: the counts, whatever they are."""
     fault = FAULTS[name]
     outcome = Outcome(name)
-    async with FaultRig(folder, durations, small_disk=name == "disk_full") as rig:
+    rig = FaultRig(
+        folder,
+        durations,
+        small_disk=name == "disk_full",
+        turnaround_s=SLOW_BUS_TURNAROUND_S if name == "unit_slow" else None,
+    )
+    async with rig:
         rig.start_alarms()
         await rig.until_shown(durations.alarms_before, "alarms before the fault")
         async with _offline_watch(rig, outcome):
@@ -662,11 +695,17 @@ async def run_fault(name: str, folder: Path, durations: Durations) -> Outcome:
         await rig.stop_alarms()
         await rig.count(outcome)
         outcome.gateway_answers = rig.gateway_answers
-        tracebacks = [
-            log.name
-            for log in sorted(folder.glob("bridge-*.log"))
-            if "Traceback" in log.read_text(errors="replace")
-        ]
+        tracebacks = _logs_with_tracebacks(folder)
         if tracebacks:
             outcome.details.append(f"tracebacks in {', '.join(tracebacks)}")
     return outcome
+
+
+def _logs_with_tracebacks(folder: Path) -> list[str]:
+    """The bridge logs (one per start) that show a traceback, with the first one's text."""
+    found = []
+    for log in sorted(folder.glob("bridge-*.log")):
+        text = log.read_text(errors="replace")
+        if "Traceback" in text:
+            found.append(f"{log.name}: {text[text.index('Traceback') :][:3000]}")
+    return found

@@ -29,7 +29,8 @@ async def test_no_alarm_is_lost_under_fault(tmp_path: Path, fault: str) -> None:
     outcome = await run_fault(fault, tmp_path, TEST)
     print("\n".join(f"{name}: {value}" for name, value in outcome.figures()))
     assert outcome.alarms_in >= TEST.alarms_before + TEST.alarms_after
-    assert not outcome.problems(TEST), (outcome.problems(TEST), outcome)
+    problems = outcome.problems(TEST)
+    assert not problems, "\n".join(problems)
     if fault == "frames_corrupted":
         assert outcome.corrupted_frames >= TEST.corrupted_frames
     if fault == "bridge_killed":

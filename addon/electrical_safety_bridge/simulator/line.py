@@ -317,9 +317,7 @@ class SimulatedBus:
             return timing.write_single_request_bytes()
         return timing.read_request_bytes()
 
-    async def _wait(
-        self, request_bytes: int, response_bytes: int, unit_delay: float = 0.0
-    ) -> None:
+    async def _wait(self, request_bytes: int, response_bytes: int, unit_delay: float = 0.0) -> None:
         delay = self.turnaround_delay + unit_delay
         if self.wire_timing:
             delay += timing.transaction_seconds(
