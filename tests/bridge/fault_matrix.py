@@ -95,7 +95,7 @@ class Durations:
 
 
 TEST: Final = Durations(
-    offline_after_s=5.0,
+    offline_after_s=8.0,  # above the restart grace (bus/scheduler.py), so a restart remembers
     alarm_poll_s=0.2,
     alarm_period_s=1.0,
     broker_down_s=5.0,

@@ -98,6 +98,9 @@ _SHARED = (PollClass.TELEMETRY, PollClass.SLOW)
 #: overloaded and the interval is stretched, so that telemetry, setpoints, commands and
 #: other masters keep at least the remaining quarter of the line.
 ALARM_LINE_SHARE = 0.75
+#: After a start, a unit silent since before it is reported offline no sooner than this: its
+#: first polls come first (storage/last_heard.py).
+RESTART_GRACE_S = 5.0
 #: An overloaded line counts as recovered once its alarm round needs at most this share of
 #: the configured interval (below ALARM_LINE_SHARE, so the state does not flap).
 _RECOVERED_SHARE = 0.6
@@ -199,8 +202,13 @@ class Bus:
         cannot_record: Callable[[], str | None] = lambda: None,
         lockout: Callable[[str], Lockout | None] = lambda device_id: None,
         self_test_limits: SelfTestLimits | None = None,
+        heard_before: Mapping[str, float] | None = None,
     ) -> None:
-        """``cannot_record`` says why commands cannot be recorded right now (a failing
+        """``heard_before`` gives the wall-clock time each unit was last heard before this
+        start (storage/last_heard.py): a unit's silence counts from then, not from now, so a
+        restart does not put off its offline report, though never sooner than
+        :data:`RESTART_GRACE_S` after the start (a live unit is polled first).
+        ``cannot_record`` says why commands cannot be recorded right now (a failing
         event store), or None: a command is never executed unrecorded. ``lockout`` gives a
         device's maintenance lock-out: while there is one, close is refused on every path
         (commands and other masters' writes)."""
@@ -218,6 +226,13 @@ class Bus:
         self._wall = wall_clock
         now = clock()
         self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
+        self._heard_before = dict(heard_before or {})
+        wall_now = wall_clock()
+        for device_id, heard in self._heard_before.items():
+            unit = self.units.get(device_id)
+            if unit is not None:
+                silent = max(0.0, wall_now - heard)
+                unit.started = now - max(0.0, min(silent, settings.offline_after - RESTART_GRACE_S))
         self._cannot_record = cannot_record
         self._lockout = lockout
         self.self_test_limits = self_test_limits or SelfTestLimits()
@@ -233,6 +248,15 @@ class Bus:
         self._reopen_delay = 0.5
 
     # ------------------------------------------------------------------ public
+
+    def heard_times(self) -> dict[str, float]:
+        """The wall-clock time each unit was last heard, in this run or before it."""
+        now, wall_now = self._clock(), self._wall()
+        heard = dict(self._heard_before)
+        for device_id, unit in self.units.items():
+            if unit.last_seen is not None:
+                heard[device_id] = wall_now - (now - unit.last_seen)
+        return heard
 
     def stop(self) -> None:
         """Ask the run loop to finish after the transaction in flight."""
