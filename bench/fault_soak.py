@@ -4,7 +4,7 @@ The same rig as the test suite (tests/bridge/fault_matrix.py: simulated ASJ dete
 9600-baud pseudo-terminal with wire timing, the bridge process, a real Mosquitto with a
 landlord's subscriber, and a WebSocket client on the integration's client library), with the
 faults at their full length: the broker down for 2 minutes, the bridge SIGKILLed 20 times
-mid-burst, the serial adapter unplugged for 30 s, 1 % of frames corrupted until 100 were,
+mid-burst, the serial adapter unplugged for 30 s, 1 % of frames corrupted until 40 were,
 a dead unit, a slow unit (200 ms turnaround), 16 gateway clients and a full data disk for
 2 minutes each, and a unit that may stay silent 60 s before it is reported offline.
 
