@@ -78,8 +78,12 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 STORE_FILE = "events.sqlite3"
-#: How often the units' last-heard times are saved (storage/last_heard.py).
-LAST_HEARD_EVERY_S = 5.0
+#: The units' last-heard times (storage/last_heard.py) are looked at this often, and saved
+#: when a unit has been heard that the file lacks, else every LAST_HEARD_EVERY_S: a time in
+#: the file that is late by a minute only makes a restarted bridge's grace the limit, and an
+#: SD card is not rewritten every few seconds.
+LAST_HEARD_CHECK_S = 1.0
+LAST_HEARD_EVERY_S = 60.0
 PRUNE_EVERY_S = 24 * 3600.0
 #: How often the free space of the data folder is looked at: a disk that fills up is
 #: reported within this, even when no event is being written.
@@ -272,7 +276,9 @@ class Bridge:
         self._tasks.append(asyncio.create_task(self._prune(), name="retention"))
         self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage watch"))
         self._tasks.append(asyncio.create_task(self._expire_lockouts(), name="lock-out expiry"))
-        self._tasks.append(asyncio.create_task(self._remember_heard(), name="last heard"))
+        self._tasks.append(
+            asyncio.create_task(self._remember_heard(set(heard_before)), name="last heard")
+        )
         self.proof = Proof(
             self.config.proof,
             {d.id: d.profile for bus_config in self.config.buses for d in bus_config.devices},
@@ -387,7 +393,7 @@ class Bridge:
                 await task
         await self._save_trends()
         if self.buses:
-            await self._save_heard()
+            await self._save_heard(self._heard_times())
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -759,14 +765,24 @@ class Bridge:
             _LOGGER.error("early_warning.json: %s; that baseline starts anew", problem)
         return book
 
-    async def _remember_heard(self) -> None:
-        """Keep when each unit was last heard, for the next start (storage/last_heard.py)."""
-        while True:
-            await asyncio.sleep(LAST_HEARD_EVERY_S)  # a period, not a wait for a result
-            await self._save_heard()
+    async def _remember_heard(self, saved: set[str]) -> None:
+        """Keep when each unit was last heard, for the next start (storage/last_heard.py).
 
-    async def _save_heard(self) -> None:
-        heard = {k: v for bus in self.buses.values() for k, v in bus.heard_times().items()}
+        ``saved``: the units the file holds already."""
+        loop = asyncio.get_running_loop()
+        saved_at = loop.time()
+        while True:
+            await asyncio.sleep(LAST_HEARD_CHECK_S)  # a period, not a wait for a result
+            heard = self._heard_times()
+            if heard.keys() <= saved and loop.time() - saved_at < LAST_HEARD_EVERY_S:
+                continue
+            if await self._save_heard(heard):
+                saved, saved_at = set(heard), loop.time()
+
+    def _heard_times(self) -> dict[str, float]:
+        return {k: v for bus in self.buses.values() for k, v in bus.heard_times().items()}
+
+    async def _save_heard(self, heard: dict[str, float]) -> bool:
         try:
             await asyncio.to_thread(save_last_heard, self.config.data_dir, heard)
         except OSError as exc:
@@ -775,8 +791,9 @@ class Bridge:
             if not self._heard_unsaved:
                 _LOGGER.warning("last-heard times not saved (tried again): %s", exc)
             self._heard_unsaved = True
-        else:
-            self._heard_unsaved = False
+            return False
+        self._heard_unsaved = False
+        return True
 
     async def _save_trends(self) -> None:
         if self.trends is None:

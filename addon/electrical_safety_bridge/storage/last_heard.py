@@ -8,7 +8,8 @@ silence from the time kept here instead (bounded, so a live unit is polled befor
 called offline; see :class:`~electrical_safety_bridge.bus.scheduler.Bus`).
 
 It is a small state file like the early-warning baselines (``trend_state``), rewritten
-whole every few seconds; losing it only costs that memory.
+whole when a unit the file lacks is heard, else once a minute (service.py); losing it only
+costs that memory.
 """
 
 from __future__ import annotations
