@@ -48,11 +48,14 @@ async def measure(config: Config) -> Figures:
             try:
                 outcome = await run_fault(name, Path(folder), config.durations)
             except pytest.skip.Exception:  # no root for the small disk: say so, go on
-                outcome = Outcome(name)
-                figures += [(n, "nan") for n, _ in outcome.figures()]
+                figures += [(n, "nan") for n, _ in Outcome(name).figures()]
+                figures.append((f"{name}_problems_count", "nan"))
                 continue
         figures += outcome.figures()
-        figures.append((f"{name}_problems_count", str(len(outcome.problems(config.durations)))))
+        problems = outcome.problems(config.durations)
+        figures.append((f"{name}_problems_count", str(len(problems))))
+        for problem in problems:  # what broke, on stderr: the figures stay one per line
+            print(f"{name}: {problem}", file=sys.stderr)
     return figures
 
 

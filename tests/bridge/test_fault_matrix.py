@@ -15,11 +15,15 @@ configured silence, and never more than 100 s after it died.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from .fault_matrix import FAULTS, TEST, run_fault
+
+#: What bench/fault_soak.py prints of each outcome, one figure a line (bench/_common.py).
+FIGURE = re.compile(r"^[a-z][a-z0-9_]*: \S+$")
 
 pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(300)]
 
@@ -27,7 +31,9 @@ pytestmark = [pytest.mark.usefixtures("socket_enabled"), pytest.mark.timeout(300
 @pytest.mark.parametrize("fault", list(FAULTS))
 async def test_no_alarm_is_lost_under_fault(tmp_path: Path, fault: str) -> None:
     outcome = await run_fault(fault, tmp_path, TEST)
-    print("\n".join(f"{name}: {value}" for name, value in outcome.figures()))
+    lines = [f"{name}: {value}" for name, value in outcome.figures()]
+    print("\n".join(lines))
+    assert all(FIGURE.match(line) for line in lines), lines
     assert outcome.alarms_in >= TEST.alarms_before + TEST.alarms_after
     problems = outcome.problems(TEST)
     assert not problems, "\n".join(problems)
