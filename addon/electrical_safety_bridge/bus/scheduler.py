@@ -98,9 +98,9 @@ _SHARED = (PollClass.TELEMETRY, PollClass.SLOW)
 #: overloaded and the interval is stretched, so that telemetry, setpoints, commands and
 #: other masters keep at least the remaining quarter of the line.
 ALARM_LINE_SHARE = 0.75
-#: After a start, a unit silent since before it is reported offline no sooner than this: its
-#: first polls come first (storage/last_heard.py).
-RESTART_GRACE_S = 5.0
+#: After a start, a unit silent since before it is reported offline no sooner than three of
+#: its alarm polls, and this, after the start: its first polls come first (last_heard.py).
+RESTART_GRACE_MIN_S = 2.0
 #: An overloaded line counts as recovered once its alarm round needs at most this share of
 #: the configured interval (below ALARM_LINE_SHARE, so the state does not flap).
 _RECOVERED_SHARE = 0.6
@@ -132,6 +132,11 @@ class UnitState:
     alarm_poll_s: float | None = None
     alarm_read_at: float | None = None
     alarm_gap_max_s: float = 0.0
+
+
+def restart_grace(settings: BusSettings) -> float:
+    """How long after a start a unit silent since before it may be reported offline."""
+    return max(RESTART_GRACE_MIN_S, 3 * settings.intervals.alarm)
 
 
 @dataclass(slots=True)
@@ -207,7 +212,7 @@ class Bus:
         """``heard_before`` gives the wall-clock time each unit was last heard before this
         start (storage/last_heard.py): a unit's silence counts from then, not from now, so a
         restart does not put off its offline report, though never sooner than
-        :data:`RESTART_GRACE_S` after the start (a live unit is polled first).
+        :func:`restart_grace` after the start (a live unit is polled first).
         ``cannot_record`` says why commands cannot be recorded right now (a failing
         event store), or None: a command is never executed unrecorded. ``lockout`` gives a
         device's maintenance lock-out: while there is one, close is refused on every path
@@ -228,11 +233,12 @@ class Bus:
         self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
         self._heard_before = dict(heard_before or {})
         wall_now = wall_clock()
+        grace = restart_grace(settings)
         for device_id, heard in self._heard_before.items():
             unit = self.units.get(device_id)
             if unit is not None:
                 silent = max(0.0, wall_now - heard)
-                unit.started = now - max(0.0, min(silent, settings.offline_after - RESTART_GRACE_S))
+                unit.started = now - max(0.0, min(silent, settings.offline_after - grace))
         self._cannot_record = cannot_record
         self._lockout = lockout
         self.self_test_limits = self_test_limits or SelfTestLimits()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from electrical_safety_bridge.bus.scheduler import RESTART_GRACE_S
+from electrical_safety_bridge.bus.scheduler import restart_grace
 from electrical_safety_bridge.common.enums import EventType
 from electrical_safety_bridge.storage.last_heard import (
     LAST_HEARD_FILE,
@@ -38,13 +38,14 @@ async def test_silence_before_a_restart_counts(tmp_path: Path) -> None:
         tmp_path, DEVICES, simulated={1}, offline_after=OFFLINE_AFTER_S, heard_before=heard
     ) as rig:
         started = time.monotonic()
+        grace = restart_grace(rig.bus.settings)
         # Without the memory, the dead unit would be reported OFFLINE_AFTER_S after the start.
         await wait_for(
             lambda: rig.bus.online("dead") is False,
-            timeout=OFFLINE_AFTER_S - RESTART_GRACE_S,
+            timeout=OFFLINE_AFTER_S - grace,
             what="the dead unit offline, its silence counted from before the start",
         )
-        assert time.monotonic() - started >= RESTART_GRACE_S - 0.5  # polled first
+        assert time.monotonic() - started >= grace - 0.5  # polled first
         # The live unit, as long silent before the start, answered first: never offline.
         assert rig.bus.online("live") is True
         offline = [e.device_id for e in rig.events if e.type == EventType.DEVICE_OFFLINE]
