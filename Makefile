@@ -41,7 +41,7 @@ NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 
 .PHONY: test lint typecheck typecheck-bridge typecheck-integration test-bridge \
 	test-integration test-minimum test-browser test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench \
-	bench-latency clean
+	bench-latency bench-faults clean
 
 $(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
 	scripts/venv --package $(BRIDGE_VENV) requirements-bridge.txt
@@ -130,6 +130,10 @@ demo-bridge: $(BRIDGE_STAMP)
 
 bench: $(BRIDGE_STAMP)
 	$(BRIDGE_VENV)/bin/python bench/bus_sweep.py
+
+# The fault matrix at full length (about half an hour; tests/bridge/fault_matrix.py).
+bench-faults: $(BRIDGE_STAMP)
+	$(BRIDGE_VENV)/bin/python bench/fault_soak.py
 
 # Alarm bit to Home Assistant state: the bridge's simulator in .venv-bridge, hass from .venv.
 bench-latency: $(DEMO_STAMP) $(BRIDGE_STAMP)
