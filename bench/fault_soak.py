@@ -47,7 +47,9 @@ async def measure(config: Config) -> Figures:
         with tempfile.TemporaryDirectory(prefix=f"fault-soak-{name}-") as folder:
             try:
                 outcome = await run_fault(name, Path(folder), config.durations)
-            except pytest.skip.Exception:  # no root for the small disk: say so, go on
+            except (pytest.skip.Exception, AssertionError) as exc:
+                # No root for the small disk, or the rig itself failed: say so, go on.
+                print(f"{name}: not measured: {exc}", file=sys.stderr)
                 figures += [(n, "nan") for n, _ in Outcome(name).figures()]
                 figures.append((f"{name}_problems_count", "nan"))
                 continue
