@@ -15,8 +15,8 @@ however often its cause comes and goes: a second raise would be the same alarm. 
 raised is an alarm in; it must reach the event store, the MQTT subscriber and the WebSocket
 client, each with the same event id. A fifth unit stays quiet (any alarm of it is false) and
 a sixth dies when the fault starts: the bridge must report it offline within its configured
-silence (counted from the bridge's last start, which knows nothing of the silence before)
-and never more than 100 s after it died.
+silence (at the latest that long after its last start; a restart remembers when each unit
+was last heard, storage/last_heard.py) and never more than 100 s after it died.
 
 The test suite (tests/bridge/test_fault_matrix.py) runs each fault for a few seconds;
 ``bench/fault_soak.py`` runs the same faults for their full length and prints the counts.
