@@ -428,7 +428,17 @@ class FaultRig:
         return sum(1 for e in self.episodes if e.alarm_id is not None)
 
     async def until_shown(self, count: int, what: str) -> None:
-        await wait_for(lambda: self.shown() >= count, timeout=STEP_S, interval=0.05, what=what)
+        """Until the bridge has shown ``count`` alarms; a unit's driver that failed says why."""
+        await wait_for(
+            lambda: self.shown() >= count or any(t.done() for t in self._cyclers),
+            timeout=STEP_S,
+            interval=0.05,
+            what=what,
+        )
+        for task in self._cyclers:
+            if task.done():
+                task.result()  # the driver's own error
+                raise AssertionError(f"a unit's alarms stopped before {what}")
 
     async def _cycle(self, unit: int) -> None:
         loop = asyncio.get_running_loop()
