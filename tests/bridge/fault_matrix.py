@@ -71,7 +71,9 @@ OFFLINE_SLACK_S: Final = 3.0
 #: One page of replay on reconnection, as the integration asks (custom_components' const.py).
 REPLAY_LIMIT: Final = 1000
 API_TIMEOUT_S: Final = 3.0
-#: Bound on any one step of an alarm (seen, acknowledged, cleared), bridge restarts included.
+#: Bound on any one step of an alarm (seen, acknowledged, cleared), bridge restarts included,
+#: beyond the fault's own length (a full disk refuses acknowledgements while it lasts: a
+#: person's acknowledgement is never unrecorded).
 STEP_S: Final = 60.0
 #: Bound on the sinks catching up once the alarms stop (the relay's outbox drains).
 CONVERGE_S: Final = 60.0
@@ -95,6 +97,11 @@ class Durations:
     fault_s: float  # the dead, slow, gateway and full-disk faults
     alarms_before: int  # alarms delivered before the fault starts
     alarms_after: int  # alarms raised after the fault ends, before counting
+
+    @property
+    def step_s(self) -> float:
+        """Bound on one step of an alarm: :data:`STEP_S` beyond the longest fault."""
+        return STEP_S + max(self.broker_down_s, self.unplugged_s, self.fault_s)
 
 
 TEST: Final = Durations(
@@ -418,7 +425,7 @@ class FaultRig:
     async def stop_alarms(self) -> None:
         """Let each unit finish the alarm it is in, then stop."""
         self._stop_cycling.set()
-        done, _ = await asyncio.wait(self._cyclers, timeout=3 * STEP_S)
+        done, _ = await asyncio.wait(self._cyclers, timeout=3 * self.durations.step_s)
         for task in done:
             task.result()  # a driver's own error shows here
         assert len(done) == len(self._cyclers), "a unit's alarm never finished"
@@ -431,7 +438,7 @@ class FaultRig:
         """Until the bridge has shown ``count`` alarms; a unit's driver that failed says why."""
         await wait_for(
             lambda: self.shown() >= count or any(t.done() for t in self._cyclers),
-            timeout=STEP_S,
+            timeout=self.durations.step_s,
             interval=0.05,
             what=what,
         )
@@ -480,7 +487,9 @@ class FaultRig:
             return bool(found)
 
         try:
-            await wait_for(shown, timeout=STEP_S, interval=0.1, what=f"unit {unit}'s alarm")
+            await wait_for(
+                shown, timeout=self.durations.step_s, interval=0.1, what=f"unit {unit}'s alarm"
+            )
         except AssertionError:
             return None
         return found[0]
@@ -500,14 +509,18 @@ class FaultRig:
                     pass
             return False
 
-        await wait_for(acknowledged, timeout=STEP_S, interval=0.1, what=f"{alarm_id} acked")
+        await wait_for(
+            acknowledged, timeout=self.durations.step_s, interval=0.1, what=f"{alarm_id} acked"
+        )
 
     async def _closed(self, alarm_id: str) -> None:
         async def closed() -> bool:
             answer = await self._get("alarms")
             return answer is not None and all(a["id"] != alarm_id for a in answer["alarms"])
 
-        await wait_for(closed, timeout=STEP_S, interval=0.1, what=f"{alarm_id} cleared")
+        await wait_for(
+            closed, timeout=self.durations.step_s, interval=0.1, what=f"{alarm_id} cleared"
+        )
 
     # ------------------------------------------------------------------ counting
 
