@@ -41,7 +41,7 @@ NEWEST_HARNESS ?= pytest-homeassistant-custom-component
 
 .PHONY: test lint typecheck typecheck-bridge typecheck-integration test-bridge \
 	test-integration test-minimum test-browser test-e2e test-newest snapshot-update contract-update forward-wheel demo demo-bridge bench fuzz \
-	bench-latency clean
+	bench-latency bench-faults clean
 
 $(BRIDGE_STAMP): requirements-bridge.txt addon/requirements.txt $(PACKAGE_SOURCES) scripts/venv scripts/python313
 	scripts/venv --package $(BRIDGE_VENV) requirements-bridge.txt
@@ -151,6 +151,10 @@ fuzz: $(BRIDGE_STAMP)
 	@for target in gateway api websocket relay profiles; do \
 		$(BRIDGE_VENV)/bin/python bench/fuzz_$$target.py $(if $(FUZZ_CASES),--cases $(FUZZ_CASES)) || exit 1; \
 	done
+
+# The fault matrix at full length (about half an hour; tests/bridge/fault_matrix.py).
+bench-faults: $(BRIDGE_STAMP)
+	$(BRIDGE_VENV)/bin/python bench/fault_soak.py
 
 # Alarm bit to Home Assistant state and to an MQTT subscriber: the bridge's simulator in
 # .venv-bridge, hass from .venv with what a real `hass` process needs besides the harness

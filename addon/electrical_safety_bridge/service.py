@@ -69,6 +69,7 @@ from .storage.event_store import (
     new_event_id,
 )
 from .storage.guard import DEFAULT_RESERVE_BYTES, StorageGuard
+from .storage.last_heard import load_last_heard, save_last_heard
 from .storage.telemetry_stats import TELEMETRY_FILE, AsyncTelemetryStats
 from .storage.trend_state import load_trend_state, save_trend_state
 
@@ -78,6 +79,12 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 STORE_FILE = "events.sqlite3"
+#: The units' last-heard times (storage/last_heard.py) are looked at this often, and saved
+#: when a unit has been heard that the file lacks, else every LAST_HEARD_EVERY_S: a time in
+#: the file that is late by a minute only makes a restarted bridge's grace the limit, and an
+#: SD card is not rewritten every few seconds.
+LAST_HEARD_CHECK_S = 1.0
+LAST_HEARD_EVERY_S = 60.0
 PRUNE_EVERY_S = 24 * 3600.0
 #: How often the free space of the data folder is looked at: a disk that fills up is
 #: reported within this, even when no event is being written.
@@ -156,6 +163,7 @@ class Bridge:
         self.api_port: int | None = None
         self.ingress_port: int | None = None
         self.last_seq = 0
+        self._heard_unsaved = False
         self.gateway: Any = None
         self.advertiser: Advertiser | None = None
         self.relay: Relay | None = None
@@ -237,6 +245,7 @@ class Bridge:
             self._open_hazard(alarm)
         if self.simulation is not None:
             await self.simulation.start()
+        heard_before = await asyncio.to_thread(load_last_heard, data_dir)
         for bus_config in self.config.buses:
             bus = Bus(
                 bus_config.settings,
@@ -247,6 +256,7 @@ class Bridge:
                 cannot_record=self._cannot_record,
                 lockout=self.lockout_of,
                 self_test_limits=self.config.proof.limits,
+                heard_before=heard_before,
             )
             self.buses[bus_config.settings.id] = bus
             for device in bus_config.devices:
@@ -272,6 +282,9 @@ class Bridge:
         self._tasks.append(asyncio.create_task(self._prune(), name="retention"))
         self._tasks.append(asyncio.create_task(self._watch_storage(), name="storage watch"))
         self._tasks.append(asyncio.create_task(self._expire_lockouts(), name="lock-out expiry"))
+        self._tasks.append(
+            asyncio.create_task(self._remember_heard(set(heard_before)), name="last heard")
+        )
         self.proof = Proof(
             self.config.proof,
             {d.id: d.profile for bus_config in self.config.buses for d in bus_config.devices},
@@ -385,6 +398,8 @@ class Bridge:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._save_trends()
+        if self.buses:
+            await self._save_heard(self._heard_times())
         if self._store is not None:
             await self._store.close()
             self._store = None
@@ -766,6 +781,36 @@ class Bridge:
         for problem in book.load(saved):
             _LOGGER.error("early_warning.json: %s; that baseline starts anew", problem)
         return book
+
+    async def _remember_heard(self, saved: set[str]) -> None:
+        """Keep when each unit was last heard, for the next start (storage/last_heard.py).
+
+        ``saved``: the units the file holds already."""
+        loop = asyncio.get_running_loop()
+        saved_at = loop.time()
+        while True:
+            await asyncio.sleep(LAST_HEARD_CHECK_S)  # a period, not a wait for a result
+            heard = self._heard_times()
+            if heard.keys() <= saved and loop.time() - saved_at < LAST_HEARD_EVERY_S:
+                continue
+            if await self._save_heard(heard):
+                saved, saved_at = set(heard), loop.time()
+
+    def _heard_times(self) -> dict[str, float]:
+        return {k: v for bus in self.buses.values() for k, v in bus.heard_times().items()}
+
+    async def _save_heard(self, heard: dict[str, float]) -> bool:
+        try:
+            await asyncio.to_thread(save_last_heard, self.config.data_dir, heard)
+        except OSError as exc:
+            # Tried again next period (said once a streak); a full disk is reported by the
+            # storage guard.
+            if not self._heard_unsaved:
+                _LOGGER.warning("last-heard times not saved (tried again): %s", exc)
+            self._heard_unsaved = True
+            return False
+        self._heard_unsaved = False
+        return True
 
     async def _save_trends(self) -> None:
         if self.trends is None:

@@ -127,7 +127,11 @@ class Launcher:
     tmp_path: Path
     started: list[asyncio.subprocess.Process] = field(default_factory=list)
 
-    async def start(self, config: Path) -> BridgeProcess:
+    async def start(
+        self, config: Path, *, api_port: int = 0, devices: int = len(UNITS)
+    ) -> BridgeProcess:
+        """Start a bridge on ``config`` (its API on ``api_port``, 0: any free port) and wait for
+        its ready line, which must count ``devices`` devices on one bus."""
         log = self.tmp_path / f"bridge-{len(self.started)}.log"
         with log.open("wb") as stderr:
             process = await asyncio.create_subprocess_exec(
@@ -138,7 +142,7 @@ class Launcher:
                 "--config",
                 str(config),
                 "--api-port",
-                "0",
+                str(api_port),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
@@ -157,7 +161,7 @@ class Launcher:
                 f"no ready line from the bridge (got {text!r});"
                 f" its log:\n{log.read_text(errors='replace')}"
             )
-        assert (match[3], match[4]) == (str(len(UNITS)), "1"), text
+        assert (match[3], match[4]) == (str(devices), "1"), text
         return BridgeProcess(process, log, match[1], match[2])
 
     async def cleanup(self) -> None:

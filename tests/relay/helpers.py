@@ -122,7 +122,9 @@ def make_pki(folder: Path) -> Pki:
         .sign(ca_key, hashes.SHA256())
     )
 
-    def leaf(name: str, usage: x509.ObjectIdentifier, san: list[x509.GeneralName]) -> tuple:
+    def leaf(
+        name: str, usage: x509.ObjectIdentifier, san: list[x509.GeneralName]
+    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         key = _key()
         cert = (
             x509.CertificateBuilder()
@@ -290,7 +292,7 @@ class Broker:
 
     def client(self, identifier: str, **kwargs: Any) -> aiomqtt.Client:
         """A landlord-side client (persistent session unless told otherwise)."""
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = 3600
         return aiomqtt.Client(
             "127.0.0.1",

@@ -123,6 +123,9 @@ ALARM_LINE_SHARE = 0.75
 #: (an alarm-status poll and a gateway read take about as long), so a master reading back to
 #: back leaves an alarm's wait at about one sweep and a third, not two sweeps.
 SWEEP_TURNS_PER_SHARED_TURN = round(ALARM_LINE_SHARE / (1 - ALARM_LINE_SHARE))
+#: After a start, a unit silent since before it is reported offline no sooner than three of
+#: its alarm polls, and this, after the start: its first polls come first (last_heard.py).
+RESTART_GRACE_MIN_S = 2.0
 #: An overloaded line counts as recovered once its alarm round needs at most this share of
 #: the configured interval (below ALARM_LINE_SHARE, so the state does not flap).
 _RECOVERED_SHARE = 0.6
@@ -160,6 +163,11 @@ class UnitState:
     #: When each class's registers were last read successfully, by any path: the start of
     #: the detection window of an alarm the next read of that class finds.
     read_at: dict[PollClass, float] = field(default_factory=dict)
+
+
+def restart_grace(settings: BusSettings) -> float:
+    """How long after a start a unit silent since before it may be reported offline."""
+    return max(RESTART_GRACE_MIN_S, 3 * settings.intervals.alarm)
 
 
 @dataclass(slots=True)
@@ -233,8 +241,13 @@ class Bus:
         cannot_record: Callable[[], str | None] = lambda: None,
         lockout: Callable[[str], Lockout | None] = lambda device_id: None,
         self_test_limits: SelfTestLimits | None = None,
+        heard_before: Mapping[str, float] | None = None,
     ) -> None:
-        """``cannot_record`` says why commands cannot be recorded right now (a failing
+        """``heard_before`` gives the wall-clock time each unit was last heard before this
+        start (storage/last_heard.py): a unit's silence counts from then, not from now, so a
+        restart does not put off its offline report, though never sooner than
+        :func:`restart_grace` after the start (a live unit is polled first).
+        ``cannot_record`` says why commands cannot be recorded right now (a failing
         event store), or None: a command is never executed unrecorded. ``lockout`` gives a
         device's maintenance lock-out: while there is one, close is refused on every path
         (commands and other masters' writes)."""
@@ -253,6 +266,14 @@ class Bus:
         now = clock()
         self.units: dict[str, UnitState] = {d.id: UnitState(spec=d, started=now) for d in devices}
         self._unit_index = {device_id: index for index, device_id in enumerate(self.units)}
+        self._heard_before = dict(heard_before or {})
+        wall_now = wall_clock()
+        grace = restart_grace(settings)
+        for device_id, heard in self._heard_before.items():
+            unit = self.units.get(device_id)
+            if unit is not None:
+                silent = max(0.0, wall_now - heard)
+                unit.started = now - max(0.0, min(silent, settings.offline_after - grace))
         self._cannot_record = cannot_record
         self._lockout = lockout
         self.self_test_limits = self_test_limits or SelfTestLimits()
@@ -269,6 +290,15 @@ class Bus:
         self._reopen_delay = 0.5
 
     # ------------------------------------------------------------------ public
+
+    def heard_times(self) -> dict[str, float]:
+        """The wall-clock time each unit was last heard, in this run or before it."""
+        now, wall_now = self._clock(), self._wall()
+        heard = dict(self._heard_before)
+        for device_id, unit in self.units.items():
+            if unit.last_seen is not None:
+                heard[device_id] = wall_now - (now - unit.last_seen)
+        return heard
 
     def stop(self) -> None:
         """Ask the run loop to finish after the transaction in flight."""

@@ -9,6 +9,7 @@ repeated behind its back.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 from pymodbus import FramerType
@@ -17,7 +18,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from pymodbus.pdu import DecodePDU, ModbusPDU
 
 from ..errors import BusError, DeviceException, DeviceTimeout
-from .lines import Line, SerialLine
+from .lines import Line, SerialLine, TcpLine
 
 
 class Transport(Protocol):
@@ -123,10 +124,33 @@ class ModbusTransport:
         client.ctx.comm_params.timeout_connect = response_timeout
         return client
 
-    async def _execute(self, unit: int, function: int, request: object) -> ModbusPDU:
+    @property
+    def _frames_have_no_id(self) -> bool:
+        """RTU frames (serial, or over TCP) carry no transaction id; Modbus TCP's do."""
+        return isinstance(self.line, SerialLine) or (
+            isinstance(self.line, TcpLine) and self.line.rtu
+        )
+
+    async def _let_late_answers_pass(self, response_timeout: float) -> None:
+        """After a unit's silence on an RTU line, keep the line quiet one response timeout more.
+
+        An RTU answer has no transaction id, and pymodbus matches an answer to the waiting
+        request by its unit id alone: a slow unit's answer that comes after its timeout would
+        be taken for the answer to the next request, and one register's value decoded as
+        another's (the fault matrix saw a residual current of 20 mA read as a status of
+        "broken line"). Whatever arrives while the line is held quiet finds no request waiting
+        and is dropped; libmodbus recovers from a timeout the same way.
+        """
+        if self._frames_have_no_id:
+            await asyncio.sleep(response_timeout)
+
+    async def _execute(
+        self, unit: int, function: int, request: object, response_timeout: float
+    ) -> ModbusPDU:
         try:
             response: ModbusPDU = await request  # type: ignore[misc]
         except ModbusIOException as exc:
+            await self._let_late_answers_pass(response_timeout)
             raise DeviceTimeout(f"unit {unit} did not answer function {function:#04x}") from exc
         except ConnectionException as exc:
             self.close()
@@ -134,6 +158,13 @@ class ModbusTransport:
         except (OSError, ModbusException) as exc:
             self.close()
             raise BusError(f"{self.line.describe()}: {exc}") from exc
+        if response.function_code & 0x7F != function:
+            # Another request's late answer (pymodbus does not compare functions).
+            await self._let_late_answers_pass(response_timeout)
+            raise DeviceTimeout(
+                f"unit {unit} answered function {response.function_code:#04x}"
+                f" to function {function:#04x}"
+            )
         if response.isError():
             raise DeviceException(unit, function, int(getattr(response, "exception_code", 0)))
         return response
@@ -144,9 +175,12 @@ class ModbusTransport:
         """Read ``count`` registers; function 03 (holding) or 04 (input)."""
         client = self._ready(response_timeout)
         reader = client.read_input_registers if function == 4 else client.read_holding_registers
-        response = await self._execute(unit, function, reader(address, count=count, device_id=unit))
+        response = await self._execute(
+            unit, function, reader(address, count=count, device_id=unit), response_timeout
+        )
         registers = list(response.registers)
         if len(registers) != count:
+            await self._let_late_answers_pass(response_timeout)  # another request's answer
             raise DeviceTimeout(f"unit {unit} answered {len(registers)} registers, not {count}")
         return registers
 
@@ -161,7 +195,7 @@ class ModbusTransport:
             request = client.write_register(address, values[0], device_id=unit)
         else:
             request = client.write_registers(address, values, device_id=unit)
-        await self._execute(unit, function, request)
+        await self._execute(unit, function, request, response_timeout)
 
     async def execute(self, request: ModbusPDU, response_timeout: float) -> ModbusPDU:
         """Send any request PDU once; an exception reply is returned, not raised.
@@ -193,6 +227,7 @@ class ModbusTransport:
         try:
             response: ModbusPDU = await client.execute(False, request)
         except ModbusIOException as exc:
+            await self._let_late_answers_pass(response_timeout)
             raise DeviceTimeout(f"unit {request.dev_id} did not answer") from exc
         except (OSError, ConnectionException) as exc:
             self.close()

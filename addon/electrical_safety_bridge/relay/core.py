@@ -307,10 +307,11 @@ class Relay:
                 try:
                     await self.outbox.add(items, store_seq=top)
                     break
-                except OutboxError:
+                except OutboxError as exc:
                     # The events are safe in the event store; the next start catches up
-                    # from it. Meanwhile keep trying, without spinning.
-                    _LOGGER.exception("relay: cannot write the outbox; retrying")
+                    # from it. Meanwhile keep trying, without spinning. A full disk is
+                    # expected trouble, not a bug: its reason, without a traceback.
+                    _LOGGER.error("relay: cannot write the outbox (%s); retrying", exc)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 30.0)
             if top is not None:

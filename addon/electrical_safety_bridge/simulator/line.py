@@ -86,7 +86,10 @@ class SimulatedBus:
     """Units sharing one line, with the line's own imperfections.
 
     ``corrupt_rate`` and ``turnaround_delay`` may be changed at any time (scenarios do);
-    corruption draws from a ``random.Random(seed)``, so a run is repeatable.
+    corruption draws from a ``random.Random(seed)``, so a run is repeatable. A corrupted RTU
+    frame has its CRC broken; with ``corrupt_payload`` random bits of its data flip instead (the CRC
+    still the one of the true data), so a master that trusted a frame without checking its CRC
+    would read wrong values, a normal status as an alarm among them.
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class SimulatedBus:
         framing: timing.Framing = timing.DEFAULT_FRAMING,
         corrupt_rate: float = 0.0,
         turnaround_delay: float = 0.0,
+        corrupt_payload: bool = False,
         seed: int = 0,
     ) -> None:
         self._units: dict[int, SimulatedUnit] = {}
@@ -114,6 +118,7 @@ class SimulatedBus:
         self.framing = framing
         self.corrupt_rate = corrupt_rate
         self.turnaround_delay = turnaround_delay
+        self.corrupt_payload = corrupt_payload
         self.counters = BusCounters()
         self.servers: list[SimulatedServer] = []
         self._random = random.Random(seed)
@@ -296,7 +301,9 @@ class SimulatedBus:
                 result = ExcCodes(int(exc.code))
                 response = timing.EXCEPTION_RESPONSE_BYTES
                 self.counters.exceptions += 1
-            await self._wait(self._request_bytes(function_code, count), response)
+            await self._wait(
+                self._request_bytes(function_code, count), response, unit.turnaround_delay
+            )
             if result is None and set_values is None:
                 self._copy(unit, start_address, address, count, registers)
             return result
@@ -323,8 +330,8 @@ class SimulatedBus:
             request_bytes, response_bytes, self.baudrate, self.bits_per_char
         )
 
-    async def _wait(self, request_bytes: int, response_bytes: int) -> None:
-        delay = self.turnaround_delay
+    async def _wait(self, request_bytes: int, response_bytes: int, unit_delay: float = 0.0) -> None:
+        delay = self.turnaround_delay + unit_delay
         if self.wire_timing:
             delay += self.wire_seconds(request_bytes, response_bytes)
         if delay > 0:
@@ -353,6 +360,12 @@ class SimulatedBus:
                 # the reply, so its client hears nothing.
                 return b""
             self.counters.responses += 1
+            if self.corrupt_payload and len(frame) > 5:
+                # Address, function and byte count kept: the frame still reads as this
+                # unit's answer of the right length; only the CRC gives it away.
+                noise = bytes(self._random.randrange(1, 256) for _ in frame[3:-2])
+                data = bytes(b ^ n for b, n in zip(frame[3:-2], noise, strict=True))
+                return frame[:3] + data + frame[-2:]
             return frame[:-1] + bytes([frame[-1] ^ 0xFF])
         self.counters.responses += 1
         return frame

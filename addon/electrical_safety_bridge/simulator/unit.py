@@ -204,6 +204,9 @@ class SimulatedUnit:
         self.unit_id = unit_id
         #: False simulates a dropout: the unit does not answer at all (the master times out).
         self.online = True
+        #: Seconds this unit takes to turn a request round, on top of the line's own delay
+        #: (a slow unit: the master waits longer for it, and the line is busy meanwhile).
+        self.turnaround_delay = 0.0
         #: True after a mute command, until a reset.
         self.muted = False
         #: Every command the unit has executed, in order (for tests and the demo log).

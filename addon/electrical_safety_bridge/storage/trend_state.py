@@ -27,7 +27,19 @@ FILE_VERSION = 1
 def load_trend_state(data_dir: Path) -> dict[str, Any]:
     """The saved baselines by ``device/channel``; empty when there are none (or the file
     was unreadable, and has been moved aside)."""
-    path = data_dir / TREND_FILE
+    return load_state_file(data_dir, TREND_FILE, "channels", "the early-warning baselines")
+
+
+def save_trend_state(data_dir: Path, channels: dict[str, Any]) -> None:
+    """Replace the file with these baselines (OSError when the disk refuses)."""
+    save_state_file(data_dir, TREND_FILE, "channels", channels)
+
+
+def load_state_file(data_dir: Path, name: str, key: str, what: str) -> dict[str, Any]:
+    """The object under ``key`` of the state file ``name`` (``{"version": 1, key: {...}}``);
+    empty when there is none. A file that cannot be read is moved aside, and the log says
+    which, why, and that ``what`` starts anew."""
+    path = data_dir / name
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -40,27 +52,24 @@ def load_trend_state(data_dir: Path) -> dict[str, Any]:
             raise ValueError(
                 f"version {document.get('version')!r}, this bridge reads version {FILE_VERSION}"
             )
-        channels = document.get("channels")
-        if not isinstance(channels, dict):
-            raise ValueError("'channels' is not an object")
+        value = document.get(key)
+        if not isinstance(value, dict):
+            raise ValueError(f"'{key}' is not an object")
     except ValueError as exc:
-        aside = path.with_name(TREND_FILE + ".unreadable")
+        aside = path.with_name(name + ".unreadable")
         path.replace(aside)
         _LOGGER.error(
-            "%s: cannot be read (%s); moved to %s, the early-warning baselines start anew",
-            path,
-            exc,
-            aside.name,
+            "%s: cannot be read (%s); moved to %s, %s start anew", path, exc, aside.name, what
         )
         return {}
-    return channels
+    return value
 
 
-def save_trend_state(data_dir: Path, channels: dict[str, Any]) -> None:
-    """Replace the file with these baselines (OSError when the disk refuses)."""
-    path = data_dir / TREND_FILE
-    temporary = path.with_name(TREND_FILE + ".tmp")
-    document = {"version": FILE_VERSION, "channels": channels}
+def save_state_file(data_dir: Path, name: str, key: str, value: dict[str, Any]) -> None:
+    """Replace the state file ``name`` atomically (OSError when the disk refuses)."""
+    path = data_dir / name
+    temporary = path.with_name(name + ".tmp")
+    document = {"version": FILE_VERSION, key: value}
     with temporary.open("w", encoding="utf-8") as out:
         json.dump(document, out, separators=(",", ":"))
         out.flush()

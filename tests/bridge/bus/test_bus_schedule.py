@@ -43,6 +43,7 @@ async def line(
     on_change: Callable[[Bus, str], None] | None = None,
     max_queued: int = 64,
     intervals: PollIntervals = DEFAULT_INTERVALS,
+    heard_before: dict[str, float] | None = None,
 ) -> AsyncIterator[Rig]:
     """``devices`` as (id, unit, model); only units in ``simulated`` answer (all by default)."""
     answering = {u for _, u, _ in devices} if simulated is None else simulated
@@ -67,6 +68,7 @@ async def line(
             [DeviceSpec(i, u, profile(m)) for i, u, m in devices],
             emit=events.append,
             on_change=(lambda device_id: on_change(holder[0], device_id)) if on_change else None,
+            heard_before=heard_before,
         )
         holder.append(bus)
         task = asyncio.create_task(bus.run())
