@@ -379,6 +379,11 @@ async def run(data_dir: Path, ha_port: int, bridge_port: int, duration: float) -
             dashboard = await add_dashboard(session, base, access)
         _say(f"open {dashboard} and log in as '{username}' with password '{password}'")
         _say(
+            f"the bridge's own web UI (bus health, register explorer, profiles, reports) is at"
+            f" http://127.0.0.1:{bridge_port}/ : log in with the token in"
+            f" {data_dir / 'bridge' / 'api_token'}"
+        )
+        _say(
             "the story starts now and repeats every 5 minutes: a kitchen leak is tripped,"
             " acknowledged, fixed and closed again; then an arc, a hot cable and a broken CT wire"
             " wait for you on the dashboard. Ctrl-C to stop"
